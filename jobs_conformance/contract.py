@@ -1,0 +1,204 @@
+"""The contract: the OpenAPI document and the requirement catalogue, read once.
+
+Everything the oracle knows about the endpoint comes from ``spec/``: required
+fields, JSON types, nullability and the ECMA-262 patterns. Nothing here
+restates them, so a change to the spec changes every check.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from jobs_conformance.ecma import EcmaPattern, EcmaSyntaxError, compile_ecma
+from jobs_conformance.errors import UsageError
+
+__all__ = [
+    "APPLIES",
+    "SEVERITIES",
+    "Contract",
+    "FieldSpec",
+    "Requirement",
+    "default_spec_dir",
+    "load_contract",
+]
+
+SEVERITIES = ("must", "should")
+APPLIES = ("always", "known-job", "credentials", "seeding")
+_REQUIREMENT_KEYS = {"id", "title", "severity", "source", "checks", "applies"}
+SPEC_DIR_ENV = "JOBS_CONFORMANCE_SPEC_DIR"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One entry of ``spec/requirements.yaml``."""
+
+    id: str
+    title: str
+    severity: str
+    source: str
+    checks: str
+    applies: str
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What the spec says of one Job member."""
+
+    name: str
+    types: frozenset[str]
+    format: str | None
+    pattern: EcmaPattern | None
+
+    @property
+    def nullable(self) -> bool:
+        return "null" in self.types
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The spec and catalogue, parsed and compiled."""
+
+    spec: Mapping[str, Any]
+    spec_sha256: str
+    requirements: tuple[Requirement, ...]
+    fields: Mapping[str, FieldSpec]
+    required: tuple[str, ...]
+    path_pattern: EcmaPattern
+    uuid_pattern: EcmaPattern
+    datetime_pattern: EcmaPattern
+    job_schema: Mapping[str, Any]
+
+    def requirement(self, requirement_id: str) -> Requirement:
+        for requirement in self.requirements:
+            if requirement.id == requirement_id:
+                return requirement
+        raise KeyError(requirement_id)
+
+    def fields_with_format(self, fmt: str) -> tuple[str, ...]:
+        return tuple(name for name, spec in self.fields.items() if spec.format == fmt)
+
+
+def default_spec_dir() -> Path:
+    """``$JOBS_CONFORMANCE_SPEC_DIR``, else the checkout's ``spec/``."""
+    configured = os.environ.get(SPEC_DIR_ENV)
+    return Path(configured) if configured else Path(__file__).resolve().parent.parent / "spec"
+
+
+@functools.lru_cache(maxsize=4)
+def load_contract(spec_dir: Path | None = None) -> Contract:
+    """Read ``openapi.yaml`` and ``requirements.yaml`` from ``spec_dir`` (cached)."""
+    spec_dir = spec_dir or default_spec_dir()
+    spec_bytes = _read(spec_dir / "openapi.yaml")
+    spec = _yaml(spec_dir / "openapi.yaml", spec_bytes)
+    catalogue = _yaml(spec_dir / "requirements.yaml", _read(spec_dir / "requirements.yaml"))
+    try:
+        operation = spec["paths"]["/jobs/{jobId}"]["get"]
+        path_schema = operation["parameters"][0]["schema"]
+        job_schema = _resolve(
+            spec, operation["responses"]["200"]["content"]["application/json"]["schema"]
+        )
+        fields = {
+            name: _field(spec, name, schema) for name, schema in job_schema["properties"].items()
+        }
+        required = tuple(job_schema["required"])
+    except (KeyError, IndexError, TypeError) as exc:
+        raise UsageError(
+            "spec",
+            str(spec_dir / "openapi.yaml"),
+            f"GET /jobs/{{jobId}} with a Job schema ({exc!r})",
+        ) from exc
+    uuid_patterns = {f.pattern.source for f in fields.values() if f.format == "uuid" and f.pattern}
+    datetime_patterns = {
+        f.pattern.source for f in fields.values() if f.format == "date-time" and f.pattern
+    }
+    if len(uuid_patterns) != 1 or len(datetime_patterns) != 1:
+        raise UsageError(
+            "spec", str(spec_dir / "openapi.yaml"), "one UUID pattern and one date-time pattern"
+        )
+    return Contract(
+        spec=spec,
+        spec_sha256=hashlib.sha256(spec_bytes).hexdigest(),
+        requirements=_requirements(spec_dir / "requirements.yaml", catalogue),
+        fields=fields,
+        required=required,
+        path_pattern=_compile(path_schema["pattern"]),
+        uuid_pattern=_compile(uuid_patterns.pop()),
+        datetime_pattern=_compile(datetime_patterns.pop()),
+        job_schema=job_schema,
+    )
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError("spec", str(path), f"a readable file ({exc.strerror})") from exc
+
+
+def _yaml(path: Path, data: bytes) -> Any:
+    try:
+        return yaml.safe_load(data)
+    except yaml.YAMLError as exc:
+        raise UsageError("spec", str(path), f"valid YAML ({exc})") from exc
+
+
+def _compile(pattern: str) -> EcmaPattern:
+    try:
+        return compile_ecma(pattern)
+    except EcmaSyntaxError as exc:
+        raise UsageError(
+            "pattern", pattern, f"an ECMA-262 regular expression ({exc.reason})"
+        ) from exc
+
+
+def _resolve(spec: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in schema:
+        node: Any = spec
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def _field(spec: Mapping[str, Any], name: str, schema: Mapping[str, Any]) -> FieldSpec:
+    schema = _resolve(spec, schema)
+    types = schema["type"]
+    return FieldSpec(
+        name=name,
+        types=frozenset([types] if isinstance(types, str) else types),
+        format=schema.get("format"),
+        pattern=_compile(schema["pattern"]) if "pattern" in schema else None,
+    )
+
+
+def _requirements(path: Path, catalogue: Any) -> tuple[Requirement, ...]:
+    entries = catalogue.get("requirements") if isinstance(catalogue, dict) else None
+    if not isinstance(entries, list):
+        raise UsageError("catalogue", str(path), "a mapping with a 'requirements' list")
+    seen: set[str] = set()
+    requirements = []
+    for entry in entries:
+        if not isinstance(entry, dict) or set(entry) != _REQUIREMENT_KEYS:
+            raise UsageError(
+                "catalogue entry", entry, f"exactly the keys {sorted(_REQUIREMENT_KEYS)}"
+            )
+        requirement = Requirement(**{key: str(entry[key]) for key in _REQUIREMENT_KEYS})
+        if requirement.id in seen:
+            raise UsageError("catalogue entry", requirement.id, "a unique id")
+        if requirement.severity not in SEVERITIES:
+            raise UsageError(
+                f"{requirement.id}.severity", requirement.severity, " or ".join(SEVERITIES)
+            )
+        if requirement.applies not in APPLIES:
+            raise UsageError(f"{requirement.id}.applies", requirement.applies, ", ".join(APPLIES))
+        seen.add(requirement.id)
+        requirements.append(requirement)
+    return tuple(requirements)

@@ -1,0 +1,159 @@
+"""HTTP exchanges as the oracle sees them: immutable records, no I/O.
+
+The client fills these in; the oracle judges them; reports render them. A
+body is parsed once, strictly (RFC 8259), and never raises: a hostile body is
+a parse error to report, not an exception.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Exchange",
+    "HttpRequest",
+    "HttpResponse",
+    "Intent",
+    "ParsedBody",
+    "parse_json_body",
+]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+class Intent(enum.Enum):
+    """Why a request was sent, which decides what its answer must be."""
+
+    CAPTURED = "captured"  # a body captured elsewhere, judged as a 200 body
+    KNOWN = "known"  # a job the target holds, by its canonical id
+    CASE_VARIANT = "case-variant"  # the same job, hex in another case
+    REPEAT = "repeat"  # the same request again, compared with the first answer
+    UNKNOWN = "unknown"  # a well-formed id the target does not hold
+    MALFORMED = "malformed"  # an id that does not match the pattern
+    UNAUTHENTICATED = "unauthenticated"  # credentials removed or altered
+    SEEDED = "seeded"  # a job stored through the seeding URL
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """What was sent. Headers are stored already redacted."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "url": self.url, "headers": dict(self.headers)}
+
+
+@dataclass(frozen=True)
+class ParsedBody:
+    """A body parsed as strict JSON: ``value`` or the reason it is not JSON."""
+
+    value: Any = None
+    error: str | None = None
+
+
+class _DuplicateMember(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value (RFC 8259 section 6)")
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateMember(f"duplicate member name {key!r} (RFC 8259 section 4)")
+            seen.add(key)
+    return result
+
+
+def parse_json_body(body: bytes) -> ParsedBody:
+    """Parse ``body`` as one RFC 8259 JSON text in UTF-8; never raises."""
+    if body.startswith(_BOM):
+        return ParsedBody(error="body starts with a byte-order mark (RFC 8259 section 8.1)")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return ParsedBody(error=f"body is not valid UTF-8: byte {exc.start} ({exc.reason})")
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_members)
+    except _DuplicateMember as exc:
+        return ParsedBody(error=str(exc))
+    except RecursionError:
+        return ParsedBody(error="body nests too deeply to parse")
+    except ValueError as exc:
+        return ParsedBody(error=f"body is not JSON: {exc}")
+    return ParsedBody(value=value)
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What came back. ``truncated`` marks a body cut off by the size cap or the peer."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    truncated: str | None = None
+    elapsed_s: float = 0.0
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+    @functools.cached_property
+    def parsed(self) -> ParsedBody:
+        return parse_json_body(self.body)
+
+    def to_dict(self, *, excerpt_bytes: int = 2048) -> dict[str, Any]:
+        excerpt = self.body[:excerpt_bytes].decode("utf-8", errors="backslashreplace")
+        return {
+            "status": self.status,
+            "headers": dict(self.headers),
+            "body_excerpt": excerpt,
+            "body_bytes": len(self.body),
+            "truncated": self.truncated,
+        }
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its answer, with what the answer must satisfy.
+
+    ``baseline`` is an earlier exchange the answer must agree with (the
+    canonical request for a case variant, the first GET for a repeat);
+    ``expected`` is the job that was seeded, for ``seed.round-trip``.
+    """
+
+    response: HttpResponse
+    intent: Intent
+    request: HttpRequest | None = None
+    job_id: str | None = None
+    baseline: Exchange | None = None
+    expected: Mapping[str, Any] | None = field(default=None, hash=False)
+
+    @property
+    def is_success_body(self) -> bool:
+        """Whether the body is one the Job schema governs (a 200, or a captured body)."""
+        return self.intent is Intent.CAPTURED or self.response.status == 200
+
+    @property
+    def job(self) -> dict[str, Any] | None:
+        """The body as a JSON object, when it is one and the schema governs it."""
+        if not self.is_success_body or self.response.truncated:
+            return None
+        value = self.response.parsed.value
+        return value if isinstance(value, dict) else None

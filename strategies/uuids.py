@@ -1,0 +1,269 @@
+"""Hypothesis strategies for the doc's UUID pattern: valid ids and labelled invalid ones.
+
+The doc's pattern (RFC 9562 layout) allows versions 1-8 in the 13th hex digit,
+variants 8, 9, a, b in the 17th, either case, or the nil UUID. Hypothesis's own
+``st.uuids()`` yields lower-case versions 1-5 only, so it never reaches the
+cases lenient or over-strict servers get wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from strategies._labels import Invalid
+
+__all__ = [
+    "EDGE_UUIDS",
+    "INVALID_UUID_CLASSES",
+    "MAX_UUID",
+    "NEAR_MISS_KINDS",
+    "NIL_UUID",
+    "Invalid",
+    "invalid_uuids",
+    "near_misses",
+    "valid_uuids",
+]
+
+# RFC 9562 section 5.9 (nil) and 5.10 (max). The doc's pattern allows the nil
+# UUID and not the max one.
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
+MAX_UUID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+
+# Boundaries of the pattern (RFC 9562 section 4.1 variant, 4.2 version): the
+# lowest and highest version and variant nibbles, all-zero and all-f payloads.
+EDGE_UUIDS: tuple[str, ...] = (
+    NIL_UUID,
+    "00000000-0000-1000-8000-000000000000",
+    "ffffffff-ffff-8fff-bfff-ffffffffffff",
+    "FFFFFFFF-FFFF-8FFF-BFFF-FFFFFFFFFFFF",
+    "00000000-0000-8000-b000-000000000000",
+    "ffffffff-ffff-1fff-9fff-ffffffffffff",
+    "3c90c3cc-0d44-4b50-8888-8dd25736052a",  # the doc's example id
+    "017F22E2-79B0-7CC3-98C4-DC0C0C07398F",  # RFC 9562 appendix A.6 (v7), upper case
+)
+
+_VERSIONS = "12345678"
+_VARIANTS = "89ab"
+_HEX = "0123456789abcdef"
+_CASES = ("lower", "upper", "mixed")
+_EDGE_CHANCE = 10  # one draw in ten is an edge case from EDGE_UUIDS
+
+
+def _hex_digits(count: int) -> st.SearchStrategy[str]:
+    # Integers shrink toward 0, so payloads shrink toward all-zero digits.
+    return st.integers(0, 16**count - 1).map(lambda n: f"{n:0{count}x}")
+
+
+@st.composite
+def _raw_uuid(draw: st.DrawFn, versions: str, variants: str) -> str:
+    version = draw(st.sampled_from(versions))
+    variant = draw(st.sampled_from(variants))
+    return (
+        f"{draw(_hex_digits(8))}-{draw(_hex_digits(4))}-{version}{draw(_hex_digits(3))}"
+        f"-{variant}{draw(_hex_digits(3))}-{draw(_hex_digits(12))}"
+    )
+
+
+@st.composite
+def _cased(draw: st.DrawFn, value: str, case: str) -> str:
+    if case == "any":
+        case = draw(st.sampled_from(_CASES))
+    if case == "upper":
+        return value.upper()
+    if case == "mixed":
+        flips = draw(st.lists(st.booleans(), min_size=len(value), max_size=len(value)))
+        return "".join(c.upper() if flip else c for c, flip in zip(value, flips, strict=True))
+    return value
+
+
+def _validate_versions(versions: Sequence[int]) -> str:
+    chosen = tuple(versions)
+    if not chosen or any(
+        not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 8 for v in chosen
+    ):
+        raise InvalidArgument(
+            f"versions={versions!r} must be a non-empty collection of integers 1-8"
+        )
+    return "".join(str(v) for v in sorted(set(chosen)))
+
+
+def valid_uuids(
+    *, versions: Sequence[int] = range(1, 9), case: str = "any", allow_nil: bool = True
+) -> st.SearchStrategy[str]:
+    """UUID strings that match the doc's pattern.
+
+    Every version in ``versions`` (1-8) and every variant (8, 9, a, b) is
+    drawn; ``case`` is ``"lower"``, ``"upper"``, ``"mixed"`` or ``"any"``.
+    With ``allow_nil`` the nil UUID may appear. One draw in ten is an edge
+    case (nil, all-f payloads, lowest and highest nibbles, the doc's example).
+    Shrinks toward ``00000000-0000-1000-8000-000000000000`` in lower case.
+    """
+    chosen = _validate_versions(versions)
+    if case not in (*_CASES, "any"):
+        raise InvalidArgument(f"case={case!r} must be one of lower, upper, mixed, any")
+    if not isinstance(allow_nil, bool):
+        raise InvalidArgument(f"allow_nil={allow_nil!r} must be a bool")
+    edges = [
+        e
+        for e in EDGE_UUIDS
+        if (e == NIL_UUID and allow_nil) or (e != NIL_UUID and e[14] in chosen)
+    ]
+    general = _raw_uuid(chosen, _VARIANTS).flatmap(lambda u: _cased(u, case))
+    if not edges:
+        return general
+    edge = st.sampled_from(edges).flatmap(
+        lambda u: _cased(u.lower(), case) if u != NIL_UUID else st.just(u)
+    )
+    return st.integers(0, _EDGE_CHANCE - 1).flatmap(
+        lambda n: edge if n == _EDGE_CHANCE - 1 else general
+    )
+
+
+# --- Invalid ids. Each class is a builder from a valid lower-case UUID to an
+# invalid value; the label names the class.
+
+_LOOKALIKES = {
+    "0": "\uff10",  # FULLWIDTH DIGIT ZERO
+    "1": "\u0661",  # ARABIC-INDIC DIGIT ONE
+    "a": "\u0430",  # CYRILLIC SMALL LETTER A
+    "c": "\u0441",  # CYRILLIC SMALL LETTER ES
+    "e": "\u0435",  # CYRILLIC SMALL LETTER IE
+}
+
+
+def _swap_nibble(value: str, index: int, replacement: str) -> str:
+    return value[:index] + replacement + value[index + 1 :]
+
+
+def _lookalike(value: str, draw: st.DrawFn) -> str:
+    positions = [i for i, c in enumerate(value) if c in _LOOKALIKES]
+    if not positions:
+        return "\uff10" + value[1:]
+    i = draw(st.sampled_from(positions))
+    return value[:i] + _LOOKALIKES[value[i]] + value[i + 1 :]
+
+
+def _shifted_hyphens(base: str) -> str:
+    digits = base.replace("-", "")
+    return f"{digits[:7]}-{digits[7:11]}-{digits[11:15]}-{digits[15:19]}-{digits[19:]}"
+
+
+_Builder = Callable[[st.DrawFn, str], str]
+
+# Each builder turns `base`, a valid lower-case v1-v8 UUID, into a value that
+# differs from a valid one in exactly the way its class names.
+_INVALID_BUILDERS: dict[str, _Builder] = {
+    "version-0": lambda draw, base: _swap_nibble(base, 14, "0"),
+    "version-9-f": lambda draw, base: _swap_nibble(base, 14, draw(st.sampled_from("9abcdef"))),
+    "variant-0-7": lambda draw, base: _swap_nibble(base, 19, draw(st.sampled_from("01234567"))),
+    "variant-c-f": lambda draw, base: _swap_nibble(base, 19, draw(st.sampled_from("cdef"))),
+    "max-uuid": lambda draw, base: draw(st.sampled_from((MAX_UUID, MAX_UUID.upper()))),
+    "no-hyphens": lambda draw, base: base.replace("-", ""),
+    "braces": lambda draw, base: "{" + base + "}",
+    "urn-prefix": lambda draw, base: draw(st.sampled_from(("urn:uuid:", "URN:UUID:"))) + base,
+    "misplaced-hyphens": lambda draw, base: _shifted_hyphens(base),
+    "length-35": lambda draw, base: base[:-1],
+    "length-37": lambda draw, base: base + draw(st.sampled_from(_HEX)),
+    "trailing-newline": lambda draw, base: base + "\n",
+    "leading-newline": lambda draw, base: "\n" + base,
+    "surrounding-whitespace": lambda draw, base: (
+        draw(st.sampled_from((" ", "\t", "\u00a0"))) + base + draw(st.sampled_from(("", " ", "\t")))
+    ),
+    "non-hex-letter": lambda draw, base: _swap_nibble(base, 0, draw(st.sampled_from("gGzZ"))),
+    "non-ascii-lookalike": lambda draw, base: _lookalike(base, draw),
+    "zero-width-character": lambda draw, base: base[:9] + "\u200b" + base[9:],
+    "path-separator": lambda draw, base: draw(
+        st.sampled_from(
+            (base[:8] + "/" + base[9:], "../" + base, base + "/x", base[:8] + "\\" + base[9:])
+        )
+    ),
+    "percent-significant": lambda draw, base: draw(
+        st.sampled_from((base + "%", base + "?x=1", base + "#f", base[:8] + "%2d" + base[9:]))
+    ),
+    "overlong": lambda draw, base: base * draw(st.integers(2, 60)),
+    "empty-looking": lambda draw, base: draw(
+        st.sampled_from(("", " ", "null", "undefined", "0", "-", "None", "{}"))
+    ),
+}
+
+
+INVALID_UUID_CLASSES: tuple[str, ...] = tuple(_INVALID_BUILDERS)
+
+
+def _validate_classes(
+    classes: Sequence[str] | None, known: Sequence[str], what: str
+) -> tuple[str, ...]:
+    if classes is None:
+        return tuple(known)
+    chosen = tuple(classes)
+    unknown = [c for c in chosen if c not in known]
+    if not chosen or unknown:
+        raise InvalidArgument(
+            f"classes={classes!r}: unknown {what} {unknown}; choose from {list(known)}"
+        )
+    return chosen
+
+
+def invalid_uuids(*, classes: Sequence[str] | None = None) -> st.SearchStrategy[Invalid]:
+    """Values that must not match the doc's UUID pattern, each labelled with its class.
+
+    ``classes`` limits the draw to names from :data:`INVALID_UUID_CLASSES`.
+    Every class is equally likely; within a class the value is built from a
+    valid UUID drawn by :func:`valid_uuids` in lower case, so a failure
+    shrinks toward the first class and the smallest valid base.
+    """
+    chosen = _validate_classes(classes, INVALID_UUID_CLASSES, "UUID classes")
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Invalid:
+        name = draw(st.sampled_from(chosen))
+        base = draw(valid_uuids(case="lower", allow_nil=False))
+        return Invalid(_INVALID_BUILDERS[name](draw, base), name, frozenset({"body.uuid"}))
+
+    return build()
+
+
+# Near misses of one known id: what lenient parsers (uuid.UUID(), Python's
+# `$`, unanchored matches, str.strip()) turn back into that id.
+NEAR_MISS_KINDS: tuple[str, ...] = (
+    "braces",
+    "urn-prefix",
+    "no-hyphens",
+    "trailing-newline",
+    "surrounding-whitespace",
+    "suffix",
+    "prefix",
+)
+
+
+def near_miss(value: str, kind: str) -> str:
+    """``value`` turned into the near miss ``kind`` (one of :data:`NEAR_MISS_KINDS`)."""
+    forms = {
+        "braces": "{" + value + "}",
+        "urn-prefix": "urn:uuid:" + value,
+        "no-hyphens": value.replace("-", ""),
+        "trailing-newline": value + "\n",
+        "surrounding-whitespace": " " + value + " ",
+        "suffix": value + "0",
+        "prefix": "0" + value,
+    }
+    if kind not in forms:
+        raise InvalidArgument(f"kind={kind!r} must be one of {list(NEAR_MISS_KINDS)}")
+    return forms[kind]
+
+
+def near_misses(uuid: str, *, kinds: Sequence[str] | None = None) -> st.SearchStrategy[Invalid]:
+    """Invalid ids that a lenient server would read as ``uuid`` itself.
+
+    Draws one of ``kinds`` (default: all of :data:`NEAR_MISS_KINDS`),
+    shrinking toward braces, the first kind.
+    """
+    if not isinstance(uuid, str):
+        raise InvalidArgument(f"uuid={uuid!r} must be a string")
+    chosen = _validate_classes(kinds, NEAR_MISS_KINDS, "near-miss kinds")
+    return st.sampled_from(chosen).map(
+        lambda kind: Invalid(near_miss(uuid, kind), kind, frozenset({"body.uuid"}))
+    )

@@ -1,0 +1,71 @@
+"""The ECMA-262 regex engine against the JSON-Schema-Test-Suite's pattern cases, plus our own."""
+
+from __future__ import annotations
+
+import pytest
+from tests_support import vector_params
+
+from jobs_conformance.ecma import EcmaSyntaxError, compile_ecma
+
+
+def _valid(schema, data) -> bool:
+    # The keywords these files use: type (string/object), pattern,
+    # patternProperties with additionalProperties false.
+    if schema.get("type") == "string" and not isinstance(data, str):
+        return False
+    if "pattern" in schema and isinstance(data, str):
+        return compile_ecma(schema["pattern"]).search(data)
+    if "patternProperties" in schema and isinstance(data, dict):
+        patterns = [compile_ecma(p) for p in schema["patternProperties"]]
+        return all(any(p.search(key) for p in patterns) for key in data)
+    return True
+
+
+@pytest.mark.parametrize("case", vector_params("optional/ecmascript-regex.json", "pattern.json"))
+def test_peer_vectors(case):
+    schema, data, expected = case
+    assert _valid(schema, data) is expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        # A real newline, which the peer file spells as a backslash and n.
+        ("^abc$", "abc\n", False),
+        ("^abc$", "abc", True),
+        ("^abc$", "abc\r", False),
+        ("^a.c$", "a\nc", False),
+        ("^a.c$", "a\u2028c", False),
+        ("^a.c$", "a\tc", True),
+        ("^\\d{4}$", "\uff12\uff10\uff12\uff13", False),  # fullwidth 2023
+        ("^\\d{4}$", "2023", True),
+        ("^[\\d]$", "\u0663", False),
+        ("^[\\D]$", "\u0663", True),
+        ("^\\s$", "\u001c", False),  # Python's \s matches U+001C, ECMA's does not
+        ("^\\s$", "\ufeff", True),
+        ("\\bcole", "école", True),  # é is not an ECMA word character
+        ("^[^]$", "\n", True),
+        ("^[]$", "", False),
+        ("^\\u{1F600}$", "\U0001f600", True),
+        ("^(?<y>\\d)\\k<y>$", "11", True),
+    ],
+)
+def test_ecma_semantics_of_our_own(pattern, value, expected):
+    assert compile_ecma(pattern).search(value) is expected
+
+
+def test_doc_patterns_reject_trailing_newline_and_foreign_digits():
+    from jobs_conformance.contract import load_contract
+
+    contract = load_contract()
+    assert contract.uuid_pattern.search("3c90c3cc-0d44-4b50-8888-8dd25736052a")
+    assert not contract.uuid_pattern.search("3c90c3cc-0d44-4b50-8888-8dd25736052a\n")
+    assert contract.datetime_pattern.search("2024-02-29T00:00Z")
+    assert not contract.datetime_pattern.search("2024-02-29T00:00Z\n")
+    assert not contract.datetime_pattern.search("\u0662024-02-29T00:00Z")
+
+
+@pytest.mark.parametrize("pattern", ["\\a", "[abc", "\\", "\\c1", "\\u{110000}", "(?i)x", "\\p"])
+def test_invalid_patterns_are_refused(pattern):
+    with pytest.raises(EcmaSyntaxError):
+        compile_ecma(pattern)

@@ -1,0 +1,274 @@
+"""The oracle: one check per requirement, exact verdicts, evidence, and no crash on hostile bodies."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests_support import DOC_EXAMPLE
+
+from jobs_conformance.contract import load_contract
+from jobs_conformance.exchange import Exchange, HttpResponse, Intent
+from jobs_conformance.oracle import CHECKS, Problem, check, judge, judge_body
+
+EXAMPLE = DOC_EXAMPLE
+JSON = (("Content-Type", "application/json"),)
+
+
+def _ids(judgement):
+    return {v.requirement for v in judgement.violations}
+
+
+def test_registry_and_catalogue_are_one_to_one():
+    assert list(CHECKS) == [r.id for r in load_contract().requirements]
+
+
+def test_registry_refuses_a_second_check_for_a_requirement():
+    with pytest.raises(ValueError, match="already registered"):
+        check("body.json")(lambda exchange, contract: iter(()))
+
+
+def test_doc_example_has_no_violation():
+    assert judge_body(json.dumps(EXAMPLE).encode(), "application/json").violations == ()
+
+
+@pytest.mark.parametrize(
+    ("change", "requirement", "message"),
+    [
+        ({"createdAt": "1900-02-29T05:31:56Z"}, "body.datetime", "1900, which is not a leap year"),
+        ({"createdAt": "2023-11-07T05:31:56+00:00"}, "body.datetime", "offset '+00:00'"),
+        ({"updatedAt": "2023-11-07T05:31:56z"}, "body.datetime", "lower-case"),
+        ({"id": "3c90c3cc-0d44-0b50-8888-8dd25736052a"}, "body.uuid", "version nibble '0'"),
+        ({"id": "3c90c3cc-0d44-4b50-8888-8dd25736052a\n"}, "body.uuid", "ends with a newline"),
+        ({"organizationId": "ffffffff-ffff-ffff-ffff-ffffffffffff"}, "body.uuid", "max UUID"),
+        ({"jobConfigJson": "{}"}, "body.job-config", "holding JSON text"),
+        ({"name": None}, "body.types", "name is a JSON null"),
+        ({"createdAt": "2023-11-07T05:31Z"}, "body.datetime-rfc3339", "seconds are missing"),
+        ({"createdAt": "2023-11-08T00:00:00Z"}, "body.timeline", "before createdAt"),
+        ({"jobConfigJson": {"workflowExecutionOrder": ["x"]}}, "body.workflow-order", "item 0"),
+    ],
+)
+def test_single_field_faults_name_their_requirement_and_evidence(change, requirement, message):
+    judgement = judge_body(json.dumps({**EXAMPLE, **change}).encode(), "application/json")
+    # A calendar-invalid date breaks RFC 3339 as well; the rest break one thing.
+    also = {"body.datetime-rfc3339"} if "leap year" in message else set()
+    assert _ids(judgement) == {requirement} | also
+    violation = next(v for v in judgement.violations if v.requirement == requirement)
+    assert message in violation.message
+    assert violation.severity == load_contract().requirement(requirement).severity
+
+
+def test_message_reads_like_the_style_guide():
+    body = json.dumps({**EXAMPLE, "createdAt": "2100-02-29T05:31:56Z"}).encode()
+    (violation, _) = judge_body(body).violations
+    assert (
+        violation.message
+        == "createdAt = '2100-02-29T05:31:56Z': is February 29 of 2100, which is not a leap year"
+    )
+    assert violation.pointer == "/createdAt" and violation.value == "2100-02-29T05:31:56Z"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"[" * 200_000 + b"]" * 200_000, "nests too deeply"),
+        (b'{"name": "\xff"}', "not valid UTF-8"),
+        (b"\xef\xbb\xbf{}", "byte-order mark"),
+        (b'{"name": NaN}', "NaN is not a JSON value"),
+        (b'{"name": 1, "name": 2}', "duplicate member name"),
+        (b"<html>oops</html>", "not JSON"),
+        (b"", "not JSON"),
+        (b"[]", "JSON array, not an object"),
+        (b"null", "JSON null, not an object"),
+    ],
+)
+def test_hostile_bodies_are_body_json_violations_not_exceptions(body, reason):
+    judgement = judge_body(body, "application/json")
+    assert _ids(judgement) == {"body.json"}
+    assert reason in judgement.violations[0].message
+
+
+def test_truncated_body_is_a_violation():
+    response = HttpResponse(
+        200, JSON, json.dumps(EXAMPLE).encode(), truncated="connection reset after 120 bytes"
+    )
+    judgement = judge(Exchange(response, Intent.KNOWN, job_id=EXAMPLE["id"]))
+    assert _ids(judgement) == {"body.json"}
+
+
+# Exchanges and the requirement they must (or must not) break: the HTTP-level
+# rules as data.
+_BODY = json.dumps(EXAMPLE).encode()
+_OTHER = json.dumps({**EXAMPLE, "name": "changed"}).encode()
+HTTP_CASES = [
+    ("held job, 200 json", Intent.KNOWN, 200, JSON, _BODY, EXAMPLE["id"], set()),
+    ("held job, 404", Intent.KNOWN, 404, JSON, b"{}", EXAMPLE["id"], {"http.status-known"}),
+    ("held job, 500", Intent.KNOWN, 500, (), b"", EXAMPLE["id"], {"http.status-known"}),
+    (
+        "held job, text/html",
+        Intent.KNOWN,
+        200,
+        (("Content-Type", "text/html"),),
+        _BODY,
+        EXAMPLE["id"],
+        {"http.content-type"},
+    ),
+    (
+        "held job, no content type",
+        Intent.KNOWN,
+        200,
+        (),
+        _BODY,
+        EXAMPLE["id"],
+        {"http.content-type"},
+    ),
+    (
+        "charset parameter is fine",
+        Intent.KNOWN,
+        200,
+        (("content-type", "Application/JSON; charset=utf-8"),),
+        _BODY,
+        EXAMPLE["id"],
+        set(),
+    ),
+    (
+        "wrong job returned",
+        Intent.KNOWN,
+        200,
+        JSON,
+        _BODY,
+        "8c90c3cc-0d44-4b50-8888-8dd25736052a",
+        {"http.id-echo"},
+    ),
+    (
+        "echo compares case-insensitively",
+        Intent.KNOWN,
+        200,
+        JSON,
+        _BODY,
+        EXAMPLE["id"].upper(),
+        set(),
+    ),
+    (
+        "unknown, 404",
+        Intent.UNKNOWN,
+        404,
+        JSON,
+        b"{}",
+        "8c90c3cc-0d44-4b50-8888-8dd25736052a",
+        set(),
+    ),
+    (
+        "unknown, 410",
+        Intent.UNKNOWN,
+        410,
+        JSON,
+        b"{}",
+        "8c90c3cc-0d44-4b50-8888-8dd25736052a",
+        set(),
+    ),
+    (
+        "unknown, 400",
+        Intent.UNKNOWN,
+        400,
+        JSON,
+        b"{}",
+        "8c90c3cc-0d44-4b50-8888-8dd25736052a",
+        {"http.unknown-404"},
+    ),
+    (
+        "unknown, 422",
+        Intent.UNKNOWN,
+        422,
+        JSON,
+        b"{}",
+        "8c90c3cc-0d44-4b50-8888-8dd25736052a",
+        {"http.unknown-404"},
+    ),
+    (
+        "unknown, 500",
+        Intent.UNKNOWN,
+        500,
+        JSON,
+        b"{}",
+        "8c90c3cc-0d44-4b50-8888-8dd25736052a",
+        {"http.unknown-404"},
+    ),
+    ("malformed, 400", Intent.MALFORMED, 400, JSON, b"{}", "{x}", set()),
+    ("malformed, 404", Intent.MALFORMED, 404, JSON, b"{}", "{x}", set()),
+    ("malformed, 422", Intent.MALFORMED, 422, JSON, b"{}", "{x}", set()),
+    ("malformed, 301", Intent.MALFORMED, 301, (), b"", "{x}", {"http.malformed-4xx"}),
+    ("malformed, 500", Intent.MALFORMED, 500, (), b"", "{x}", {"http.malformed-4xx"}),
+    ("no credentials, 401", Intent.UNAUTHENTICATED, 401, (), b"", EXAMPLE["id"], set()),
+    ("no credentials, 403", Intent.UNAUTHENTICATED, 403, (), b"", EXAMPLE["id"], set()),
+    ("no credentials, 404", Intent.UNAUTHENTICATED, 404, (), b"", EXAMPLE["id"], {"auth.required"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("intent", "status", "headers", "body", "job_id", "expected"),
+    [c[1:] for c in HTTP_CASES],
+    ids=[c[0] for c in HTTP_CASES],
+)
+def test_http_rules(intent, status, headers, body, job_id, expected):
+    exchange = Exchange(HttpResponse(status, headers, body), intent, job_id=job_id)
+    assert _ids(judge(exchange)) == expected
+
+
+@pytest.mark.parametrize(
+    ("intent", "first", "second", "status", "expected"),
+    [
+        (Intent.REPEAT, _BODY, _BODY, 200, set()),
+        (Intent.REPEAT, _BODY, _OTHER, 200, {"http.idempotent"}),
+        (Intent.REPEAT, _BODY, b"{}", 404, {"http.idempotent"}),
+        (Intent.CASE_VARIANT, _BODY, _BODY, 200, set()),
+        (Intent.CASE_VARIANT, _BODY, _OTHER, 200, {"http.case-insensitive"}),
+        (Intent.CASE_VARIANT, _BODY, b"{}", 404, {"http.case-insensitive"}),
+    ],
+)
+def test_comparisons_with_a_baseline(intent, first, second, status, expected):
+    baseline = Exchange(HttpResponse(200, JSON, first), Intent.KNOWN, job_id=EXAMPLE["id"])
+    exchange = Exchange(
+        HttpResponse(status, JSON, second), intent, job_id=EXAMPLE["id"].upper(), baseline=baseline
+    )
+    assert _ids(judge(exchange)) == expected
+
+
+@pytest.mark.parametrize(
+    ("stored", "returned", "expected"),
+    [
+        ({}, {}, set()),
+        ({"createdAt": "2020-02-29T10:00Z"}, {"createdAt": "2020-02-29T10:00:00.000Z"}, set()),
+        ({"id": EXAMPLE["id"].upper()}, {}, set()),
+        (
+            {"createdAt": "2020-02-29T10:00:00Z"},
+            {"createdAt": "2020-03-01T10:00:00Z"},
+            {"seed.round-trip"},
+        ),
+        (
+            {"createdAt": "2020-02-29T10:00:00.123Z"},
+            {"createdAt": "2020-02-29T10:00:00Z"},
+            {"seed.round-trip"},
+        ),
+        ({"name": "Zoë"}, {"name": "Zo?"}, {"seed.round-trip"}),
+    ],
+)
+def test_seed_round_trip_compares_values_not_representations(stored, returned, expected):
+    seeded = {**EXAMPLE, **stored}
+    body = json.dumps({**EXAMPLE, **returned}).encode()
+    exchange = Exchange(
+        HttpResponse(200, JSON, body), Intent.SEEDED, job_id=EXAMPLE["id"], expected=seeded
+    )
+    assert _ids(judge(exchange)) - {"body.datetime-rfc3339"} == expected
+
+
+def test_a_crashing_check_is_reported_not_raised(monkeypatch):
+    def broken(exchange, contract):
+        raise RuntimeError("bug in a check")
+        yield Problem("unreachable")
+
+    monkeypatch.setitem(CHECKS, "body.timeline", broken)
+    judgement = judge_body(json.dumps(EXAMPLE).encode())
+    assert [c.requirement for c in judgement.crashes] == ["body.timeline"]
+    assert "bug in a check" in judgement.crashes[0].error
+    assert judgement.violations == ()

@@ -1,0 +1,44 @@
+"""Data shared by the suite's own tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# ../shared beside the checkout: the doc page and the peer vectors (CI has it).
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+JSTS = SHARED / "vectors" / "jsts" / "draft2020-12"
+
+
+def vector_params(*files: str, strings_only: bool = False) -> list[Any]:
+    """One pytest param per JSON-Schema-Test-Suite case in ``files``; one skip saying why if absent."""
+    if not JSTS.is_dir():
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"{JSTS} is absent (CI has it)"))]
+    params = []
+    for name in files:
+        for group in json.loads((JSTS / name).read_text(encoding="utf-8")):
+            for test in group["tests"]:
+                if strings_only and not isinstance(test["data"], str):
+                    continue
+                case_id = f"{name}: {group['description']}: {test['description']}"
+                params.append(
+                    pytest.param((group["schema"], test["data"], test["valid"]), id=case_id)
+                )
+    return params
+
+
+# The doc page's example response, verbatim.
+DOC_EXAMPLE = {
+    "id": "3c90c3cc-0d44-4b50-8888-8dd25736052a",
+    "name": "<string>",
+    "createdAt": "2023-11-07T05:31:56Z",
+    "updatedAt": "2023-11-07T05:31:56Z",
+    "organizationId": "3c90c3cc-0d44-4b50-8888-8dd25736052a",
+    "sourceProvider": "<string>",
+    "createdByUserId": "3c90c3cc-0d44-4b50-8888-8dd25736052a",
+    "updatedByUserId": "3c90c3cc-0d44-4b50-8888-8dd25736052a",
+    "jobConfigJson": {"workflowExecutionOrder": ["3c90c3cc-0d44-4b50-8888-8dd25736052a"]},
+}
