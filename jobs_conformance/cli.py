@@ -43,7 +43,101 @@ def _build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--content-type", help="judge bodies as served with this Content-Type")
     validate.set_defaults(handler=_validate)
 
+    serve = commands.add_parser(
+        "serve",
+        help="run the embedded reference server",
+        description="Serve GET /api/v2/jobs/{jobId} from SQLite on loopback until Ctrl-C.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=_port, default=0, help="port to bind; 0 picks a free one (default)"
+    )
+    serve.add_argument(
+        "--db",
+        default=":memory:",
+        help="SQLite file; created and seeded with the corpus when empty",
+    )
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="inject a fault (repeatable); see --list-faults",
+    )
+    serve.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="serve a conforming variant (repeatable)",
+    )
+    serve.add_argument(
+        "--allow-seeding", action="store_true", help="enable PUT /api/v2/__seed/jobs/{jobId}"
+    )
+    serve.add_argument("--api-key", help="require the header X-Api-Key with this value")
+    serve.add_argument(
+        "--latency-ms", type=_non_negative, default=0, help="delay every response by N ms"
+    )
+    serve.add_argument("--threads", type=_positive, default=8, help="worker threads (default 8)")
+    serve.add_argument(
+        "--list-faults", action="store_true", help="list faults and variants, then exit"
+    )
+    serve.set_defaults(handler=_serve)
+
     return parser
+
+
+def _integer(text: str, low: int, high: int | None, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+    return value
+
+
+def _port(text: str) -> int:
+    return _integer(text, 0, 65535, "a port number 0-65535")
+
+
+def _non_negative(text: str) -> int:
+    return _integer(text, 0, None, "a whole number, 0 or more")
+
+
+def _positive(text: str) -> int:
+    return _integer(text, 1, None, "a whole number, 1 or more")
+
+
+def _serve(args: argparse.Namespace) -> ExitCode:
+    from jobs_conformance.reference.faults import FAULTS, VARIANTS
+    from jobs_conformance.reference.server import ReferenceServer
+
+    if args.list_faults:
+        width = max(len(name) for name in [*FAULTS, *VARIANTS])
+        for name, fault in sorted(FAULTS.items()):
+            print(f"{name:<{width}}  {' '.join(sorted(fault.requirements))}  {fault.summary}")
+        for name, variant in sorted(VARIANTS.items()):
+            print(f"{name:<{width}}  (conforming variant)  {variant.summary}")
+        return ExitCode.CONFORMING
+    server = ReferenceServer(
+        host=args.host,
+        port=args.port,
+        db=args.db,
+        faults=args.fault,
+        variants=args.variant,
+        api_key=args.api_key,
+        allow_seeding=args.allow_seeding,
+        latency_ms=args.latency_ms,
+        threads=args.threads,
+    )
+    base_url = server.start()
+    print(base_url, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    return ExitCode.CONFORMING
 
 
 def main(argv: Sequence[str] | None = None) -> int:

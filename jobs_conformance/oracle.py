@@ -106,6 +106,8 @@ def judge(
 ) -> Judgement:
     """Run every registered check (or those in ``only``) on ``exchange``."""
     contract = contract or load_contract()
+    if _throttled(exchange.response):
+        return Judgement((), skipped=True)
     wanted = set(CHECKS) if only is None else set(only)
     violations: list[Violation] = []
     crashes: list[CheckCrash] = []
@@ -123,6 +125,13 @@ def judge(
             for p in problems
         )
     return Judgement(tuple(sorted(violations, key=_sort_key)), tuple(crashes))
+
+
+def _throttled(response: HttpResponse) -> bool:
+    # 429 and 503 with Retry-After ask the client to come back later: the
+    # client waited a bounded number of times, and an answer that still says
+    # "later" is no verdict on the contract.
+    return response.status in (429, 503) and response.header("Retry-After") is not None
 
 
 def judge_body(
@@ -491,6 +500,12 @@ def credentials_are_required(exchange: Exchange, contract: Contract) -> Iterator
 def seeded_job_round_trips(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
     expected = exchange.expected
     if exchange.intent is not Intent.SEEDED or expected is None:
+        return
+    if exchange.request is not None and exchange.request.method == "PUT":
+        yield Problem(
+            f"the seeding URL answered {exchange.response.status} to a conforming job",
+            value=exchange.job_id,
+        )
         return
     if exchange.response.status != 200:
         yield Problem(

@@ -1,0 +1,243 @@
+"""The one HTTP client the suite talks to a target through.
+
+Safe to point at production: only GET, HEAD and OPTIONS reach the endpoint
+(PUT only to a configured seeding URL), redirects are never followed, every
+request has a timeout, bodies are read up to a cap (decompressed output
+included, so a gzip bomb stays small), a hard request budget and a
+requests-per-second window are enforced, 429/503 with Retry-After are waited
+out a bounded number of times, and stored requests carry redacted headers.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+import requests
+import urllib3
+
+from jobs_conformance.errors import SuiteError, TargetUnreachable
+from jobs_conformance.exchange import HttpRequest, HttpResponse
+from jobs_conformance.redact import Redactor
+
+__all__ = ["BudgetExhausted", "Client", "ClientSettings", "TransportFailure", "encode_segment"]
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~")
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CHUNK = 64 * 1024
+MAX_RETRY_AFTER_S = 30.0
+
+
+def encode_segment(value: str) -> str:
+    """``value`` as one path segment: every byte but unreserved ones percent-encoded.
+
+    "." is encoded too, so no client or proxy can treat ".." as a dot segment,
+    and "/" so an id holding one stays one segment (RFC 3986 section 3.3).
+    """
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in value.encode("utf-8"))
+
+
+class BudgetExhausted(SuiteError):
+    """The ``--max-requests`` budget is spent; what is unchecked stays not-checked."""
+
+
+class TransportFailure(Exception):
+    """No HTTP response at all (timeout, refused, reset before a status line)."""
+
+    def __init__(self, request: HttpRequest, reason: str) -> None:
+        super().__init__(reason)
+        self.request = request
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """What the client needs from the resolved settings."""
+
+    base_url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float = 10.0
+    max_requests: int | None = None
+    rate_limit: float | None = None
+    max_body_bytes: int = 10 * 1024 * 1024
+    verify: bool | str = True
+    max_retries: int = 3
+    pool_size: int = 4
+
+
+class Client:
+    """A keep-alive session with the target's safety rules built in. Thread-safe."""
+
+    def __init__(self, settings: ClientSettings, redactor: Redactor | None = None) -> None:
+        self.settings = settings
+        self.redactor = redactor or Redactor.for_headers(settings.headers)
+        self.jobs_url = settings.base_url.rstrip("/") + "/jobs/"
+        self._session = requests.Session()
+        self._session.trust_env = (
+            False  # no proxies or netrc credentials picked up from the machine
+        )
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=1, pool_maxsize=settings.pool_size, max_retries=0
+        )
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._lock = threading.Lock()
+        self._sent: collections.deque[float] = collections.deque()
+        self.requests_sent = 0
+        self.methods_sent: collections.Counter[str] = collections.Counter()
+        self._reached = False
+
+    def close(self) -> None:
+        self._session.close()
+
+    def job_url(self, raw_id: str) -> str:
+        return self.jobs_url + encode_segment(raw_id)
+
+    def get_job(
+        self, raw_id: str, *, headers: Mapping[str, str] | None = None
+    ) -> tuple[HttpRequest, HttpResponse]:
+        """GET the job at ``raw_id`` (encoded as one segment) with the configured or given headers."""
+        return self.send("GET", self.job_url(raw_id), headers=headers)
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        seeding: bool = False,
+    ) -> tuple[HttpRequest, HttpResponse]:
+        """Send one request, waiting out 429/503 Retry-After a bounded number of times."""
+        if method not in _READ_METHODS and not seeding:
+            raise SuiteError(f"refusing to send {method} to the target: the suite is read-only")
+        chosen = dict(self.settings.headers if headers is None else headers)
+        record = HttpRequest(method, url, self.redactor.headers(chosen))
+        response = self._send_once(method, url, chosen, body, record)
+        for _ in range(self.settings.max_retries):
+            wait = _retry_after(response)
+            if wait is None:
+                break
+            time.sleep(wait)
+            response = self._send_once(method, url, chosen, body, record)
+        return record, response
+
+    def _reserve(self) -> None:
+        with self._lock:
+            limit = self.settings.max_requests
+            if limit is not None and self.requests_sent >= limit:
+                raise BudgetExhausted(f"the budget of {limit} requests is spent")
+            rate = self.settings.rate_limit
+            if rate:
+                # At most `rate` sends in any one-second window.
+                window = max(1, int(rate))
+                now = time.monotonic()
+                while self._sent and now - self._sent[0] >= 1.0:
+                    self._sent.popleft()
+                if len(self._sent) >= window:
+                    time.sleep(max(0.0, 1.0 - (now - self._sent[0])))
+                    self._sent.popleft()
+                self._sent.append(time.monotonic())
+            self.requests_sent += 1
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        record: HttpRequest,
+    ) -> HttpResponse:
+        self._reserve()
+        with self._lock:
+            self.methods_sent[method] += 1
+        started = time.monotonic()
+        try:
+            reply = self._session.request(
+                method,
+                url,
+                headers=headers,
+                data=body,
+                timeout=self.settings.timeout_s,
+                allow_redirects=False,
+                stream=True,
+                verify=self.settings.verify,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise TargetUnreachable(f"TLS failed for {_origin(url)}: {_reason(exc)}") from exc
+        except requests.exceptions.ConnectionError as exc:
+            if not self._reached:
+                raise TargetUnreachable(
+                    f"cannot connect to {_origin(url)}: {_reason(exc)}"
+                ) from exc
+            raise TransportFailure(record, f"connection failed: {_reason(exc)}") from exc
+        except requests.exceptions.Timeout as exc:
+            raise TransportFailure(
+                record, f"no response within {self.settings.timeout_s:g} s"
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise TransportFailure(record, _reason(exc)) from exc
+        self._reached = True
+        try:
+            payload, truncated = self._read_body(reply, started)
+        finally:
+            reply.close()
+        headers_out = tuple((k, self.redactor.header(k, v)) for k, v in reply.headers.items())
+        return HttpResponse(
+            reply.status_code, headers_out, payload, truncated, time.monotonic() - started
+        )
+
+    def _read_body(self, reply: requests.Response, started: float) -> tuple[bytes, str | None]:
+        cap = self.settings.max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                if time.monotonic() - started > self.settings.timeout_s * 3:
+                    return b"".join(
+                        chunks
+                    ), f"body still arriving after {self.settings.timeout_s * 3:g} s"
+                chunk = reply.raw.read(_CHUNK, decode_content=True)
+                if not chunk:
+                    return b"".join(chunks), None
+                size += len(chunk)
+                if size > cap:
+                    chunks.append(chunk[: cap - (size - len(chunk))])
+                    return b"".join(chunks), f"body exceeds the {cap}-byte cap"
+                chunks.append(chunk)
+        except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as exc:
+            return b"".join(chunks), f"connection failed after {size} bytes: {_reason(exc)}"
+
+
+def _retry_after(response: HttpResponse) -> float | None:
+    if response.status not in (429, 503):
+        return None
+    value = response.header("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def _origin(url: str) -> str:
+    parts = urllib3.util.parse_url(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _reason(exc: BaseException) -> str:
+    # The innermost cause reads best ("Connection refused", "timed out").
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    text = str(exc).strip() or type(exc).__name__
+    return text.split(": ", 1)[-1] if "object at 0x" in text else text

@@ -1,0 +1,77 @@
+"""The requests the suite sends, one function per intent, each returning an Exchange to judge.
+
+The contract tests, the fault self-test and the benchmarks all probe a target
+through these, so what "a case-variant request" or "an unauthenticated
+request" means is written once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from jobs_conformance.client import Client
+from jobs_conformance.exchange import Exchange, Intent
+from jobs_conformance.redact import is_sensitive_header
+
+__all__ = [
+    "alter_credentials",
+    "case_variants",
+    "fetch",
+    "fetch_known",
+    "seed_and_fetch",
+    "without_credentials",
+]
+
+
+def fetch(
+    client: Client,
+    raw_id: str,
+    intent: Intent,
+    *,
+    headers: Mapping[str, str] | None = None,
+    baseline: Exchange | None = None,
+    expected: Mapping[str, Any] | None = None,
+) -> Exchange:
+    """GET ``raw_id`` and wrap the answer with why it was asked."""
+    request, response = client.get_job(raw_id, headers=headers)
+    return Exchange(response, intent, request, raw_id, baseline, expected)
+
+
+def fetch_known(client: Client, job_id: str) -> Exchange:
+    return fetch(client, job_id, Intent.KNOWN)
+
+
+def case_variants(job_id: str) -> list[str]:
+    """The upper-case and mixed-case spellings of ``job_id`` that differ from it."""
+    upper = job_id.upper()
+    mixed = "".join(c.upper() if i % 2 else c.lower() for i, c in enumerate(job_id))
+    return [v for v in dict.fromkeys((upper, mixed, job_id.lower())) if v != job_id]
+
+
+def without_credentials(headers: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` minus every credential-like header."""
+    return {k: v for k, v in headers.items() if not is_sensitive_header(k)}
+
+
+def alter_credentials(headers: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` with each credential-like value changed in its last character."""
+
+    def altered(value: str) -> str:
+        return value[:-1] + ("x" if not value.endswith("x") else "y") if value else "x"
+
+    return {k: altered(v) if is_sensitive_header(k) else v for k, v in headers.items()}
+
+
+def seed_and_fetch(client: Client, seed_url: str, job: Mapping[str, Any]) -> Exchange:
+    """PUT ``job`` to ``{seed_url}/{id}``, then GET it back from the base URL."""
+    body = json.dumps(job, ensure_ascii=False).encode("utf-8")
+    url = seed_url.rstrip("/") + "/" + job["id"]
+    headers = {**client.settings.headers, "Content-Type": "application/json"}
+    request, response = client.send("PUT", url, headers=headers, body=body, seeding=True)
+    if not 200 <= response.status < 300:
+        # A conforming job the seeding URL will not store cannot come back:
+        # the oracle reports the refusal itself (the PUT is the evidence).
+        return Exchange(response, Intent.SEEDED, request, job["id"], None, job)
+    return fetch(client, job["id"], Intent.SEEDED, expected=job)

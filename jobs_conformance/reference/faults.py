@@ -1,0 +1,574 @@
+"""Named behaviours of the reference server: the faults real services ship, and conforming variants.
+
+A :class:`Behaviour` replaces one or more stages of the request pipeline in
+:mod:`jobs_conformance.reference.app`. Each fault names the catalogue
+requirements it violates; the self-test proves the suite catches every one
+through exactly those requirements. Variants conform in unusual ways, and
+the suite must pass them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from jobs_conformance.contract import load_contract
+from strategies.uuids import MAX_UUID, NIL_UUID
+
+__all__ = ["FAULTS", "VARIANTS", "Behaviour", "Reply", "lookup_behaviour"]
+
+Job = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer from the pipeline."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+def json_reply(status: int, payload: Any) -> Reply:
+    return Reply(status, (("Content-Type", "application/json"),), json.dumps(payload).encode())
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """A named change to one or more pipeline stages; ``None`` keeps the conforming stage.
+
+    Stages, in request order: ``parse_id`` (raw path segment -> id to look up,
+    or None when malformed), ``malformed`` (reply for a malformed id),
+    ``lookup`` (store, id -> job or None), ``unknown`` (reply for an unheld
+    id), ``on_read`` (store, job: side effects of a read), ``render`` (job ->
+    document), ``encode`` (document -> body bytes), ``content_type``,
+    ``close_connection`` (end every response with Connection: close),
+    ``compress`` (gzip when accepted), ``store`` (seeded job -> job as stored) and
+    ``auth_when_absent`` (accept requests with no credential header at all).
+    """
+
+    name: str
+    requirements: frozenset[str]
+    summary: str
+    parse_id: Callable[[str], str | None] | None = None
+    malformed: Callable[[str], Reply] | None = None
+    lookup: Callable[[Any, str], Job | None] | None = None
+    unknown: Callable[[str], Reply] | None = None
+    on_read: Callable[[Any, Job], None] | None = None
+    render: Callable[[Job], Any] | None = None
+    encode: Callable[[Any], bytes] | None = None
+    content_type: str | None = "application/json"
+    close_connection: bool = False
+    compress: bool = False
+    store: Callable[[Job], Job] | None = None
+    auth_when_absent: bool = False
+    needs: frozenset[str] = field(default_factory=frozenset)
+
+
+FAULTS: dict[str, Behaviour] = {}
+VARIANTS: dict[str, Behaviour] = {}
+
+
+def _fault(name: str, requirements: str, summary: str, **stages: Any) -> None:
+    if name in FAULTS:
+        raise ValueError(f"fault {name!r} is already registered")
+    FAULTS[name] = Behaviour(name, frozenset(requirements.split()), summary, **stages)
+
+
+def _variant(name: str, summary: str, **stages: Any) -> None:
+    VARIANTS[name] = Behaviour(name, frozenset(), summary, **stages)
+
+
+def lookup_behaviour(name: str) -> Behaviour:
+    """The fault or variant called ``name``; KeyError when there is none."""
+    return FAULTS.get(name) or VARIANTS[name]
+
+
+# --- Helpers the faults share.
+
+
+def _map_timestamps(change: Callable[[str], str]) -> Callable[[Job], Job]:
+    def render(job: Job) -> Job:
+        return {
+            k: change(v) if k in ("createdAt", "updatedAt") and isinstance(v, str) else v
+            for k, v in job.items()
+        }
+
+    return render
+
+
+def _map_field(name: str, change: Callable[[Any], Any]) -> Callable[[Job], Job]:
+    return lambda job: {**job, name: change(job.get(name))}
+
+
+def _ecma_id(raw: str) -> str | None:
+    return raw if load_contract().path_pattern.search(raw) else None
+
+
+# Python's `re` as naive services use it: `$` matches before a final newline,
+# and the match, not the raw input, is looked up.
+_PY_UUID = re.compile(
+    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12})$"
+)
+_UNANCHORED = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
+)
+
+
+def _python_dollar(raw: str) -> str | None:
+    match = _PY_UUID.match(raw)
+    return match.group(1) if match else None
+
+
+def _unanchored(raw: str) -> str | None:
+    match = _UNANCHORED.search(raw)
+    return match.group(0) if match else None
+
+
+def _uuid_module(raw: str) -> str | None:
+    # uuid.UUID() accepts braces, "urn:uuid:" and missing hyphens.
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        return None
+
+
+def _versions(allowed: str) -> Callable[[str], str | None]:
+    def parse(raw: str) -> str | None:
+        valid = _ecma_id(raw)
+        return valid if valid is not None and (valid[14] in allowed or valid == NIL_UUID) else None
+
+    return parse
+
+
+def _fabricated(job_id: str) -> Reply:
+    job = {
+        "id": job_id,
+        "name": "",
+        "createdAt": None,
+        "updatedAt": None,
+        "organizationId": NIL_UUID,
+        "sourceProvider": "",
+        "createdByUserId": NIL_UUID,
+        "updatedByUserId": None,
+        "jobConfigJson": {},
+    }
+    return json_reply(200, job)
+
+
+_read_counter = itertools.count(1)
+
+
+def _touch(store: Any, job: Job) -> None:
+    # Last-access bookkeeping written to the same column as updatedAt.
+    tick = next(_read_counter)
+    job["updatedAt"] = f"9999-12-31T23:59:59.{tick:09d}Z"
+    store.put(job)
+
+
+def _year_shift(stamp: str) -> str:
+    # A naive "same date next year" (e.g. expiry = created + 1 year) that
+    # keeps Feb 29.
+    return f"{int(stamp[:4]) + 1:04d}{stamp[4:]}" if stamp[5:10] == "02-29" else stamp
+
+
+def _round_seconds(stamp: str) -> str:
+    # Formatting seconds with rounding instead of truncation: 59.9 -> 60.
+    if len(stamp) > 20 and stamp[19] == ".":
+        whole = int(stamp[17:19]) + (1 if stamp[20] >= "5" else 0)
+        return f"{stamp[:17]}{whole:02d}Z"
+    return stamp
+
+
+def _kk_hour(stamp: str) -> str:
+    # The 1-24 hour clock ("kk" in Java's DateTimeFormatter).
+    return stamp[:11] + "24" + stamp[13:] if stamp[11:13] == "00" else stamp
+
+
+_LOCALE_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def _shift_hour(stamp: str) -> str:
+    # Stored as local time (UTC+1) but labelled Z.
+    hour = int(stamp[11:13])
+    return (
+        stamp[:11] + f"{(hour + 1) % 24:02d}" + stamp[13:]
+        if hour < 23
+        else stamp[:11] + "00" + stamp[13:]
+    )
+
+
+def _feb29_to_mar1(stamp: str) -> str:
+    return stamp[:5] + "03-01" + stamp[10:] if stamp[5:10] == "02-29" else stamp
+
+
+def _drop_fraction(stamp: str) -> str:
+    return stamp[:19] + "Z" if len(stamp) > 20 and stamp[19] == "." else stamp
+
+
+def _seed_timestamps(change: Callable[[str], str]) -> Callable[[Job], Job]:
+    return _map_timestamps(change)
+
+
+def _html_page(raw: str) -> Reply:
+    return Reply(
+        200,
+        (("Content-Type", "text/html; charset=utf-8"),),
+        b"<!doctype html><title>Jobs</title><div id=app></div>",
+    )
+
+
+def _server_error(raw: str) -> Reply:
+    return Reply(
+        500,
+        (("Content-Type", "text/plain"),),
+        b"Internal Server Error: ValueError: badly formed hexadecimal UUID string",
+    )
+
+
+# --- Timestamps (body.datetime, body.datetime-rfc3339).
+
+_fault(
+    "ts-offset",
+    "body.datetime",
+    "timestamps end in +00:00 instead of Z (isoformat() of an aware datetime)",
+    render=_map_timestamps(lambda s: s[:-1] + "+00:00"),
+)
+_fault(
+    "ts-lowercase-z",
+    "body.datetime",
+    "timestamps end in a lower-case z",
+    render=_map_timestamps(lambda s: s[:-1] + "z"),
+)
+_fault(
+    "ts-space-separator",
+    "body.datetime body.datetime-rfc3339",
+    "a space instead of T (str() of a datetime)",
+    render=_map_timestamps(lambda s: s[:10] + " " + s[11:]),
+)
+_fault(
+    "ts-feb29-non-leap",
+    "body.datetime body.datetime-rfc3339",
+    "Feb 29 carried into the next, non-leap year",
+    render=_map_timestamps(_year_shift),
+)
+_fault(
+    "ts-hour-24",
+    "body.datetime body.datetime-rfc3339",
+    "midnight written as hour 24 (a 1-24 hour clock)",
+    render=_map_timestamps(_kk_hour),
+)
+_fault(
+    "ts-second-60",
+    "body.datetime",
+    "fractional seconds rounded, so 59.9 becomes second 60",
+    render=_map_timestamps(_round_seconds),
+)
+_fault(
+    "ts-unpadded-year",
+    "body.datetime body.datetime-rfc3339",
+    "years below 1000 written without zero padding",
+    render=_map_timestamps(lambda s: str(int(s[:4])) + s[4:]),
+)
+_fault(
+    "ts-locale-digits",
+    "body.datetime body.datetime-rfc3339",
+    "timestamps formatted with the server locale's Arabic-Indic digits",
+    render=_map_timestamps(lambda s: s.translate(_LOCALE_DIGITS)),
+)
+_fault(
+    "ts-trailing-newline",
+    "body.datetime body.datetime-rfc3339",
+    "createdAt read from a text column with its newline",
+    render=_map_field("createdAt", lambda v: v + "\n" if isinstance(v, str) else v),
+)
+_fault(
+    "ts-missing-seconds",
+    "body.datetime-rfc3339",
+    "timestamps written to the minute (HH:MM) as stored",
+    render=_map_timestamps(lambda s: s[:16] + "Z"),
+)
+
+# --- UUIDs (body.uuid).
+
+_fault(
+    "uuid-trailing-newline",
+    "body.uuid",
+    "organizationId read from a file with its trailing newline",
+    render=_map_field("organizationId", lambda v: v + "\n"),
+)
+_fault(
+    "uuid-version-0",
+    "body.uuid",
+    "createdByUserId is a version-0 fixture id left in the data",
+    render=_map_field("createdByUserId", lambda v: "00000000-0000-0000-0000-000000000001"),
+)
+_fault(
+    "uuid-max-sentinel",
+    "body.uuid",
+    "a null updatedByUserId written as the max UUID sentinel",
+    render=_map_field("updatedByUserId", lambda v: MAX_UUID if v is None else v),
+)
+_fault(
+    "uuid-braces",
+    "body.uuid",
+    "organizationId in .NET 'B' format, with braces",
+    render=_map_field("organizationId", lambda v: "{" + v + "}"),
+)
+
+# --- Body shape (body.json, body.required, body.types, body.job-config, body.workflow-order, body.timeline).
+
+_fault(
+    "null-omitted",
+    "body.required",
+    "null fields dropped by the serializer (exclude_none)",
+    render=lambda job: {k: v for k, v in job.items() if v is not None},
+)
+_fault(
+    "envelope",
+    "body.required",
+    'the job wrapped in a {"data": ...} envelope',
+    render=lambda job: {"data": job},
+)
+_fault(
+    "config-as-string",
+    "body.job-config",
+    "jobConfigJson returned as the JSON text stored in its column",
+    render=_map_field("jobConfigJson", json.dumps),
+)
+_fault(
+    "nan-in-body",
+    "body.json",
+    "a float metric serialized as NaN (json.dumps default allow_nan)",
+    render=lambda job: {**job, "progress": float("nan")},
+    encode=lambda doc: json.dumps(doc).encode(),
+)
+_fault(
+    "bom-prefix",
+    "body.json",
+    "a UTF-8 byte-order mark before the body",
+    encode=lambda doc: b"\xef\xbb\xbf" + json.dumps(doc).encode(),
+)
+_fault(
+    "duplicate-member",
+    "body.json",
+    "a hand-built body that writes name twice",
+    encode=lambda doc: b'{"name": "", ' + json.dumps(doc).encode()[1:],
+)
+_fault(
+    "source-provider-enum",
+    "body.types",
+    "sourceProvider serialized as its enum ordinal",
+    render=_map_field("sourceProvider", len),
+)
+_fault(
+    "timeline-swapped",
+    "body.timeline",
+    "createdAt and updatedAt columns swapped in the mapper",
+    render=lambda job: {**job, "createdAt": job["updatedAt"], "updatedAt": job["createdAt"]},
+)
+_fault(
+    "order-as-csv",
+    "body.workflow-order",
+    "workflowExecutionOrder joined into a comma-separated string",
+    render=lambda job: {
+        **job,
+        "jobConfigJson": {
+            **job["jobConfigJson"],
+            "workflowExecutionOrder": ",".join(
+                job["jobConfigJson"].get("workflowExecutionOrder", [])
+            ),
+        },
+    },
+)
+
+# --- HTTP (http.*).
+
+_fault(
+    "content-type-text",
+    "http.content-type",
+    "200 bodies sent as text/plain",
+    content_type="text/plain; charset=utf-8",
+)
+_fault(
+    "content-type-missing",
+    "http.content-type",
+    "no Content-Type header on 200 responses",
+    content_type=None,
+)
+_fault(
+    "malformed-500",
+    "http.malformed-4xx",
+    "a malformed id raises and is answered 500",
+    malformed=_server_error,
+)
+_fault(
+    "malformed-html-200",
+    "http.malformed-4xx",
+    "malformed ids fall through to the SPA's 200 HTML page",
+    malformed=_html_page,
+)
+_fault(
+    "lenient-uuid-module",
+    "http.malformed-4xx",
+    "ids parsed with uuid.UUID(): braces, urn:uuid: and missing hyphens accepted",
+    parse_id=_uuid_module,
+)
+_fault(
+    "python-dollar",
+    "http.malformed-4xx",
+    "ids checked with Python's re, whose $ accepts a trailing newline",
+    parse_id=_python_dollar,
+)
+_fault(
+    "unanchored-match",
+    "http.malformed-4xx",
+    "ids checked with an unanchored search, so prefixes and suffixes pass",
+    parse_id=_unanchored,
+)
+_fault(
+    "whitespace-stripped",
+    "http.malformed-4xx",
+    "ids stripped of surrounding whitespace before the check",
+    parse_id=lambda raw: _ecma_id(raw.strip()),
+)
+_fault(
+    "only-v1-v5",
+    "http.unknown-404 http.status-known",
+    "ids validated against RFC 4122 versions 1-5 only: v6-v8 answered 400",
+    parse_id=_versions("12345"),
+)
+_fault(
+    "only-v4",
+    "http.unknown-404 http.status-known",
+    "ids validated as version 4 only",
+    parse_id=_versions("4"),
+)
+_fault(
+    "case-sensitive-lookup",
+    "http.case-insensitive",
+    "the id is looked up byte for byte, so another case is 404",
+    lookup=lambda store, job_id: store.get_exact(job_id),
+)
+_fault(
+    "unknown-fabricated",
+    "http.unknown-404",
+    "an unknown id is answered 200 with an empty, fabricated job",
+    unknown=_fabricated,
+)
+_fault(
+    "wrong-job",
+    "http.id-echo",
+    "an off-by-one row fetch returns the next job",
+    lookup=lambda store, job_id: store.neighbour(job_id),
+)
+_fault(
+    "touch-updated-at",
+    "http.idempotent",
+    "every read writes updatedAt (last access)",
+    on_read=_touch,
+)
+_fault(
+    "auth-absent-skipped",
+    "auth.required",
+    "the key is checked only when the header is present",
+    auth_when_absent=True,
+    needs=frozenset({"credentials"}),
+)
+
+# --- Seeding (seed.round-trip): only visible through --seed-url.
+
+_fault(
+    "seed-timezone-shift",
+    "seed.round-trip",
+    "seeded timestamps stored as local time (UTC+1) and served as Z",
+    store=_seed_timestamps(_shift_hour),
+    needs=frozenset({"seeding"}),
+)
+_fault(
+    "seed-feb29-to-mar1",
+    "seed.round-trip",
+    "a date library normalises Feb 29 to Mar 1 on store",
+    store=_seed_timestamps(_feb29_to_mar1),
+    needs=frozenset({"seeding"}),
+)
+_fault(
+    "seed-drops-fractions",
+    "seed.round-trip",
+    "fractional seconds dropped by a seconds-precision column",
+    store=_seed_timestamps(_drop_fraction),
+    needs=frozenset({"seeding"}),
+)
+
+
+# --- Conforming variants: unusual but within the contract.
+
+
+def _pad_fraction(stamp: str) -> str:
+    if len(stamp) > 20 and stamp[19] == ".":
+        digits = stamp[20:-1]
+        return stamp[:20] + digits.ljust(9, "0") + "Z" if len(digits) <= 9 else stamp
+    return stamp[:19] + ".000000000Z"
+
+
+_variant(
+    "malformed-404",
+    "malformed ids answered 404 (the router finds no job) instead of 400",
+    malformed=lambda raw: json_reply(404, {"error": "not found"}),
+)
+_variant(
+    "malformed-422",
+    "malformed ids answered 422 (a validation framework)",
+    malformed=lambda raw: json_reply(422, {"error": "invalid jobId"}),
+)
+_variant(
+    "uppercase-body",
+    "UUIDs in the body written in upper case",
+    render=lambda job: {
+        k: v.upper()
+        if k in ("id", "organizationId", "createdByUserId", "updatedByUserId")
+        and isinstance(v, str)
+        else v
+        for k, v in job.items()
+    },
+)
+_variant(
+    "nine-digit-fractions",
+    "timestamps always carry 9 fraction digits (nanosecond clocks)",
+    render=_map_timestamps(_pad_fraction),
+)
+_variant(
+    "extra-properties",
+    "extra members in the job and its config",
+    render=lambda job: {**job, "status": "idle", "_links": {"self": "/jobs/" + job["id"]}},
+)
+_variant(
+    "charset-parameter",
+    "Content-Type with a charset parameter, in mixed case",
+    content_type="Application/JSON; charset=UTF-8",
+)
+_variant(
+    "gzip",
+    "bodies compressed with Content-Encoding: gzip when the client accepts it",
+    compress=True,
+)
+_variant(
+    "connection-close",
+    "every response ends with Connection: close",
+    close_connection=True,
+)
+_variant(
+    "gone-410",
+    "unknown ids answered 410 Gone",
+    unknown=lambda job_id: json_reply(410, {"error": "gone"}),
+)
+
+
+def gzip_body(body: bytes) -> bytes:
+    return gzip.compress(body, mtime=0)

@@ -1,0 +1,93 @@
+"""`jobs-conformance serve` as a user runs it: prints the URL, answers curl, stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from jobs_conformance.reference.corpus import load_corpus
+
+
+def _start(*args: str) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jobs_conformance.cli", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base_url = process.stdout.readline().strip()
+    assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/api/v2"), base_url
+    return process, base_url
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_serve_answers_curl_and_stops_cleanly_on_ctrl_c():
+    process, base_url = _start()
+    try:
+        job = load_corpus()[3]
+        out = subprocess.run(
+            ["curl", "-s", "-i", f"{base_url}/jobs/{job['id']}"], capture_output=True, timeout=30
+        ).stdout.decode("utf-8")
+        head, _, body = out.partition("\r\n\r\n")
+        assert head.startswith("HTTP/1.1 200")
+        assert "content-type: application/json" in head.lower()
+        assert json.loads(body)["id"] == job["id"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert "Traceback" not in stderr
+
+
+def test_list_faults_prints_name_and_requirements_per_line():
+    from jobs_conformance.reference.faults import FAULTS
+
+    out = subprocess.run(
+        [sys.executable, "-m", "jobs_conformance.cli", "serve", "--list-faults"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.splitlines()
+    listed = {line.split()[0]: line for line in out}
+    for name, fault in FAULTS.items():
+        assert all(requirement in listed[name] for requirement in fault.requirements)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--fault", "no-such-fault"], ["--port", "70000"], ["--latency-ms", "-5"], ["--threads", "0"]],
+)
+def test_bad_options_exit_4_with_a_clear_message(args):
+    result = subprocess.run(
+        [sys.executable, "-m", "jobs_conformance.cli", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 4
+    assert "Traceback" not in result.stderr and args[1] in result.stderr
+
+
+def test_port_in_use_is_a_usage_error():
+    process, base_url = _start()
+    try:
+        port = base_url.split(":")[2].split("/")[0]
+        result = subprocess.run(
+            [sys.executable, "-m", "jobs_conformance.cli", "serve", "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (
+            result.returncode == 4
+            and "--port" in result.stderr
+            and "Traceback" not in result.stderr
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=15)
