@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from jobs_conformance.errors import ExitCode, SuiteError
+from jobs_conformance.errors import ExitCode, SuiteError, UsageError
 
 __all__ = ["main"]
 
@@ -84,7 +84,45 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=_serve)
 
+    run = commands.add_parser(
+        "run",
+        help="run the contract suite against a target (default: the embedded reference)",
+        description="Run the contract suite through pytest, print the per-requirement table, "
+        "write reports. Exit 0 conforming, 1 violations, 2 no verdict, 4 usage error.",
+    )
+    _add_run_options(run)
+    run.set_defaults(handler=_run)
+
     return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    from jobs_conformance.settings import OPTIONS
+
+    parser.add_argument(
+        "--base-url", help="the target, e.g. https://host/api/v2 [env PYTEST_BASE_URL]"
+    )
+    for option in OPTIONS:
+        help_text = f"{option.help} [env {option.env}]"
+        if option.kind == "list":
+            parser.add_argument(
+                option.flag, dest=option.dest, action="append", metavar="VALUE", help=help_text
+            )
+        elif option.kind == "flag":
+            parser.add_argument(
+                option.flag, dest=option.dest, action="store_true", default=None, help=help_text
+            )
+        else:
+            parser.add_argument(option.flag, dest=option.dest, metavar="VALUE", help=help_text)
+    parser.add_argument(
+        "--hypothesis-profile",
+        choices=("ci", "thorough"),
+        default="ci",
+        help="ci: derandomized, 60 examples per property (default); thorough: 1000, random",
+    )
+    parser.add_argument(
+        "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="extra arguments for pytest"
+    )
 
 
 def _integer(text: str, low: int, high: int | None, what: str) -> int:
@@ -197,6 +235,41 @@ def _validate(args: argparse.Namespace) -> ExitCode:
     if unreadable:
         return ExitCode.NO_VERDICT
     return ExitCode.VIOLATIONS if failed else ExitCode.CONFORMING
+
+
+def _run(args: argparse.Namespace) -> int:
+    import os
+
+    import pytest
+
+    from jobs_conformance.contract import default_spec_dir
+    from jobs_conformance.settings import OPTIONS, PresetSettings, resolve
+
+    given = {option.dest: getattr(args, option.dest) for option in OPTIONS}
+    settings = resolve(given, base_url=args.base_url or os.environ.get("PYTEST_BASE_URL"))
+    root = default_spec_dir().parent
+    contract_tests = root / "tests" / "contract"
+    if not contract_tests.is_dir():
+        raise UsageError(
+            "suite",
+            str(contract_tests),
+            "the checkout's tests/contract (install with pip install -e)",
+        )
+    pytest_args = [
+        str(contract_tests),
+        f"--rootdir={root}",
+        "-c",
+        str(root / "pyproject.toml"),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--no-header",
+        "--tb=no",
+        "-rN",
+        f"--hypothesis-profile={args.hypothesis_profile}",
+        *args.pytest_args,
+    ]
+    return int(pytest.main(pytest_args, plugins=[PresetSettings(settings)]))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,6 +30,7 @@ _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CHUNK = 64 * 1024
 MAX_RETRY_AFTER_S = 30.0
+MAX_CONSECUTIVE_FAILURES = 3
 
 
 def encode_segment(value: str) -> str:
@@ -90,6 +91,8 @@ class Client:
         self.requests_sent = 0
         self.methods_sent: collections.Counter[str] = collections.Counter()
         self._reached = False
+        self._unreachable: TargetUnreachable | None = None
+        self._consecutive_failures = 0
 
     def close(self) -> None:
         self._session.close()

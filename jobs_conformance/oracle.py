@@ -25,6 +25,7 @@ __all__ = [
     "Judgement",
     "Problem",
     "Violation",
+    "applicable",
     "check",
     "describe_datetime",
     "describe_uuid",
@@ -132,6 +133,47 @@ def _throttled(response: HttpResponse) -> bool:
     # client waited a bounded number of times, and an answer that still says
     # "later" is no verdict on the contract.
     return response.status in (429, 503) and response.header("Retry-After") is not None
+
+
+_BODY_RULES = (
+    "body.json",
+    "body.required",
+    "body.types",
+    "body.uuid",
+    "body.datetime",
+    "body.datetime-rfc3339",
+    "body.job-config",
+)
+_BY_INTENT = {
+    Intent.CAPTURED: (),
+    Intent.KNOWN: ("http.status-known",),
+    Intent.CASE_VARIANT: ("http.case-insensitive",),
+    Intent.REPEAT: ("http.idempotent",),
+    Intent.UNKNOWN: ("http.unknown-404",),
+    Intent.MALFORMED: ("http.malformed-4xx",),
+    Intent.UNAUTHENTICATED: ("auth.required",),
+    Intent.SEEDED: ("seed.round-trip",),
+}
+
+
+def applicable(exchange: Exchange) -> frozenset[str]:
+    """The requirements ``exchange`` can confirm or refute: what "checked" counts."""
+    ids = set(_BY_INTENT[exchange.intent])
+    if exchange.request is not None and exchange.request.method == "PUT":
+        return frozenset(ids)
+    if exchange.is_success_body:
+        ids.update(_BODY_RULES)
+        ids.add("http.content-type")
+        if exchange.job_id is not None and exchange.intent is not Intent.CAPTURED:
+            ids.add("http.id-echo")
+        job = exchange.job
+        if job is not None:
+            config = job.get("jobConfigJson")
+            if isinstance(config, dict) and "workflowExecutionOrder" in config:
+                ids.add("body.workflow-order")
+            if job.get("createdAt") is not None and job.get("updatedAt") is not None:
+                ids.add("body.timeline")
+    return frozenset(ids)
 
 
 def judge_body(

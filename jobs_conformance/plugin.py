@@ -1,8 +1,36 @@
-"""The pytest plugin: Hypothesis profiles for every run of pytest in this project."""
+"""The pytest plugin: options, the target, verdicts, reports and the exit code of a conformance run.
+
+Loaded through its entry point in every pytest run; it stays passive unless
+the session collects contract tests (tests marked ``requirement``). Then it
+resolves one :class:`~jobs_conformance.settings.Settings`, starts the
+embedded reference server when no ``--base-url`` is given, records every
+judged exchange, writes ``conformance.json`` and ``junit.xml``, prints the
+per-requirement table and sets the exit code: 0 conforming, 1 violations,
+2 no verdict, 4 usage error.
+"""
 
 from __future__ import annotations
 
+import datetime
+import secrets
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
 from hypothesis import HealthCheck, settings
+
+from jobs_conformance import __version__
+from jobs_conformance.client import BudgetExhausted, Client, ClientSettings, TransportFailure
+from jobs_conformance.contract import load_contract
+from jobs_conformance.errors import ExitCode, SuiteError, TargetUnreachable, UsageError
+from jobs_conformance.exchange import Exchange, Intent
+from jobs_conformance.oracle import applicable, judge
+from jobs_conformance.probes import fetch
+from jobs_conformance.redact import Redactor
+from jobs_conformance.report import TestOutcome, build_report, write_json, write_junit
+from jobs_conformance.results import Results
+from jobs_conformance.settings import OPTIONS, PresetSettings, Settings, resolve
 
 # A CI gate that flips between runs is worse than none: `ci` is derandomized
 # and keeps no example database, so the same code gives the same verdict.
@@ -22,3 +50,466 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("ci")
+
+RUN_KEY = pytest.StashKey["ConformanceRun"]()
+
+_EMBEDDED_KEY_HEADER = "X-Api-Key"
+
+
+class ConformanceRun:
+    """The state of one conformance run inside a pytest session."""
+
+    def __init__(self, config: pytest.Config, run_settings: Settings) -> None:
+        self.config = config
+        self.settings = run_settings
+        self.contract = load_contract()
+        self.results = Results(self.contract)
+        self.outcomes: list[TestOutcome] = []
+        self.started = datetime.datetime.now(datetime.timezone.utc)
+        self.clock = time.monotonic()
+        self.active = False
+        self.embedded = run_settings.base_url is None
+        self.headers = dict(run_settings.headers)
+        if self.embedded and _EMBEDDED_KEY_HEADER not in self.headers:
+            # The embedded reference requires a key so auth.required is checked
+            # too; a fresh one each run, redacted like any configured secret.
+            self.headers[_EMBEDDED_KEY_HEADER] = "ref-" + secrets.token_urlsafe(18)
+        self.redactor = Redactor.for_headers(self.headers)
+        self.server: Any = None
+        self.client: Client | None = None
+        self.seed_url = run_settings.seed_url
+        self.known_ids = list(run_settings.job_ids)
+        if self.embedded:
+            from jobs_conformance.reference.corpus import load_corpus
+
+            self.known_ids = [job["id"] for job in load_corpus()]
+        self.notes: list[str] = []
+        self.unreachable: str | None = None
+        self.budget_spent = False
+        self._baselines: dict[str, Exchange] = {}
+        self.recorder = Recorder(self, "")
+
+    @property
+    def target(self) -> str:
+        if self.embedded:
+            url = self.server.base_url if self.server else "(not started)"
+            return f"embedded reference {url}"
+        return str(self.settings.base_url)
+
+    def start(self) -> Client:
+        """Start the embedded server if needed and open the client (once)."""
+        if self.client is not None:
+            return self.client
+        base_url = self.settings.base_url
+        if self.embedded:
+            from jobs_conformance.reference.server import ReferenceServer
+
+            self.server = ReferenceServer(
+                api_key=self.headers[_EMBEDDED_KEY_HEADER], allow_seeding=True
+            )
+            base_url = self.server.start()
+            self.seed_url = self.seed_url or base_url + "/__seed/jobs"
+        self.client = Client(
+            ClientSettings(
+                base_url=str(base_url),
+                headers=self.headers,
+                timeout_s=self.settings.timeout,
+                max_requests=self.settings.max_requests,
+                rate_limit=self.settings.rate_limit,
+                max_body_bytes=self.settings.max_body_bytes,
+                verify=self.settings.verify,
+                pool_size=self.settings.workers,
+            ),
+            self.redactor,
+        )
+        return self.client
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.server is not None:
+            self.server.stop()
+
+    def baseline(self, job_id: str, recorder: Recorder) -> Exchange:
+        """The canonical GET of a held job, fetched and judged once per run."""
+        if job_id not in self._baselines:
+            exchange = fetch(self.start(), job_id, Intent.KNOWN)
+            recorder.record(exchange)
+            self._baselines[job_id] = exchange
+        return self._baselines[job_id]
+
+
+class Recorder:
+    """What a contract test uses to judge an exchange: record it, and fail on what counts.
+
+    One per run (so Hypothesis tests may use it); it files each exchange under
+    the test that is running, which the plugin sets before every test.
+    """
+
+    def __init__(self, run: ConformanceRun, test: str) -> None:
+        self.run = run
+        self.test = test
+        self.failures: list[str] = []
+
+    def start(self, test: str) -> None:
+        self.test = test
+        self.failures = []
+
+    def record(self, exchange: Exchange) -> list[str]:
+        judgement = judge(exchange, self.run.contract)
+        self.run.results.observe(exchange, judgement, applicable(exchange), test=self.test)
+        strict = self.run.settings.strict
+        failing = [v for v in judgement.violations if v.severity == "must" or strict]
+        request = exchange.request
+        where = (
+            f" ({request.method} {request.url} -> {exchange.response.status})" if request else ""
+        )
+        lines = [f"{v.requirement}: {v.message}{where}" for v in failing]
+        self.failures.extend(lines)
+        return lines
+
+    def check(self, exchange: Exchange) -> None:
+        """Judge ``exchange``; raise AssertionError if a counted requirement failed."""
+        lines = self.record(exchange)
+        if lines:
+            raise AssertionError(self.run.redactor.text("\n".join(lines)))
+
+    def check_all(self, exchanges: Iterator[Exchange]) -> None:
+        """Judge every exchange, then fail once with all that counted."""
+        for exchange in exchanges:
+            self.record(exchange)
+        if self.failures:
+            raise AssertionError(self.run.redactor.text("\n".join(self.failures)))
+
+
+# --- Options.
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("jobs-conformance", "Jobs API conformance (see also --base-url)")
+    for option in OPTIONS:
+        kwargs: dict[str, Any] = {
+            "dest": "jc_" + option.dest,
+            "help": f"{option.help} [env {option.env}]",
+        }
+        if option.kind == "list":
+            kwargs["action"] = "append"
+        elif option.kind == "flag":
+            kwargs["action"] = "store_true"
+        else:
+            kwargs["default"] = None
+        group.addoption(option.pytest_flag or option.flag, **kwargs)
+        parser.addini(
+            option.ini,
+            help=option.help,
+            type="args" if option.kind == "list" else "string",
+            default=None,
+        )
+
+
+def _ini(config: pytest.Config) -> Any:
+    def get(name: str) -> Any:
+        value = config.getini(name)
+        return value or None
+
+    return get
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "requirement(*ids): catalogue requirements a contract test checks"
+    )
+    config.addinivalue_line("markers", "seeding: the test stores jobs on the target (runs last)")
+    preset = next(
+        (p for p in config.pluginmanager.get_plugins() if isinstance(p, PresetSettings)), None
+    )
+    try:
+        if preset is not None:
+            run_settings = preset.settings
+        else:
+            given = {option.dest: config.getoption("jc_" + option.dest) for option in OPTIONS}
+            run_settings = resolve(
+                given, base_url=config.getoption("base_url", None), ini=_ini(config)
+            )
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if run_settings.insecure:
+        config.issue_config_time_warning(
+            pytest.PytestWarning("--insecure: TLS certificates are NOT verified"), stacklevel=2
+        )
+    config.stash[RUN_KEY] = ConformanceRun(config, run_settings)
+
+
+def _run(config: pytest.Config) -> ConformanceRun:
+    return config.stash[RUN_KEY]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    run = _run(config)
+    profile = settings.default
+    seeding = run.settings.seed_url or ("embedded" if run.embedded else "off")
+    return [
+        f"jobs-conformance {__version__}: target {run.settings.base_url or 'embedded reference server'}",
+        f"  known jobs {len(run.known_ids)}, seeding {seeding}, strict {run.settings.strict}, "
+        f"hypothesis max_examples={profile.max_examples} derandomize={profile.derandomize}",
+    ]
+
+
+# --- Collection: known jobs as parameters, requirement ids validated.
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "known_id" in metafunc.fixturenames:
+        ids = _run(metafunc.config).known_ids
+        metafunc.parametrize("known_id", ids, ids=ids)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    run = _run(config)
+    catalogue = {r.id for r in run.contract.requirements}
+    for item in items:
+        for mark in item.iter_markers("requirement"):
+            run.active = True
+            unknown = set(mark.args) - catalogue
+            if unknown:
+                raise pytest.UsageError(f"{item.nodeid}: unknown requirement ids {sorted(unknown)}")
+    # Seeding adds jobs to the target; it runs last so no other test can meet
+    # a seeded id where it expects an unknown one.
+    items.sort(key=lambda item: item.get_closest_marker("seeding") is not None)
+
+
+# --- Fixtures.
+
+
+@pytest.fixture(scope="session")
+def conformance(request: pytest.FixtureRequest) -> Iterator[ConformanceRun]:
+    """The run: started target, client, known ids, settings."""
+    run = _run(request.config)
+    try:
+        run.start()
+        _preflight(run)
+    except TargetUnreachable as exc:
+        run.unreachable = str(exc)
+        run.results.error(str(exc))
+        pytest.exit(f"jobs-conformance: {exc}", returncode=int(ExitCode.NO_VERDICT))
+    yield run
+
+
+def _preflight(run: ConformanceRun) -> None:
+    # One request before any test, so an unreachable target ends the run at
+    # once with one clear message instead of failing every test.
+    recorder = Recorder(run, "preflight")
+    exchange = fetch(run.client, "00000000-0000-4000-8000-000000000000", Intent.UNKNOWN)
+    if exchange.job_id not in {i.lower() for i in run.known_ids}:
+        recorder.record(exchange)
+        run.results.finish_test("preflight")
+
+
+@pytest.fixture(scope="session")
+def client(conformance: ConformanceRun) -> Client:
+    """The run's HTTP client."""
+    assert conformance.client is not None
+    return conformance.client
+
+
+@pytest.fixture(scope="session")
+def verdicts(conformance: ConformanceRun) -> Recorder:
+    """Judge and record exchanges for the running test."""
+    return conformance.recorder
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _run(item.config).recorder.start(item.nodeid)
+
+
+@pytest.fixture(scope="session")
+def held_ids(conformance: ConformanceRun) -> frozenset[str]:
+    """Lower-case ids of every job the target is known to hold."""
+    return frozenset(i.lower() for i in conformance.known_ids)
+
+
+@pytest.fixture(scope="session")
+def credentials(conformance: ConformanceRun) -> dict[str, str]:
+    """The configured headers; skips (auth.required not-checked) when there are none."""
+    if not conformance.headers:
+        pytest.skip("no credentials configured (--header): auth.required is not checked")
+    return conformance.headers
+
+
+@pytest.fixture(scope="session")
+def seed_url(conformance: ConformanceRun) -> str:
+    """The seeding URL; skips (seed.round-trip not-checked) when none is configured."""
+    if not conformance.seed_url:
+        pytest.skip("no --seed-url: seed.round-trip is not checked")
+    return conformance.seed_url
+
+
+# --- Outcomes.
+
+
+def _requirements_of(item: pytest.Item) -> tuple[str, ...]:
+    ids: list[str] = []
+    for mark in item.iter_markers("requirement"):
+        ids.extend(mark.args)
+    return tuple(dict.fromkeys(ids))
+
+
+def _is_failure(exc: BaseException) -> bool:
+    """An assertion (a verdict on the target), possibly inside Hypothesis's flaky/group wrappers."""
+    if isinstance(exc, AssertionError):
+        return True
+    group = getattr(exc, "exceptions", None)
+    return isinstance(group, (list, tuple)) and bool(group) and all(_is_failure(e) for e in group)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    run = _run(item.config)
+    requirements = _requirements_of(item)
+    if not requirements:
+        return report
+    excinfo = call.excinfo
+    if excinfo is not None and call.when == "call" and report.outcome != "skipped":
+        exc = excinfo.value
+        if isinstance(exc, BudgetExhausted):
+            run.budget_spent = True
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), 0, f"Skipped: {exc}")
+        elif isinstance(exc, TargetUnreachable):
+            run.unreachable = str(exc)
+            run.results.error(str(exc))
+            item.session.shouldstop = f"target unreachable: {exc}"
+        elif isinstance(exc, TransportFailure):
+            run.results.error(
+                f"{item.nodeid}: {exc.reason} ({exc.request.method} {exc.request.url})"
+            )
+        elif isinstance(exc, SuiteError):
+            run.results.error(f"{item.nodeid}: {exc}")
+        elif not _is_failure(exc):
+            run.results.error(f"{item.nodeid}: {type(exc).__name__}: {exc}")
+    if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
+        run.results.finish_test(item.nodeid)
+        message = ""
+        if report.outcome != "passed" and excinfo is not None:
+            message = (
+                f"{type(excinfo.value).__name__}: {excinfo.value}"
+                if report.outcome != "skipped"
+                else str(report.longrepr[2])
+            )
+        elif report.outcome == "skipped" and isinstance(report.longrepr, tuple):
+            message = str(report.longrepr[2])
+        outcome = report.outcome
+        if outcome == "failed" and excinfo is not None and not _is_failure(excinfo.value):
+            outcome = "error"
+        run.outcomes.append(
+            TestOutcome(
+                item.nodeid, outcome, report.duration, requirements, run.redactor.text(message)
+            )
+        )
+    return report
+
+
+# --- Finish: reasons, reports, exit code, summary table.
+
+
+_NOT_CHECKED_REASONS = {
+    "known-job": "no known jobs: give --job-id / --job-ids-file, or --seed-url",
+    "credentials": "no credentials configured (--header)",
+    "seeding": "no seeding URL configured (--seed-url)",
+    "always": "no test reached it",
+}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = _run(session.config)
+    if not run.active:
+        return
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or run.unreachable is not None
+    for result in run.results.rows():
+        if result.status == "not-checked":
+            if run.budget_spent:
+                result.reason = (
+                    f"request budget of {run.settings.max_requests} spent before it was checked"
+                )
+            elif result.requirement.id == "http.case-insensitive" and run.known_ids:
+                result.reason = "no known id has hex letters to change the case of"
+            else:
+                result.reason = _NOT_CHECKED_REASONS[result.requirement.applies]
+    if not run.known_ids and not run.seed_url:
+        run.notes.append(
+            "No known jobs and no seeding: body-level and known-job requirements were not checked."
+        )
+    if run.budget_spent:
+        run.notes.append(
+            f"The request budget (--max-requests {run.settings.max_requests}) was spent."
+        )
+    if exitstatus == pytest.ExitCode.INTERRUPTED and run.unreachable is None:
+        run.notes.append("The run was interrupted; the report holds what was checked until then.")
+    report = build_report(
+        run.results,
+        target=run.target,
+        started=run.started,
+        duration_s=time.monotonic() - run.clock,
+        spec_sha256=run.contract.spec_sha256,
+        seed="derandomized"
+        if settings.default.derandomize
+        else str(session.config.getoption("hypothesis_seed", None) or "random"),
+        strict=run.settings.strict,
+        interrupted=interrupted,
+        requests_sent=run.client.requests_sent if run.client else 0,
+        known_jobs=len(run.known_ids),
+        notes=run.notes,
+        suite_version=__version__,
+        redactor=run.redactor,
+    )
+    run.stop()
+    report_dir = run.settings.report_dir
+    try:
+        write_json(report, report_dir)
+        write_junit(run.outcomes, report_dir, redactor=run.redactor)
+    except OSError as exc:
+        run.notes.append(f"reports could not be written to {report_dir}: {exc}")
+        session.exitstatus = int(ExitCode.NO_VERDICT)
+        return
+    run.report = report  # type: ignore[attr-defined]
+    session.exitstatus = {"pass": ExitCode.CONFORMING, "fail": ExitCode.VIOLATIONS}.get(
+        report["verdict"], ExitCode.NO_VERDICT
+    )
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    run = _run(config)
+    report = getattr(run, "report", None)
+    if report is None:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("jobs-conformance")
+    write(f"target   {report['target']}")
+    width = max(len(r["id"]) for r in report["requirements"])
+    write(f"{'requirement':<{width}}  severity  status       checked")
+    for row in report["requirements"]:
+        write(
+            f"{row['id']:<{width}}  {row['severity']:<8}  {row['status']:<11}  {row['checked']:>7}"
+        )
+        if row["status"] == "fail":
+            write(
+                f"    {row['counterexamples'][0]['message'] if row['counterexamples'] else ''}"[
+                    :300
+                ]
+            )
+        elif row["status"] == "not-checked":
+            write(f"    {row['reason']}")
+    for note in report["notes"] + report["errors"][:5]:
+        write(f"note: {note.splitlines()[0]}")
+    verdict = report["verdict"].upper()
+    write(
+        f"verdict  {verdict}  ({report['requests_sent']} requests, {report['duration_s']:.1f} s; "
+        f"reports in {run.settings.report_dir}/)",
+        bold=True,
+        red=verdict != "PASS",
+        green=verdict == "PASS",
+    )

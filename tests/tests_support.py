@@ -42,3 +42,42 @@ DOC_EXAMPLE = {
     "updatedByUserId": "3c90c3cc-0d44-4b50-8888-8dd25736052a",
     "jobConfigJson": {"workflowExecutionOrder": ["3c90c3cc-0d44-4b50-8888-8dd25736052a"]},
 }
+
+
+def run_suite(
+    *args: str, report_dir: Path, env: dict[str, str] | None = None, timeout: float = 600
+):
+    """``jobs-conformance run`` in a subprocess; returns (exit code, conformance.json or None, stdout, stderr)."""
+    import os
+    import subprocess
+    import sys
+
+    command = [
+        sys.executable,
+        "-m",
+        "jobs_conformance.cli",
+        "run",
+        "--report-dir",
+        str(report_dir),
+        *args,
+    ]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=report_dir.parent,
+    )
+    path = report_dir / "conformance.json"
+    report = json.loads(path.read_text()) if path.exists() else None
+    return (
+        result.returncode,
+        report,
+        result.stdout.decode("utf-8", "replace"),
+        result.stderr.decode("utf-8", "replace"),
+    )
+
+
+def statuses(report: dict[str, Any]) -> dict[str, str]:
+    """requirement id -> status, from a conformance.json document."""
+    return {row["id"]: row["status"] for row in report["requirements"]}

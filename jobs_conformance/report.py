@@ -1,0 +1,169 @@
+"""Reports: ``conformance.json`` (the record every other format is rendered from) and ``junit.xml``.
+
+Files are written to a temporary name and renamed into place, so a crash
+never leaves half a report. Everything that came from the target is already
+redacted by the client; text is redacted once more here with the run's
+secrets, and made safe for XML.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jobs_conformance.redact import Redactor
+from jobs_conformance.results import Results
+
+__all__ = ["TestOutcome", "build_report", "verdict_of", "write_atomic", "write_junit", "write_json"]
+
+SCHEMA_VERSION = 1
+# XML 1.0 section 2.2: characters allowed in a document.
+_XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One pytest test, as JUnit shows it."""
+
+    nodeid: str
+    outcome: str  # passed, failed, skipped, error
+    duration_s: float
+    requirements: tuple[str, ...]
+    message: str = ""
+
+
+def verdict_of(results: Results, *, strict: bool, interrupted: bool) -> str:
+    """``fail`` when a failing requirement counts; ``incomplete`` when no verdict could be reached."""
+    if interrupted:
+        return "incomplete"
+    if results.failing(strict=strict):
+        return "fail"
+    if results.errors or results.crashes:
+        return "incomplete"
+    return "pass"
+
+
+def build_report(
+    results: Results,
+    *,
+    target: str,
+    started: datetime.datetime,
+    duration_s: float,
+    spec_sha256: str,
+    seed: str,
+    strict: bool,
+    interrupted: bool,
+    requests_sent: int,
+    known_jobs: int,
+    notes: Iterable[str],
+    suite_version: str,
+    redactor: Redactor,
+) -> dict[str, Any]:
+    """The ``conformance.json`` document (see spec/conformance.schema.json)."""
+    rows = []
+    for result in results.rows():
+        requirement = result.requirement
+        rows.append(
+            {
+                "id": requirement.id,
+                "title": requirement.title,
+                "severity": requirement.severity,
+                "status": result.status,
+                "checked": result.checked,
+                "failures": result.failures,
+                "reason": result.reason if result.status == "not-checked" else None,
+                "counterexamples": [c.to_dict() for c in result.counterexamples],
+            }
+        )
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "verdict": verdict_of(results, strict=strict, interrupted=interrupted),
+        "target": target,
+        "started": started.isoformat(timespec="seconds"),
+        "duration_s": round(duration_s, 3),
+        "spec_sha256": spec_sha256,
+        "seed": seed,
+        "suite_version": suite_version,
+        "strict": strict,
+        "requests_sent": requests_sent,
+        "known_jobs": known_jobs,
+        "notes": list(notes),
+        "errors": results.errors + results.crashes,
+        "requirements": rows,
+    }
+    return redactor.data(report)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(report: Mapping[str, Any], report_dir: Path) -> Path:
+    path = report_dir / "conformance.json"
+    write_atomic(path, (json.dumps(report, indent=2, ensure_ascii=True) + "\n").encode("ascii"))
+    return path
+
+
+def _xml_text(text: str) -> str:
+    return _XML_INVALID.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def write_junit(
+    outcomes: Iterable[TestOutcome],
+    report_dir: Path,
+    *,
+    redactor: Redactor,
+    name: str = "jobs-conformance",
+) -> Path:
+    """``junit.xml``: one testcase per test, its requirement ids as properties."""
+    cases = list(outcomes)
+    suite = ET.Element(
+        "testsuite",
+        name=name,
+        tests=str(len(cases)),
+        failures=str(sum(c.outcome == "failed" for c in cases)),
+        errors=str(sum(c.outcome == "error" for c in cases)),
+        skipped=str(sum(c.outcome == "skipped" for c in cases)),
+        time=f"{sum(c.duration_s for c in cases):.3f}",
+    )
+    for case in cases:
+        module, _, test_name = case.nodeid.rpartition("::")
+        element = ET.SubElement(
+            suite,
+            "testcase",
+            classname=_xml_text(module.replace("/", ".")),
+            name=_xml_text(test_name),
+            time=f"{case.duration_s:.3f}",
+        )
+        properties = ET.SubElement(element, "properties")
+        for requirement in case.requirements:
+            ET.SubElement(properties, "property", name="requirement", value=requirement)
+        if case.outcome in ("failed", "error", "skipped"):
+            tag = {"failed": "failure", "error": "error", "skipped": "skipped"}[case.outcome]
+            text = _xml_text(redactor.text(case.message))
+            child = ET.SubElement(element, tag, message=text.splitlines()[0][:500] if text else tag)
+            child.text = text
+    path = report_dir / "junit.xml"
+    write_atomic(
+        path, ET.tostring(ET.ElementTree(suite).getroot(), encoding="utf-8", xml_declaration=True)
+    )
+    return path
