@@ -88,9 +88,13 @@ class ConformanceRun:
         self.budget_spent = False
         self._baselines: dict[str, Exchange] = {}
         self.recorder = Recorder(self, "")
+        self.requests_sent = 0  # sent by pytest-xdist workers, on the controller
+        self.worker_targets: list[str] = []
 
     @property
     def target(self) -> str:
+        if self.embedded and self.server is None and self.worker_targets:
+            return f"embedded reference ({len(self.worker_targets)} pytest-xdist workers, one server each)"
         if self.embedded:
             url = self.server.base_url if self.server else "(not started)"
             return f"embedded reference {url}"
@@ -423,10 +427,43 @@ _NOT_CHECKED_REASONS = {
 }
 
 
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist: fold a finished worker's results into the controller's."""
+    data = getattr(node, "workeroutput", {}).get("jobs_conformance")
+    if not data:
+        return
+    run = _run(node.config)
+    run.active = True
+    run.results.merge(data["results"])
+    run.outcomes.extend(TestOutcome(**o) for o in data["outcomes"])
+    run.requests_sent += data["requests_sent"]
+    run.budget_spent = run.budget_spent or data["budget_spent"]
+    run.unreachable = run.unreachable or data["unreachable"]
+    run.worker_targets.append(data["target"])
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _run(session.config)
     if not run.active:
+        return
+    if _is_worker(session.config):
+        # Under pytest-xdist each worker sends what it gathered to the
+        # controller, which writes the one report.
+        session.config.workeroutput["jobs_conformance"] = {
+            "results": run.results.to_data(),
+            "outcomes": [vars(o) | {"requirements": list(o.requirements)} for o in run.outcomes],
+            "requests_sent": run.client.requests_sent if run.client else 0,
+            "budget_spent": run.budget_spent,
+            "unreachable": run.unreachable,
+            "target": run.target,
+        }
+        run.stop()
         return
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or run.unreachable is not None
     for result in run.results.rows():
@@ -460,7 +497,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         else str(session.config.getoption("hypothesis_seed", None) or "random"),
         strict=run.settings.strict,
         interrupted=interrupted,
-        requests_sent=run.client.requests_sent if run.client else 0,
+        requests_sent=run.requests_sent + (run.client.requests_sent if run.client else 0),
         known_jobs=len(run.known_ids),
         notes=run.notes,
         suite_version=__version__,

@@ -22,7 +22,7 @@ from typing import Any
 from jobs_conformance.redact import Redactor
 from jobs_conformance.results import Results
 
-__all__ = ["TestOutcome", "build_report", "verdict_of", "write_atomic", "write_junit", "write_json"]
+__all__ = ["TestOutcome", "build_report", "verdict_of", "write_atomic", "write_json", "write_junit"]
 
 SCHEMA_VERSION = 1
 # XML 1.0 section 2.2: characters allowed in a document.

@@ -126,6 +126,37 @@ class Results:
     def rows(self) -> list[RequirementResult]:
         return list(self.requirements.values())
 
+    def to_data(self) -> dict[str, Any]:
+        """Plain data, for carrying a worker's results to the controller (pytest-xdist)."""
+        with self._lock:
+            return {
+                "requirements": {
+                    rid: {
+                        "checked": r.checked,
+                        "failures": r.failures,
+                        "counterexamples": [c.to_dict() for c in r.counterexamples],
+                    }
+                    for rid, r in self.requirements.items()
+                },
+                "crashes": list(self.crashes),
+                "errors": list(self.errors),
+            }
+
+    def merge(self, data: dict[str, Any]) -> None:
+        """Add a worker's :meth:`to_data` to these results."""
+        with self._lock:
+            for rid, part in data["requirements"].items():
+                result = self.requirements[rid]
+                result.checked += part["checked"]
+                result.failures += part["failures"]
+                for example in part["counterexamples"]:
+                    if len(result.counterexamples) < MAX_COUNTEREXAMPLES and all(
+                        c.message != example["message"] for c in result.counterexamples
+                    ):
+                        result.counterexamples.append(Counterexample(**example))
+            self.crashes.extend(data["crashes"])
+            self.errors.extend(data["errors"])
+
     def tests_with_failures(self) -> dict[str, list[str]]:
         failed: dict[str, list[str]] = defaultdict(list)
         for result in self.requirements.values():

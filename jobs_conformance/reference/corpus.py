@@ -14,6 +14,7 @@ where the test modules are loaded too.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,21 @@ def _generated(count: int) -> list[dict[str, Any]]:
     return drawn
 
 
+def _spread(job_id: str, salt: int) -> str:
+    # Hypothesis draws start near its minimal examples (all-zero payloads),
+    # which are also what the suite's unknown-id probes try first. Real ids
+    # look random, so each generated id keeps its version, variant and case
+    # and takes the rest of its digits from a hash.
+    digest = hashlib.sha256(f"{CORPUS_SEED}:{salt}".encode()).hexdigest()
+    digits = iter(digest)
+    spread = "".join(
+        c if c == "-" or i in (14, 19) else next(digits) for i, c in enumerate(job_id.lower())
+    )
+    if job_id.isupper() or job_id == job_id.upper():
+        return spread.upper() if any(c.isupper() for c in job_id) else spread
+    return "".join(c.upper() if i % 3 == 0 else c for i, c in enumerate(spread))
+
+
 def build_corpus() -> list[dict[str, Any]]:
     """The corpus: pinned edge cases, then jobs drawn from ``jobs()`` with :data:`CORPUS_SEED`.
 
@@ -158,7 +174,10 @@ def build_corpus() -> list[dict[str, Any]]:
     corpus: list[dict[str, Any]] = []
     seen: set[str] = set()
     pinned = pinned_jobs()
-    for job in pinned + _generated(_DRAWS):
+    # The nil UUID is a value the suite probes as unknown, never a job id.
+    drawn = [job for job in _generated(_DRAWS) if job["id"] != NIL_UUID]
+    generated = [{**job, "id": _spread(job["id"], n)} for n, job in enumerate(drawn)]
+    for job in pinned + generated:
         key = job["id"].lower()
         if key in seen or key == NIL_UUID:
             continue

@@ -1,0 +1,206 @@
+"""`jobs-conformance run` and plain `pytest --base-url`: options, exit codes, reports."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+from tests_support import run_suite, statuses
+
+from jobs_conformance.contract import default_spec_dir, load_contract
+from jobs_conformance.reference.server import ReferenceServer
+
+SCHEMA = json.loads((default_spec_dir() / "conformance.schema.json").read_text())
+CONTRACT_TESTS = default_spec_dir().parent / "tests" / "contract"
+
+
+def _validate_reports(report_dir: Path) -> dict:
+    report = json.loads((report_dir / "conformance.json").read_text())
+    jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker()).validate(
+        report
+    )
+    suite = ET.parse(report_dir / "junit.xml").getroot()
+    cases = suite.findall("testcase")
+    assert cases and all(
+        case.find("properties/property[@name='requirement']") is not None for case in cases
+    )
+    catalogue = {r.id for r in load_contract().requirements}
+    assert {p.get("value") for p in suite.iter("property")} <= catalogue
+    return report
+
+
+def test_every_requirement_has_a_contract_test():
+    marked: set[str] = set()
+    for path in CONTRACT_TESTS.glob("test_*.py"):
+        spec = importlib.util.spec_from_file_location(f"_contract_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for value in vars(module).values():
+            for mark in getattr(value, "pytestmark", []):
+                if mark.name == "requirement":
+                    marked.update(mark.args)
+    assert marked == {r.id for r in load_contract().requirements}
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ReferenceServer() as reference:
+        yield reference
+
+
+def test_plain_pytest_against_a_server_started_by_hand(tmp_path, server):
+    job_id = server.job_ids()[5]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(CONTRACT_TESTS),
+            "--base-url",
+            server.base_url,
+            "--job-id",
+            job_id,
+            "--report-dir",
+            str(tmp_path),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=CONTRACT_TESTS.parent.parent,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    report = _validate_reports(tmp_path)
+    assert report["verdict"] == "pass" and report["known_jobs"] == 1
+    assert statuses(report)["body.datetime"] == "pass"
+    assert statuses(report)["auth.required"] == "not-checked"
+
+
+def test_cli_run_against_a_server_started_by_hand_with_one_job(tmp_path, server):
+    code, report, stdout, _ = run_suite(
+        "--base-url", server.base_url, "--job-id", server.job_ids()[0], report_dir=tmp_path / "r"
+    )
+    assert code == 0
+    _validate_reports(tmp_path / "r")
+    for line in ("body.json", "http.unknown-404", "verdict  PASS"):
+        assert line in stdout
+
+
+def test_no_known_jobs_reports_body_requirements_not_checked_with_the_reason(tmp_path, server):
+    code, report, stdout, _ = run_suite("--base-url", server.base_url, report_dir=tmp_path / "r")
+    assert code == 0
+    _validate_reports(tmp_path / "r")
+    rows = {row["id"]: row for row in report["requirements"]}
+    for requirement in ("body.json", "body.datetime", "http.status-known", "http.idempotent"):
+        assert rows[requirement]["status"] == "not-checked"
+        assert "no known jobs" in rows[requirement]["reason"]
+    assert (
+        rows["http.unknown-404"]["status"] == "pass"
+        and rows["http.malformed-4xx"]["status"] == "pass"
+    )
+    assert any("No known jobs" in note for note in report["notes"])
+
+
+def test_failing_run_reports_validate_against_the_schema(tmp_path):
+    with ReferenceServer(faults=["ts-lowercase-z"]) as faulty:
+        code, report, _, _ = run_suite(
+            "--base-url",
+            faulty.base_url,
+            "--job-id",
+            faulty.job_ids()[1],
+            report_dir=tmp_path / "r",
+        )
+    assert code == 1
+    report = _validate_reports(tmp_path / "r")
+    (row,) = [r for r in report["requirements"] if r["id"] == "body.datetime"]
+    example = row["counterexamples"][0]
+    assert example["request"]["url"].endswith(
+        faulty_id := report and row and example["request"]["url"].rsplit("/", 1)[1]
+    )
+    assert faulty_id.lower() in example["response"]["body_excerpt"].lower()
+    assert "lower-case" in example["message"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_unreachable_target_is_exit_2_with_one_clear_line_and_a_report(tmp_path):
+    started = time.monotonic()
+    code, report, stdout, stderr = run_suite(
+        "--base-url",
+        f"http://127.0.0.1:{_closed_port()}/api/v2",
+        "--timeout",
+        "2",
+        report_dir=tmp_path / "r",
+    )
+    assert code == 2
+    assert time.monotonic() - started < 30
+    assert "cannot connect to http://127.0.0.1" in stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    assert report["verdict"] == "incomplete" and report["errors"]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--timeout", "abc"], "--timeout"),
+        (["--timeout", "0"], "--timeout"),
+        (["--job-id", "not-a-uuid"], "--job-id"),
+        (["--job-id", "3c90c3cc-0d44-4b50-8888-8dd25736052a\n"], "--job-id"),
+        (["--base-url", "ftp://example.com"], "--base-url"),
+        (["--header", "no colon here"], "--header"),
+        (["--job-ids-file", "/nonexistent/ids.txt"], "--job-ids-file"),
+        (["--max-requests", "0"], "--max-requests"),
+        (["--workers", "1000"], "--workers"),
+        (["--hypothesis-profile", "fast"], "--hypothesis-profile"),
+    ],
+)
+def test_usage_errors_exit_4_naming_the_option(tmp_path, args, named):
+    code, report, stdout, stderr = run_suite(*args, report_dir=tmp_path / "r", timeout=60)
+    assert code == 4, stdout + stderr
+    assert named in stderr and "Traceback" not in stderr
+    assert report is None
+
+
+def test_header_from_the_environment_is_used_and_never_printed(tmp_path):
+    secret = "env-secret-value-91c2"
+    with ReferenceServer(api_key=secret) as server:
+        code, report, stdout, stderr = run_suite(
+            "--base-url",
+            server.base_url,
+            "--job-id",
+            server.job_ids()[0],
+            report_dir=tmp_path / "r",
+            env={"JOBS_CONFORMANCE_HEADERS": f"X-Api-Key: {secret}"},
+        )
+    assert code == 0, stdout
+    assert statuses(report)["auth.required"] == "pass"
+    assert secret not in stdout + stderr
+    for path in (tmp_path / "r").iterdir():
+        assert secret.encode() not in path.read_bytes()
+
+
+def test_env_precedence_option_beats_environment(tmp_path, server):
+    env = {**os.environ, "JOBS_CONFORMANCE_TIMEOUT": "not-a-number"}
+    code, _, _, stderr = run_suite(
+        "--base-url", server.base_url, report_dir=tmp_path / "r", env=env, timeout=60
+    )
+    assert code == 4 and "--timeout" in stderr
+    code, _, _, _ = run_suite(
+        "--base-url", server.base_url, "--timeout", "5", report_dir=tmp_path / "r2", env=env
+    )
+    assert code == 0
