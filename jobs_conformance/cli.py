@@ -247,6 +247,11 @@ def _run(args: argparse.Namespace) -> int:
 
     given = {option.dest: getattr(args, option.dest) for option in OPTIONS}
     settings = resolve(given, base_url=args.base_url or os.environ.get("PYTEST_BASE_URL"))
+    if settings.insecure:
+        print(
+            "jobs-conformance run: warning: --insecure: TLS certificates are NOT verified",
+            file=sys.stderr,
+        )
     root = default_spec_dir().parent
     contract_tests = root / "tests" / "contract"
     if not contract_tests.is_dir():

@@ -11,6 +11,7 @@ out a bounded number of times, and stored requests carry redacted headers.
 from __future__ import annotations
 
 import collections
+import http.client
 import threading
 import time
 from collections.abc import Mapping
@@ -78,9 +79,11 @@ class Client:
         self.redactor = redactor or Redactor.for_headers(settings.headers)
         self.jobs_url = settings.base_url.rstrip("/") + "/jobs/"
         self._session = requests.Session()
-        self._session.trust_env = (
-            False  # no proxies or netrc credentials picked up from the machine
-        )
+        # No proxies or netrc credentials picked up from the machine.
+        self._session.trust_env = False
+        if settings.verify is False:
+            # Warned once where --insecure was given, not once per request.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         adapter = requests.adapters.HTTPAdapter(
             pool_connections=1, pool_maxsize=settings.pool_size, max_retries=0
         )
@@ -155,21 +158,40 @@ class Client:
         body: bytes | None,
         record: HttpRequest,
     ) -> HttpResponse:
+        # Once the target proved unreachable, or stopped answering several
+        # times in a row, fail fast: Hypothesis would otherwise retry (and
+        # shrink) against it, one timeout at a time.
+        if self._unreachable is not None:
+            raise self._unreachable
+        if self._consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+            raise TransportFailure(
+                record, f"gave up after {MAX_CONSECUTIVE_FAILURES} failed requests in a row"
+            )
+        try:
+            response = self._exchange(method, url, headers, body, record)
+        except TargetUnreachable as exc:
+            self._unreachable = exc
+            raise
+        except TransportFailure:
+            self._consecutive_failures += 1
+            raise
+        self._consecutive_failures = 0
+        return response
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        record: HttpRequest,
+    ) -> HttpResponse:
         self._reserve()
         with self._lock:
             self.methods_sent[method] += 1
         started = time.monotonic()
         try:
-            reply = self._session.request(
-                method,
-                url,
-                headers=headers,
-                data=body,
-                timeout=self.settings.timeout_s,
-                allow_redirects=False,
-                stream=True,
-                verify=self.settings.verify,
-            )
+            reply = self._request(method, url, headers, body)
         except requests.exceptions.SSLError as exc:
             raise TargetUnreachable(f"TLS failed for {_origin(url)}: {_reason(exc)}") from exc
         except requests.exceptions.ConnectionError as exc:
@@ -194,6 +216,37 @@ class Client:
             reply.status_code, headers_out, payload, truncated, time.monotonic() - started
         )
 
+    def _request(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None
+    ) -> requests.Response:
+        def send() -> requests.Response:
+            return self._session.request(
+                method,
+                url,
+                headers=headers,
+                data=body,
+                timeout=self.settings.timeout_s,
+                allow_redirects=False,
+                stream=True,
+                verify=self.settings.verify,
+            )
+
+        try:
+            return send()
+        except requests.exceptions.ConnectionError as exc:
+            # A kept-alive connection the server closed while it sat in the
+            # pool dies before any response; a read method is sent once more
+            # on a new connection (and counted against the budget), as
+            # HTTP clients do (RFC 9110 section 9.2.2).
+            if (
+                method not in _READ_METHODS
+                or not self._reached
+                or not _dropped_before_response(exc)
+            ):
+                raise
+            self._reserve()
+            return send()
+
     def _read_body(self, reply: requests.Response, started: float) -> tuple[bytes, str | None]:
         cap = self.settings.max_body_bytes
         chunks: list[bytes] = []
@@ -204,7 +257,10 @@ class Client:
                     return b"".join(
                         chunks
                     ), f"body still arriving after {self.settings.timeout_s * 3:g} s"
-                chunk = reply.raw.read(_CHUNK, decode_content=True)
+                # read1 returns what has arrived (a drip-fed body cannot block
+                # the wall-clock check above) and decompresses at most _CHUNK
+                # bytes at a time (a gzip bomb never inflates in memory).
+                chunk = reply.raw.read1(_CHUNK, decode_content=True)
                 if not chunk:
                     return b"".join(chunks), None
                 size += len(chunk)
@@ -214,6 +270,14 @@ class Client:
                 chunks.append(chunk)
         except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as exc:
             return b"".join(chunks), f"connection failed after {size} bytes: {_reason(exc)}"
+
+
+def _dropped_before_response(exc: BaseException) -> bool:
+    while exc is not None:
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected)):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
 
 
 def _retry_after(response: HttpResponse) -> float | None:

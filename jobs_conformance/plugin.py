@@ -294,10 +294,16 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[ConformanceRun]:
     try:
         run.start()
         _preflight(run)
-    except TargetUnreachable as exc:
-        run.unreachable = str(exc)
-        run.results.error(str(exc))
-        pytest.exit(f"jobs-conformance: {exc}", returncode=int(ExitCode.NO_VERDICT))
+    except (TargetUnreachable, TransportFailure) as exc:
+        # No answer to the very first request: no verdict on anything.
+        message = (
+            str(exc)
+            if isinstance(exc, TargetUnreachable)
+            else f"the target did not answer: {exc.reason}"
+        )
+        run.unreachable = message
+        run.results.error(message)
+        pytest.exit(f"jobs-conformance: {message}", returncode=int(ExitCode.NO_VERDICT))
     yield run
 
 
@@ -360,6 +366,17 @@ def _requirements_of(item: pytest.Item) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
+def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """``exc``, or the first ``kind`` inside Hypothesis's flaky/group wrappers."""
+    if isinstance(exc, kind):
+        return exc
+    for inner in getattr(exc, "exceptions", None) or ():
+        found = _find(inner, kind)
+        if found is not None:
+            return found
+    return None
+
+
 def _is_failure(exc: BaseException) -> bool:
     """An assertion (a verdict on the target), possibly inside Hypothesis's flaky/group wrappers."""
     if isinstance(exc, AssertionError):
@@ -378,6 +395,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     excinfo = call.excinfo
     if excinfo is not None and call.when == "call" and report.outcome != "skipped":
         exc = excinfo.value
+        exc = _find(exc, BudgetExhausted) or _find(exc, TargetUnreachable) or exc
         if isinstance(exc, BudgetExhausted):
             run.budget_spent = True
             report.outcome = "skipped"

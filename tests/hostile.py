@@ -1,0 +1,137 @@
+"""Misbehaving HTTP servers on 127.0.0.1 for the safety tests: raw sockets, so they can do
+what no well-behaved framework would (hang, reset, drip, lie about lengths, bomb)."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request the server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    at: float
+
+
+Behaviour = Callable[[Seen, socket.socket], None]
+
+
+@dataclass
+class HostileServer:
+    """Accepts on 127.0.0.1 (or another loopback address), reads each request, hands it to ``behaviour``."""
+
+    behaviour: Behaviour
+    host: str = "127.0.0.1"
+    seen: list[Seen] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._listener = socket.create_server((self.host, 0))
+        self._listener.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self._listener.getsockname()[1]}/api/v2"
+
+    def __enter__(self) -> HostileServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        connection.settimeout(30)
+        buffer = b""
+        try:
+            while not self._stop.is_set():
+                while b"\r\n\r\n" not in buffer:
+                    data = connection.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (line.partition(":") for line in lines[1:])
+                }
+                length = int(headers.get("content-length", "0") or 0)
+                while len(buffer) < length:
+                    buffer += connection.recv(65536)
+                buffer = buffer[length:]
+                seen = Seen(method, path, headers, time.monotonic())
+                with self._lock:
+                    self.seen.append(seen)
+                self.behaviour(seen, connection)
+                if getattr(connection, "_closed", False):
+                    return
+        except OSError:
+            return
+        finally:
+            try:
+                connection.close()
+            except OSError:
+                pass
+
+
+def respond(
+    connection: socket.socket, status: int, body: bytes = b"", headers: dict[str, str] | None = None
+) -> None:
+    """A plain, complete HTTP/1.1 response (keep-alive)."""
+    fields = {"Content-Length": str(len(body)), **(headers or {})}
+    head = f"HTTP/1.1 {status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
+    connection.sendall(head.encode("latin-1") + body)
+
+
+def reset(connection: socket.socket) -> None:
+    """Close with a TCP RST instead of a FIN."""
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.close()
+
+
+def json_404(seen: Seen, connection: socket.socket) -> None:
+    respond(connection, 404, b'{"error": "not found"}', {"Content-Type": "application/json"})
+
+
+def json_400(seen: Seen, connection: socket.socket) -> None:
+    respond(connection, 400, b'{"error": "bad id"}', {"Content-Type": "application/json"})
+
+
+def gzip_bomb(decompressed_bytes: int) -> bytes:
+    """A gzip stream of ``decompressed_bytes`` zeros (about a thousandth of that on the wire)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    parts = [compressor.compress(block) for _ in range(decompressed_bytes >> 20)]
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+def endless_zeros(total: int) -> Iterator[bytes]:
+    block = bytes(1 << 20)
+    sent = 0
+    while sent < total:
+        yield block
+        sent += len(block)

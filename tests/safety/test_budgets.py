@@ -1,0 +1,94 @@
+"""--max-requests is a hard cap, --rate-limit caps any one-second window, Retry-After is honoured."""
+
+from __future__ import annotations
+
+import time
+
+from tests_support import run_suite, statuses
+
+from jobs_conformance.reference.server import ReferenceServer
+
+from .conftest import Recording
+
+
+def _server_with_recorder(**kwargs):
+    server = ReferenceServer(**kwargs)
+    recorder = Recording(server.app)
+    server.app = recorder
+    return server, recorder
+
+
+def test_max_requests_is_a_hard_cap_and_the_rest_is_not_checked(tmp_path):
+    server, recorder = _server_with_recorder()
+    with server:
+        code, report, out, err = run_suite(
+            "--base-url",
+            server.base_url,
+            "--job-id",
+            server.job_ids()[0],
+            "--max-requests",
+            "40",
+            report_dir=tmp_path / "r",
+        )
+    assert len(recorder.seen) <= 40
+    assert report["requests_sent"] == len(recorder.seen)
+    assert code == 0, out + err
+    reasons = [row["reason"] for row in report["requirements"] if row["status"] == "not-checked"]
+    assert any("budget" in (reason or "") for reason in reasons)
+    assert any("budget" in note for note in report["notes"])
+
+
+def test_rate_limit_caps_every_one_second_window(tmp_path):
+    server, recorder = _server_with_recorder()
+    with server:
+        started = time.monotonic()
+        run_suite(
+            "--base-url",
+            server.base_url,
+            "--rate-limit",
+            "25",
+            "--max-requests",
+            "80",
+            report_dir=tmp_path / "r",
+        )
+        elapsed = time.monotonic() - started
+    times = sorted(at for *_, at in recorder.seen)
+    assert len(times) == 80
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 25, busiest
+    assert elapsed >= 2.5
+
+
+class _Throttle:
+    """Answers the first requests 429 / 503 with Retry-After: 1, then passes through."""
+
+    def __init__(self, app):
+        self.app = app
+        self.calls = 0
+        self.times: list[float] = []
+
+    def __call__(self, environ, start_response):
+        self.calls += 1
+        self.times.append(time.monotonic())
+        if self.calls <= 3:
+            status = "429 Too Many Requests" if self.calls < 3 else "503 Service Unavailable"
+            start_response(status, [("Retry-After", "1"), ("Content-Length", "0")])
+            return [b""]
+        return self.app(environ, start_response)
+
+
+def test_429_and_503_with_retry_after_are_waited_out_and_not_counted(tmp_path):
+    server = ReferenceServer()
+    throttle = _Throttle(server.app)
+    server.app = throttle
+    with server:
+        code, report, out, err = run_suite(
+            "--base-url",
+            server.base_url,
+            "--job-id",
+            server.job_ids()[0],
+            report_dir=tmp_path / "r",
+        )
+    assert code == 0, out + err
+    assert set(statuses(report).values()) <= {"pass", "not-checked"}
+    assert throttle.times[3] - throttle.times[0] >= 2.9  # three waits of one second
