@@ -3,6 +3,7 @@ what no well-behaved framework would (hang, reset, drip, lie about lengths, bomb
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -91,10 +92,8 @@ class HostileServer:
         except OSError:
             return
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 connection.close()
-            except OSError:
-                pass
 
 
 def respond(

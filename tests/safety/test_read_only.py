@@ -18,7 +18,7 @@ def _recorded_run(tmp_path, *, seeding: bool):
         args += ["--job-ids-file", str(_ids(tmp_path, server))]
         if seeding:
             args += ["--seed-url", server.base_url + "/__seed/jobs"]
-        code, report, out, err = run_suite(*args, report_dir=tmp_path / "r")
+        code, _, out, err = run_suite(*args, report_dir=tmp_path / "r")
     assert code == 0, out + err
     return recorder.seen
 

@@ -72,7 +72,7 @@ def test_ca_bundle_trusts_a_private_ca(tmp_path, tls_target):
 
 def test_insecure_works_only_with_a_warning(tmp_path, tls_target):
     url, _ = tls_target
-    code, report, out, err = run_suite("--base-url", url, "--insecure", report_dir=tmp_path / "r")
+    code, _, out, err = run_suite("--base-url", url, "--insecure", report_dir=tmp_path / "r")
     assert code == 0, out + err
     assert "NOT verified" in err
     assert err.count("InsecureRequestWarning") == 0
