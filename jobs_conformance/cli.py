@@ -93,6 +93,18 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_run_options(run)
     run.set_defaults(handler=_run)
 
+    report = commands.add_parser(
+        "report",
+        help="re-render HTML, Markdown and badge from a saved conformance.json",
+        description="Render conformance.html, conformance.md and badge.svg from a conformance.json "
+        "(for example one produced on another machine).",
+    )
+    report.add_argument(
+        "--from", dest="source", required=True, metavar="FILE", help="a conformance.json"
+    )
+    report.add_argument("--report-dir", help="where to write (default: the folder of --from)")
+    report.set_defaults(handler=_report)
+
     return parser
 
 
@@ -275,6 +287,34 @@ def _run(args: argparse.Namespace) -> int:
         *args.pytest_args,
     ]
     return int(pytest.main(pytest_args, plugins=[PresetSettings(settings)]))
+
+
+def _report(args: argparse.Namespace) -> ExitCode:
+    import jsonschema
+
+    from jobs_conformance.contract import default_spec_dir
+    from jobs_conformance.render import write_human_reports
+
+    source = Path(args.source)
+    try:
+        report = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError("--from", args.source, f"a readable conformance.json ({exc})") from exc
+    schema = json.loads(
+        (default_spec_dir() / "conformance.schema.json").read_text(encoding="utf-8")
+    )
+    problem = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(report)
+    )
+    if problem is not None:
+        where = "/".join(str(p) for p in problem.absolute_path) or "(top level)"
+        raise UsageError(
+            "--from", args.source, f"a conformance.json report ({where}: {problem.message})"
+        )
+    report_dir = Path(args.report_dir) if args.report_dir else source.parent
+    for path in write_human_reports(report, report_dir):
+        print(path)
+    return ExitCode.CONFORMING
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,7 +28,8 @@ from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.oracle import applicable, judge
 from jobs_conformance.probes import fetch
 from jobs_conformance.redact import Redactor
-from jobs_conformance.report import TestOutcome, build_report, write_json, write_junit
+from jobs_conformance.render import write_human_reports
+from jobs_conformance.report import CaseOutcome, build_report, write_json, write_junit
 from jobs_conformance.results import Results
 from jobs_conformance.settings import OPTIONS, PresetSettings, Settings, resolve
 
@@ -64,7 +65,7 @@ class ConformanceRun:
         self.settings = run_settings
         self.contract = load_contract()
         self.results = Results(self.contract)
-        self.outcomes: list[TestOutcome] = []
+        self.outcomes: list[CaseOutcome] = []
         self.started = datetime.datetime.now(datetime.timezone.utc)
         self.clock = time.monotonic()
         self.active = False
@@ -427,7 +428,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if outcome == "failed" and excinfo is not None and not _is_failure(excinfo.value):
             outcome = "error"
         run.outcomes.append(
-            TestOutcome(
+            CaseOutcome(
                 item.nodeid, outcome, report.duration, requirements, run.redactor.text(message)
             )
         )
@@ -458,7 +459,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     run = _run(node.config)
     run.active = True
     run.results.merge(data["results"])
-    run.outcomes.extend(TestOutcome(**o) for o in data["outcomes"])
+    run.outcomes.extend(CaseOutcome(**o) for o in data["outcomes"])
     run.requests_sent += data["requests_sent"]
     run.budget_spent = run.budget_spent or data["budget_spent"]
     run.unreachable = run.unreachable or data["unreachable"]
@@ -526,6 +527,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     try:
         write_json(report, report_dir)
         write_junit(run.outcomes, report_dir, redactor=run.redactor)
+        write_human_reports(report, report_dir)
     except OSError as exc:
         run.notes.append(f"reports could not be written to {report_dir}: {exc}")
         session.exitstatus = int(ExitCode.NO_VERDICT)

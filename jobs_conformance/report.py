@@ -22,7 +22,7 @@ from typing import Any
 from jobs_conformance.redact import Redactor
 from jobs_conformance.results import Results
 
-__all__ = ["TestOutcome", "build_report", "verdict_of", "write_atomic", "write_json", "write_junit"]
+__all__ = ["CaseOutcome", "build_report", "verdict_of", "write_atomic", "write_json", "write_junit"]
 
 SCHEMA_VERSION = 1
 # XML 1.0 section 2.2: characters allowed in a document.
@@ -30,7 +30,7 @@ _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010
 
 
 @dataclass(frozen=True)
-class TestOutcome:
+class CaseOutcome:
     """One pytest test, as JUnit shows it."""
 
     nodeid: str
@@ -128,7 +128,7 @@ def _xml_text(text: str) -> str:
 
 
 def write_junit(
-    outcomes: Iterable[TestOutcome],
+    outcomes: Iterable[CaseOutcome],
     report_dir: Path,
     *,
     redactor: Redactor,

@@ -1,5 +1,8 @@
 """The run's configuration, resolved once: option, then environment, then ini/pyproject, then default.
 
+Repeatable options (``--job-id``, ``--header``) add their environment values
+to the command line's instead of being replaced by them.
+
 One table of options serves the pytest plugin and ``jobs-conformance run``
 alike, so both take the same names, and :func:`resolve` turns whatever was
 given into one validated :class:`Settings`. ``--base-url`` itself belongs to
@@ -206,12 +209,15 @@ def resolve(
     raw: dict[str, Any] = {}
     for option in OPTIONS:
         value = given.get(option.dest)
-        if value in (None, [], False) and option.env and environ.get(option.env):
+        if option.kind == "list" and option.env and environ.get(option.env):
+            # Repeatable options add up: a non-secret --header on the command
+            # line must not silently drop the secret one kept in the environment.
+            separator = "\n" if option.dest == "header" else None
+            text = environ[option.env] if separator else environ[option.env].replace(",", " ")
+            value = [*(value or []), *(p.strip() for p in text.split(separator) if p.strip())]
+        elif value in (None, [], False) and option.env and environ.get(option.env):
             text = environ[option.env]
-            if option.kind == "list":
-                separator = "\n" if option.dest == "header" else None
-                value = [part.strip() for part in text.split(separator) if part.strip()]
-            elif option.kind == "flag":
+            if option.kind == "flag":
                 value = text.strip().lower() in ("1", "true", "yes", "on")
             else:
                 value = text

@@ -1,0 +1,186 @@
+"""Human-readable reports rendered from ``conformance.json``: HTML, Markdown and a badge.
+
+Everything here renders a saved report; nothing re-judges. Text that came
+from the target (bodies, headers, messages quoting values) is escaped for its
+medium: Jinja2's autoescaping for HTML, code spans and fences for Markdown,
+and control characters made visible in both.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from jobs_conformance.contract import default_spec_dir
+from jobs_conformance.report import write_atomic
+
+__all__ = [
+    "curl_command",
+    "render_badge",
+    "render_html",
+    "render_markdown",
+    "write_human_reports",
+]
+
+_STATUS_ORDER = {"fail": 0, "not-checked": 1, "pass": 2}
+# C0 and C1 controls (but tab and newline), and the Unicode line/paragraph
+# separators and bidi overrides that can disguise text.
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: Any) -> str:
+    """``text`` with invisible and control characters shown as ``\\uXXXX``."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text))
+
+
+def curl_command(request: Mapping[str, Any]) -> str:
+    """A copy-paste ``curl`` reproduction of a recorded (already redacted) request."""
+    parts = ["curl", "-i", "-X", str(request.get("method") or "GET")]
+    for name, value in (request.get("headers") or {}).items():
+        parts += ["-H", f"{name}: {value}"]
+    parts.append(str(request.get("url") or ""))
+    return visible(" ".join(shlex.quote(p) for p in parts))
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("jobs_conformance", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.filters["visible"] = visible
+    environment.filters["curl"] = curl_command
+    return environment
+
+
+@functools.lru_cache(maxsize=1)
+def _disagreements() -> list[dict[str, str]]:
+    return yaml.safe_load((default_spec_dir() / "disagreements.yaml").read_text(encoding="utf-8"))[
+        "disagreements"
+    ]
+
+
+def _summary(report: Mapping[str, Any]) -> dict[str, Any]:
+    rows = sorted(report["requirements"], key=lambda r: _STATUS_ORDER[r["status"]])
+    return {
+        "rows": rows,
+        "failing": [r for r in rows if r["status"] == "fail"],
+        "met": sum(r["status"] == "pass" for r in rows),
+        "not_checked": sum(r["status"] == "not-checked" for r in rows),
+    }
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """One self-contained HTML page: inline CSS, no scripts, no external resources."""
+    template = _environment().get_template("report.html.j2")
+    return template.render(report=report, disagreements=_disagreements(), **_summary(report))
+
+
+def _code(text: Any) -> str:
+    # A code span whose fence is longer than any backtick run inside it.
+    body = visible(text).replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", body)), default=0) + 1)
+    return f"{fence} {body} {fence}"
+
+
+def _cell(text: Any) -> str:
+    return (
+        visible(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("|", "\\|")
+        .replace("\n", " ")
+    )
+
+
+def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
+    """A short Markdown summary, for a pull-request comment or a CI step summary."""
+    summary = _summary(report)
+    lines = [
+        f"## Conformance: {report['verdict'].upper()}",
+        "",
+        f"{summary['met']} of {len(report['requirements'])} requirements met. Target {_code(report['target'])}, "
+        f"{report['requests_sent']} requests in {report['duration_s']:.1f} s, spec `{report['spec_sha256'][:12]}`, "
+        f"seed `{report['seed']}`.",
+        "",
+        "| requirement | severity | status | examples tried |",
+        "| --- | --- | --- | ---: |",
+    ]
+    for row in summary["rows"]:
+        mark = {"fail": "❌ fail", "pass": "✅ pass", "not-checked": "➖ not checked"}[
+            row["status"]
+        ]
+        lines.append(f"| `{row['id']}` | {row['severity']} | {mark} | {row['checked']} |")
+    for row in summary["failing"]:
+        example = row["counterexamples"][0] if row["counterexamples"] else None
+        lines += ["", f"### `{row['id']}`: {_cell(row['title'])}"]
+        if example is None:
+            continue
+        body = visible(example["response"]["body_excerpt"][:excerpt])
+        fence = "`" * max(3, max((len(r) for r in re.findall(r"`+", body)), default=0) + 1)
+        lines += [
+            "",
+            _cell(example["message"]),
+            "",
+            f"Response {example['response']['status']}:",
+            "",
+            f"{fence}text",
+            body,
+            fence,
+            "",
+            "Reproduce:",
+            "",
+            f"{fence}sh",
+            curl_command(example["request"]),
+            fence,
+        ]
+    for note in report["notes"]:
+        lines += ["", f"> {_cell(note)}"]
+    return "\n".join(lines) + "\n"
+
+
+def render_badge(report: Mapping[str, Any]) -> str:
+    """A shields-style SVG: the verdict and how many requirements were met."""
+    summary = _summary(report)
+    label = "conformance"
+    message = f"{report['verdict']} {summary['met']}/{len(report['requirements'])}"
+    colour = {"pass": "#2ea44f", "fail": "#cf222e"}.get(report["verdict"], "#9a6700")
+    left, right = 7 * len(label) + 12, 7 * len(message) + 12
+    width = left + right
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
+        f'aria-label="{label}: {message}"><title>{label}: {message}</title>'
+        f'<rect width="{left}" height="20" fill="#555"/><rect x="{left}" width="{right}" height="20" fill="{colour}"/>'
+        f'<g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
+        f'<text x="{left / 2}" y="14">{label}</text><text x="{left + right / 2}" y="14">{message}</text></g></svg>\n'
+    )
+
+
+def write_human_reports(report: Mapping[str, Any], report_dir: Path) -> list[Path]:
+    """Write conformance.html, conformance.md and badge.svg; append the Markdown to
+    ``$GITHUB_STEP_SUMMARY`` when that is set."""
+    outputs = {
+        "conformance.html": render_html(report),
+        "conformance.md": render_markdown(report),
+        "badge.svg": render_badge(report),
+    }
+    paths = []
+    for name, text in outputs.items():
+        path = report_dir / name
+        write_atomic(path, text.encode("utf-8"))
+        paths.append(path)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as stream:
+            stream.write(outputs["conformance.md"])
+    return paths

@@ -1,0 +1,189 @@
+"""HTML, Markdown, JUnit and JSON stay well-formed and inert whatever the target sent."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+import jsonschema
+from tests_support import run_suite
+
+from jobs_conformance.contract import default_spec_dir, load_contract
+from jobs_conformance.redact import Redactor
+from jobs_conformance.render import (
+    curl_command,
+    render_badge,
+    render_html,
+    render_markdown,
+    write_human_reports,
+)
+from jobs_conformance.report import CaseOutcome, write_json, write_junit
+
+from .conftest import HOSTILE_NAME, SECRET
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attributes: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attributes.extend(name for name, _ in attrs)
+
+
+def _parse(html: str) -> _Tags:
+    parser = _Tags()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def test_report_has_failures_and_validates(report):
+    schema = json.loads((default_spec_dir() / "conformance.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(report)
+    assert report["verdict"] == "fail"
+    assert {r["id"] for r in report["requirements"] if r["status"] == "fail"} >= {
+        "body.json",
+        "body.datetime",
+        "http.content-type",
+    }
+
+
+def test_html_carries_no_markup_from_the_target(report):
+    html = render_html(report)
+    parsed = _parse(html)
+    assert "script" not in parsed.tags and "img" not in parsed.tags
+    assert "onerror" not in parsed.attributes
+    assert "&lt;script&gt;" in html
+    assert "\x00" not in html and "\x1b" not in html and "\u202e" not in html
+    assert "\\u0000" in html and "\\u202e" in html
+    assert html.count('data-requirement="') == len(load_contract().requirements)
+
+
+def test_markdown_keeps_target_text_inert(report):
+    markdown = render_markdown(report)
+    # Outside fenced blocks and code spans, no HTML tag may appear: GitHub
+    # would render it.
+    inside_fence = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            inside_fence = not inside_fence
+            continue
+        if not inside_fence:
+            prose = re.sub(r"(`+) .*? \1", "", line)
+            assert not re.search(r"<[A-Za-z!/]", prose), line
+    assert "\x00" not in markdown and "\x1b" not in markdown
+    assert markdown.startswith("## Conformance: FAIL")
+
+
+def test_junit_and_json_are_well_formed_with_controls_and_invalid_utf8(tmp_path, report):
+    redactor = Redactor([SECRET])
+    outcomes = [
+        CaseOutcome(
+            "tests/contract/test_x.py::test_hostile[0]",
+            "failed",
+            0.1,
+            ("body.json",),
+            "body.json: \x00\x1b <b>]]> \udcff " + HOSTILE_NAME,
+        ),
+        CaseOutcome("tests/contract/test_x.py::test_ok", "passed", 0.1, ("http.unknown-404",)),
+    ]
+    write_junit(outcomes, tmp_path, redactor=redactor)
+    write_json(report, tmp_path)
+    suite = ET.parse(tmp_path / "junit.xml").getroot()
+    assert suite.get("failures") == "1"
+    failure = suite.find("testcase/failure")
+    assert "<b>" in failure.text and "\\u0000" in failure.text
+    assert json.loads((tmp_path / "conformance.json").read_text())["verdict"] == "fail"
+
+
+def test_badge_says_verdict_and_count(report):
+    svg = render_badge(report)
+    met = sum(r["status"] == "pass" for r in report["requirements"])
+    ET.fromstring(svg)
+    assert f"fail {met}/{len(report['requirements'])}" in svg
+
+
+def test_curl_reproduction_is_quoted_and_redacted(report):
+    example = next(r for r in report["requirements"] if r["id"] == "body.datetime")[
+        "counterexamples"
+    ][0]
+    command = curl_command(example["request"])
+    assert command.startswith(
+        "curl -i -X GET -H 'Authorization: [REDACTED]' http://127.0.0.1:9/api/v2/jobs/"
+    )
+    assert SECRET not in command
+    assert curl_command({"method": "GET", "url": "http://h/x'; rm -rf /", "headers": {}}).endswith(
+        "'http://h/x'\"'\"'; rm -rf /'"
+    )
+
+
+def test_no_secret_in_any_rendered_output(tmp_path, report, monkeypatch):
+    summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    write_json(report, tmp_path)
+    write_human_reports(report, tmp_path)
+    assert summary.read_text().startswith("## Conformance: FAIL")
+    for path in tmp_path.iterdir():
+        assert SECRET.encode() not in path.read_bytes(), path.name
+
+
+def test_report_command_re_renders_a_saved_report(tmp_path, report):
+    import subprocess
+    import sys
+
+    source = tmp_path / "in" / "conformance.json"
+    source.parent.mkdir()
+    source.write_text(json.dumps(report))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jobs_conformance.cli",
+            "report",
+            "--from",
+            str(source),
+            "--report-dir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "badge.svg",
+        "conformance.html",
+        "conformance.md",
+    ]
+    assert (tmp_path / "out" / "conformance.html").read_text() == render_html(report)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"verdict": "maybe"}')
+    for bad in (broken, tmp_path / "missing.json"):
+        result = subprocess.run(
+            [sys.executable, "-m", "jobs_conformance.cli", "report", "--from", str(bad)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (
+            result.returncode == 4
+            and "--from" in result.stderr
+            and "Traceback" not in result.stderr
+        )
+
+
+def test_run_writes_every_report(tmp_path):
+    code, _, _, _ = run_suite("--max-requests", "30", report_dir=tmp_path / "r")
+    assert code == 0
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [
+        "badge.svg",
+        "conformance.html",
+        "conformance.json",
+        "conformance.md",
+        "junit.xml",
+    ]
