@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -74,7 +75,11 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--allow-seeding", action="store_true", help="enable PUT /api/v2/__seed/jobs/{jobId}"
     )
-    serve.add_argument("--api-key", help="require the header X-Api-Key with this value")
+    serve.add_argument(
+        "--api-key",
+        default=os.environ.get("JOBS_REFERENCE_API_KEY"),
+        help="require the header X-Api-Key with this value [env JOBS_REFERENCE_API_KEY]",
+    )
     serve.add_argument(
         "--latency-ms", type=_non_negative, default=0, help="delay every response by N ms"
     )
@@ -250,8 +255,6 @@ def _validate(args: argparse.Namespace) -> ExitCode:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import os
-
     import pytest
 
     from jobs_conformance.contract import default_spec_dir
@@ -279,6 +282,27 @@ def _run(args: argparse.Namespace) -> int:
         str(root / "pyproject.toml"),
         "-p",
         "no:cacheprovider",
+        # The contract tests raise AssertionError with their own messages;
+        # rewriting would re-compile every module of every pytest11 plugin
+        # (all of Hypothesis and schemathesis) on each run without a
+        # bytecode cache: about 2.5 s of a 5 s run.
+        "--assert=plain",
+        # Plugins a conformance run does not use; each costs start-up time.
+        *(
+            "-p",
+            "no:doctest",
+            "-p",
+            "no:pastebin",
+            "-p",
+            "no:junitxml",
+            "-p",
+            "no:unraisableexception",
+        ),
+        *(
+            ()
+            if any(a.startswith(("-n", "--numprocesses")) for a in args.pytest_args)
+            else ("-p", "no:xdist")
+        ),
         "-q",
         "--no-header",
         "--tb=no",

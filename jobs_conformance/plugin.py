@@ -12,9 +12,12 @@ per-requirement table and sets the exit code: 0 conforming, 1 violations,
 from __future__ import annotations
 
 import datetime
+import functools
 import secrets
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,12 +29,13 @@ from jobs_conformance.contract import load_contract
 from jobs_conformance.errors import ExitCode, SuiteError, TargetUnreachable, UsageError
 from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.oracle import applicable, judge
-from jobs_conformance.probes import fetch
+from jobs_conformance.probes import Probe, case_variants, concurrently, fetch, fetch_many
 from jobs_conformance.redact import Redactor
 from jobs_conformance.render import write_human_reports
 from jobs_conformance.report import CaseOutcome, build_report, write_json, write_junit
 from jobs_conformance.results import Results
 from jobs_conformance.settings import OPTIONS, PresetSettings, Settings, resolve
+from strategies.uuids import NEAR_MISS_KINDS, near_miss
 
 # A CI gate that flips between runs is worse than none: `ci` is derandomized
 # and keeps no example database, so the same code gives the same verdict.
@@ -87,7 +91,8 @@ class ConformanceRun:
         self.notes: list[str] = []
         self.unreachable: str | None = None
         self.budget_spent = False
-        self._baselines: dict[str, Exchange] = {}
+        self._known: dict[str, KnownProbes] = {}
+        self.pool: ThreadPoolExecutor | None = None
         self.recorder = Recorder(self, "")
         self.requests_sent = 0  # sent by pytest-xdist workers, on the controller
         self.worker_targets: list[str] = []
@@ -107,13 +112,13 @@ class ConformanceRun:
             return self.client
         base_url = self.settings.base_url
         if self.embedded:
-            from jobs_conformance.reference.server import ReferenceServer
-
-            self.server = ReferenceServer(
-                api_key=self.headers[_EMBEDDED_KEY_HEADER], allow_seeding=True
-            )
-            base_url = self.server.start()
+            self.boot_embedded()
+            base_url = self.server.base_url
             self.seed_url = self.seed_url or base_url + "/__seed/jobs"
+        if self.settings.workers > 1:
+            self.pool = ThreadPoolExecutor(
+                self.settings.workers, thread_name_prefix="jobs-conformance"
+            )
         self.client = Client(
             ClientSettings(
                 base_url=str(base_url),
@@ -129,19 +134,116 @@ class ConformanceRun:
         )
         return self.client
 
+    def boot_embedded(self) -> None:
+        """Start the embedded reference server's process (once); it boots in the background."""
+        if self.server is None:
+            from jobs_conformance.reference.server import ReferenceProcess
+
+            self.server = ReferenceProcess(
+                api_key=self.headers[_EMBEDDED_KEY_HEADER], allow_seeding=True
+            )
+
     def stop(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
         if self.client is not None:
             self.client.close()
         if self.server is not None:
             self.server.stop()
 
-    def baseline(self, job_id: str, recorder: Recorder) -> Exchange:
-        """The canonical GET of a held job, fetched and judged once per run."""
-        if job_id not in self._baselines:
-            exchange = fetch(self.start(), job_id, Intent.KNOWN)
-            recorder.record(exchange)
-            self._baselines[job_id] = exchange
-        return self._baselines[job_id]
+    def known_probes(self) -> dict[str, KnownProbes]:
+        """Every request the known-job tests make, fetched once, by job id.
+
+        Fetched ``--workers`` at a time: the canonical GET of every known job
+        (body faults depend on the data, so each job is read), then, for a
+        spread sample of :data:`PROBED_JOBS` of them, the repeats, case variants
+        and near misses compared with it (lookup, parsing and idempotency
+        faults do not depend on which job is asked). The tests only judge.
+        """
+        if not self._known:
+            self._prefetch_known()
+        return self._known
+
+    def _prefetch_known(self) -> None:
+        client = self.start()
+        baselines = _settle(
+            self.pool, [functools.partial(fetch, client, i, Intent.KNOWN) for i in self.known_ids]
+        )
+        plans: dict[str, list[Probe]] = {}
+        sampled = set(_spread_sample(self.known_ids, PROBED_JOBS))
+        for job_id, baseline in zip(self.known_ids, baselines, strict=True):
+            self._known[job_id] = KnownProbes(baseline)
+            if isinstance(baseline, BaseException) or job_id not in sampled:
+                continue
+            plans[job_id] = [
+                *(Probe(job_id, Intent.REPEAT, baseline=baseline) for _ in range(2)),
+                *(
+                    Probe(v, Intent.CASE_VARIANT, baseline=baseline)
+                    for v in case_variants(job_id)[:2]
+                ),
+                *(Probe(near_miss(job_id, kind), Intent.MALFORMED) for kind in NEAR_MISS_KINDS),
+            ]
+        flat = [(job_id, probe) for job_id, plan in plans.items() for probe in plan]
+        answers = _settle(
+            self.pool,
+            [
+                functools.partial(fetch, client, p.raw_id, p.intent, baseline=p.baseline)
+                for _, p in flat
+            ],
+        )
+        for (job_id, probe), exchange in zip(flat, answers, strict=True):
+            self._known[job_id].add(probe.intent, exchange)
+
+
+PROBED_JOBS = 8
+
+
+def _spread_sample(ids: list[str], count: int) -> list[str]:
+    """Up to ``count`` of ``ids``, evenly spread, preferring ids with hex letters (case variants need them)."""
+    lettered = [i for i in ids if any(c.isalpha() for c in i)]
+    pool = lettered if len(lettered) >= count else ids
+    if len(pool) <= count:
+        return list(pool)
+    step = len(pool) / count
+    return [pool[int(n * step)] for n in range(count)]
+
+
+def _settle(pool: ThreadPoolExecutor | None, calls: list[Any]) -> list[Any]:
+    """Each call's result, or the exception it raised (to re-raise in the test it belongs to)."""
+
+    def capture(call: Any) -> Any:
+        try:
+            return call()
+        except Exception as exc:  # re-raised later, in the owning test
+            return exc
+
+    return concurrently(pool, [functools.partial(capture, call) for call in calls])
+
+
+class KnownProbes:
+    """The exchanges about one known job: its canonical GET, and what is compared with it."""
+
+    def __init__(self, baseline: Exchange | BaseException) -> None:
+        self._baseline = baseline
+        self._by_intent: dict[Intent, list[Exchange | BaseException]] = {}
+
+    def add(self, intent: Intent, exchange: Exchange | BaseException) -> None:
+        self._by_intent.setdefault(intent, []).append(exchange)
+
+    @property
+    def baseline(self) -> Exchange:
+        if isinstance(self._baseline, BaseException):
+            raise self._baseline
+        return self._baseline
+
+    def of(self, intent: Intent) -> list[Exchange]:
+        """The exchanges of one intent; re-raises what went wrong fetching them."""
+        self.baseline  # noqa: B018 - a failed canonical GET fails every test of the job
+        exchanges = self._by_intent.get(intent, [])
+        for exchange in exchanges:
+            if isinstance(exchange, BaseException):
+                raise exchange
+        return exchanges  # type: ignore[return-value]
 
 
 class Recorder:
@@ -242,7 +344,24 @@ def pytest_configure(config: pytest.Config) -> None:
         config.issue_config_time_warning(
             pytest.PytestWarning("--insecure: TLS certificates are NOT verified"), stacklevel=2
         )
-    config.stash[RUN_KEY] = ConformanceRun(config, run_settings)
+    run = ConformanceRun(config, run_settings)
+    config.stash[RUN_KEY] = run
+    if run.embedded and _runs_contract_tests(config):
+        run.boot_embedded()
+
+
+def _runs_contract_tests(config: pytest.Config) -> bool:
+    # Boot the embedded server while pytest collects, but only in a process
+    # that will run contract tests: not an xdist controller, not a run of the
+    # suite's own tests alone.
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return False
+    contract = Path(__file__).resolve().parent.parent / "tests" / "contract"
+    for arg in config.args or [str(config.rootpath)]:
+        path = Path(str(arg).split("::", 1)[0]).resolve()
+        if path == contract or contract in path.parents or path in contract.parents:
+            return True
+    return False
 
 
 def _run(config: pytest.Config) -> ConformanceRun:
@@ -261,12 +380,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 # --- Collection: known jobs as parameters, requirement ids validated.
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "known_id" in metafunc.fixturenames:
-        ids = _run(metafunc.config).known_ids
-        metafunc.parametrize("known_id", ids, ids=ids)
 
 
 def pytest_collection_modifyitems(
@@ -333,6 +446,26 @@ def verdicts(conformance: ConformanceRun) -> Recorder:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     _run(item.config).recorder.start(item.nodeid)
+
+
+@pytest.fixture(scope="session")
+def send(conformance: ConformanceRun) -> Any:
+    """``send(probes)``: the probes' exchanges, fetched ``--workers`` at a time, in order."""
+    return functools.partial(fetch_many, conformance.client, conformance.pool)
+
+
+@pytest.fixture(scope="session")
+def in_parallel(conformance: ConformanceRun) -> Any:
+    """``in_parallel(calls)``: the calls' results, run ``--workers`` at a time, in order."""
+    return functools.partial(concurrently, conformance.pool)
+
+
+@pytest.fixture(scope="session")
+def known(conformance: ConformanceRun) -> dict[str, KnownProbes]:
+    """The known-job exchanges by id; skips (not-checked) when no job is known."""
+    if not conformance.known_ids:
+        pytest.skip("no known jobs: give --job-id / --job-ids-file, or --seed-url")
+    return conformance.known_probes()
 
 
 @pytest.fixture(scope="session")

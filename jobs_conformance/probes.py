@@ -7,19 +7,27 @@ request" means is written once.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, wait
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from jobs_conformance.client import Client
 from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.redact import is_sensitive_header
 
+T = TypeVar("T")
+
 __all__ = [
+    "Probe",
     "alter_credentials",
     "case_variants",
+    "concurrently",
     "fetch",
     "fetch_known",
+    "fetch_many",
     "seed_and_fetch",
     "without_credentials",
 ]
@@ -37,6 +45,49 @@ def fetch(
     """GET ``raw_id`` and wrap the answer with why it was asked."""
     request, response = client.get_job(raw_id, headers=headers)
     return Exchange(response, intent, request, raw_id, baseline, expected)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One GET to send: the raw id and why (see :func:`fetch`)."""
+
+    raw_id: str
+    intent: Intent
+    headers: Mapping[str, str] | None = None
+    baseline: Exchange | None = None
+    expected: Mapping[str, Any] | None = None
+
+
+def concurrently(pool: Executor | None, calls: Sequence[Callable[[], T]]) -> list[T]:
+    """Run independent calls on ``pool`` (in order without one); results keep their order.
+
+    Every call is waited for before the first failure is re-raised, so no
+    request is left running behind a failed test.
+    """
+    if pool is None or len(calls) < 2:
+        return [call() for call in calls]
+    futures = [pool.submit(call) for call in calls]
+    wait(futures)
+    return [future.result() for future in futures]
+
+
+def fetch_many(client: Client, pool: Executor | None, probes: Sequence[Probe]) -> list[Exchange]:
+    """Send independent probes concurrently; the exchanges come back in the probes' order."""
+    return concurrently(
+        pool,
+        [
+            functools.partial(
+                fetch,
+                client,
+                p.raw_id,
+                p.intent,
+                headers=p.headers,
+                baseline=p.baseline,
+                expected=p.expected,
+            )
+            for p in probes
+        ],
+    )
 
 
 def fetch_known(client: Client, job_id: str) -> Exchange:

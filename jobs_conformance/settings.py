@@ -144,7 +144,7 @@ class Settings:
     max_requests: int | None = None
     rate_limit: float | None = None
     max_body_bytes: int = 10 * 1024 * 1024
-    workers: int = 4
+    workers: int = 8
     ca_bundle: str | None = None
     insecure: bool = False
 

@@ -115,7 +115,7 @@ def _time(draw: st.DrawFn, allow_missing_seconds: bool, max_fraction_digits: int
         return f"{hour:02d}:{minute:02d}"
     second = draw(st.integers(0, 59))
     digits = draw(st.integers(0, max_fraction_digits)) if max_fraction_digits else 0
-    fraction = draw(st.text("0123456789", min_size=digits, max_size=digits)) if digits else ""
+    fraction = f"{draw(st.integers(0, 10**digits - 1)):0{digits}d}" if digits else ""
     return f"{hour:02d}:{minute:02d}:{second:02d}" + (f".{fraction}" if fraction else "")
 
 

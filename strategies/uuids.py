@@ -52,30 +52,20 @@ _CASES = ("lower", "upper", "mixed")
 _EDGE_CHANCE = 10  # one draw in ten is an edge case from EDGE_UUIDS
 
 
-def _hex_digits(count: int) -> st.SearchStrategy[str]:
-    # Integers shrink toward 0, so payloads shrink toward all-zero digits.
-    return st.integers(0, 16**count - 1).map(lambda n: f"{n:0{count}x}")
+_PAYLOAD_BITS = 120  # 32 hex digits less the version and variant nibbles
 
 
-@st.composite
-def _raw_uuid(draw: st.DrawFn, versions: str, variants: str) -> str:
-    version = draw(st.sampled_from(versions))
-    variant = draw(st.sampled_from(variants))
-    return (
-        f"{draw(_hex_digits(8))}-{draw(_hex_digits(4))}-{version}{draw(_hex_digits(3))}"
-        f"-{variant}{draw(_hex_digits(3))}-{draw(_hex_digits(12))}"
-    )
+def _layout(payload: int, version: str, variant: str) -> str:
+    digits = f"{payload:030x}"
+    return f"{digits[:8]}-{digits[8:12]}-{version}{digits[12:15]}-{variant}{digits[15:18]}-{digits[18:]}"
 
 
-@st.composite
-def _cased(draw: st.DrawFn, value: str, case: str) -> str:
-    if case == "any":
-        case = draw(st.sampled_from(_CASES))
+def _apply_case(value: str, case: str, mask: int) -> str:
     if case == "upper":
         return value.upper()
     if case == "mixed":
-        flips = draw(st.lists(st.booleans(), min_size=len(value), max_size=len(value)))
-        return "".join(c.upper() if flip else c for c, flip in zip(value, flips, strict=True))
+        # One bit of `mask` per character: set means upper case.
+        return "".join(c.upper() if mask >> i & 1 else c for i, c in enumerate(value))
     return value
 
 
@@ -107,19 +97,29 @@ def valid_uuids(
     if not isinstance(allow_nil, bool):
         raise InvalidArgument(f"allow_nil={allow_nil!r} must be a bool")
     edges = [
-        e
+        e.lower()
         for e in EDGE_UUIDS
         if (e == NIL_UUID and allow_nil) or (e != NIL_UUID and e[14] in chosen)
     ]
-    general = _raw_uuid(chosen, _VARIANTS).flatmap(lambda u: _cased(u, case))
-    if not edges:
-        return general
-    edge = st.sampled_from(edges).flatmap(
-        lambda u: _cased(u.lower(), case) if u != NIL_UUID else st.just(u)
-    )
-    return st.integers(0, _EDGE_CHANCE - 1).flatmap(
-        lambda n: edge if n == _EDGE_CHANCE - 1 else general
-    )
+    cases = _CASES if case == "any" else (case,)
+
+    # One composite, no flatmap: flatmap is costly in Hypothesis, and the
+    # run draws thousands of these.
+    @st.composite
+    def build(draw: st.DrawFn) -> str:
+        if edges and draw(st.integers(0, _EDGE_CHANCE - 1)) == _EDGE_CHANCE - 1:
+            value = draw(st.sampled_from(edges))
+        else:
+            value = _layout(
+                draw(st.integers(0, 2**_PAYLOAD_BITS - 1)),
+                draw(st.sampled_from(chosen)),
+                draw(st.sampled_from(_VARIANTS)),
+            )
+        chosen_case = draw(st.sampled_from(cases))
+        mask = draw(st.integers(0, 2**36 - 1)) if chosen_case == "mixed" else 0
+        return _apply_case(value, chosen_case, mask)
+
+    return build()
 
 
 # --- Invalid ids. Each class is a builder from a valid lower-case UUID to an

@@ -9,6 +9,10 @@ tick at a time so :meth:`ReferenceServer.stop` can end it promptly.
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +28,7 @@ from jobs_conformance.reference.corpus import build_corpus, corpus_path, load_co
 from jobs_conformance.reference.faults import FAULTS, VARIANTS, Behaviour
 from jobs_conformance.reference.store import JobStore
 
-__all__ = ["ReferenceServer", "resolve_behaviours"]
+__all__ = ["ReferenceProcess", "ReferenceServer", "resolve_behaviours"]
 
 
 def resolve_behaviours(faults: Sequence[str] = (), variants: Sequence[str] = ()) -> list[Behaviour]:
@@ -143,3 +147,66 @@ class ReferenceServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class ReferenceProcess:
+    """The reference server in a process of its own (``jobs-conformance serve``).
+
+    The suite runs it this way for a conformance run: in-process, the
+    server's threads and the suite's would share one interpreter lock, and
+    concurrent requests would queue behind it. Started early, it boots while
+    pytest collects.
+    """
+
+    def __init__(
+        self, *, api_key: str | None = None, allow_seeding: bool = False, threads: int = 8
+    ) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "jobs_conformance.cli",
+            "serve",
+            "--port",
+            "0",
+            "--threads",
+            str(threads),
+        ]
+        if allow_seeding:
+            command.append("--allow-seeding")
+        environment = dict(os.environ)
+        if api_key is not None:
+            # Through the environment: a command line is visible to every user of the machine.
+            environment["JOBS_REFERENCE_API_KEY"] = api_key
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
+        )
+        self._base_url: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The server's base URL, waiting (up to 60 s) for it to be ready."""
+        if self._base_url is None:
+            line = self._process.stdout.readline().strip() if self._process.stdout else ""
+            if not line.startswith("http://"):
+                error = (
+                    self._process.stderr.read()
+                    if self._process.poll() is not None and self._process.stderr
+                    else ""
+                )
+                raise RuntimeError(
+                    f"the embedded reference server did not start: {line or error.strip()}"
+                )
+            self._base_url = line
+        return self._base_url
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGINT)
+            try:
+                self._process.wait(5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        for stream in (self._process.stdout, self._process.stderr):
+            if stream is not None:
+                stream.close()

@@ -1,12 +1,14 @@
-"""Held jobs: each is served conforming, by any case of its id, the same every time; near misses are 4xx."""
+"""Held jobs: each is served conforming, by any case of its id, the same every time; near misses are 4xx.
+
+The requests are planned and sent concurrently once (ConformanceRun.known_probes);
+each test judges every job's share, so a failure lists every job it concerns.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from jobs_conformance.exchange import Intent
-from jobs_conformance.probes import case_variants, fetch
-from strategies.uuids import NEAR_MISS_KINDS, near_miss
 
 BODY = (
     "body.json",
@@ -22,32 +24,25 @@ BODY = (
 
 
 @pytest.mark.requirement("http.status-known", "http.content-type", "http.id-echo", *BODY)
-def test_held_job_is_served_conforming(conformance, verdicts, known_id):
-    exchange = conformance.baseline(known_id, verdicts)
-    if verdicts.failures:
-        raise AssertionError("\n".join(verdicts.failures))
-    assert exchange.response.status == 200
+def test_held_jobs_are_served_conforming(known, verdicts):
+    verdicts.check_all(probes.baseline for probes in known.values())
 
 
 @pytest.mark.requirement("http.idempotent")
-def test_repeated_gets_return_the_same_job(conformance, client, verdicts, known_id):
-    first = conformance.baseline(known_id, verdicts)
-    verdicts.check_all(fetch(client, known_id, Intent.REPEAT, baseline=first) for _ in range(2))
+def test_repeated_gets_return_the_same_job(known, verdicts):
+    verdicts.check_all(e for probes in known.values() for e in probes.of(Intent.REPEAT))
 
 
 @pytest.mark.requirement("http.case-insensitive")
-def test_other_cases_of_the_id_find_the_same_job(conformance, client, verdicts, known_id):
-    variants = case_variants(known_id)
+def test_other_cases_of_the_id_find_the_same_job(known, verdicts):
+    variants = [e for probes in known.values() for e in probes.of(Intent.CASE_VARIANT)]
     if not variants:
-        pytest.skip(f"{known_id} has no hex letters whose case could change")
-    first = conformance.baseline(known_id, verdicts)
-    verdicts.check_all(fetch(client, v, Intent.CASE_VARIANT, baseline=first) for v in variants[:2])
+        pytest.skip("no known id has hex letters whose case could change")
+    verdicts.check_all(variants)
 
 
 @pytest.mark.requirement("http.malformed-4xx")
-def test_near_misses_of_a_held_id_are_4xx(client, verdicts, known_id):
+def test_near_misses_of_held_ids_are_4xx(known, verdicts):
     # Lenient parsers (uuid.UUID(), Python's `$`, unanchored matches,
-    # strip()) turn these back into the held id; random ids never reach them.
-    verdicts.check_all(
-        fetch(client, near_miss(known_id, kind), Intent.MALFORMED) for kind in NEAR_MISS_KINDS
-    )
+    # strip()) turn these back into a held id; random ids never reach them.
+    verdicts.check_all(e for probes in known.values() for e in probes.of(Intent.MALFORMED))

@@ -13,12 +13,13 @@ from urllib.parse import unquote
 
 import pytest
 import schemathesis
+from _batches import batched_settings, batches
 from hypothesis import given
 from schemathesis import GenerationMode
 
 from jobs_conformance.contract import default_spec_dir, load_contract
 from jobs_conformance.exchange import Intent
-from jobs_conformance.probes import fetch
+from jobs_conformance.probes import Probe
 from strategies.uuids import valid_uuids
 
 schemathesis.openapi.format("uuid", valid_uuids())
@@ -28,24 +29,27 @@ OPERATION = schemathesis.openapi.from_path(str(default_spec_dir() / "openapi.yam
 PATTERN = load_contract().path_pattern
 
 
-def _intent(job_id: str, held_ids: frozenset[str]) -> Intent:
+def _probe(job_id: str, held_ids: frozenset[str]) -> Probe:
     if not PATTERN.search(job_id):
-        return Intent.MALFORMED
-    return Intent.KNOWN if job_id.lower() in held_ids else Intent.UNKNOWN
+        return Probe(job_id, Intent.MALFORMED)
+    return Probe(job_id, Intent.KNOWN if job_id.lower() in held_ids else Intent.UNKNOWN)
 
 
 @pytest.mark.requirement("http.unknown-404", "http.status-known")
-@given(case=OPERATION.as_strategy(generation_mode=GenerationMode.POSITIVE))
-def test_schema_positive(client, verdicts, held_ids, case):
-    job_id = case.path_parameters["jobId"]
-    if job_id.lower().startswith("5eed"):
-        return
-    verdicts.check(fetch(client, job_id, _intent(job_id, held_ids)))
+@batched_settings(share=0.5)
+@given(cases=batches(OPERATION.as_strategy(generation_mode=GenerationMode.POSITIVE)))
+def test_schema_positive(send, verdicts, held_ids, cases):
+    job_ids = [c.path_parameters["jobId"] for c in cases]
+    verdicts.check_all(
+        send([_probe(i, held_ids) for i in job_ids if not i.lower().startswith("5eed")])
+    )
 
 
 @pytest.mark.requirement("http.malformed-4xx", "http.unknown-404")
-@given(case=OPERATION.as_strategy(generation_mode=GenerationMode.NEGATIVE))
-def test_schema_negative(client, verdicts, held_ids, case):
+@batched_settings(share=0.5)
+@given(cases=batches(OPERATION.as_strategy(generation_mode=GenerationMode.NEGATIVE)))
+def test_schema_negative(send, verdicts, held_ids, cases):
     # schemathesis hands negative path values over already percent-encoded.
-    job_id = unquote(str(case.path_parameters["jobId"]))
-    verdicts.check(fetch(client, job_id, _intent(job_id, held_ids)))
+    verdicts.check_all(
+        send([_probe(unquote(str(c.path_parameters["jobId"])), held_ids) for c in cases])
+    )

@@ -1,0 +1,27 @@
+"""How property tests batch their examples so independent requests go out concurrently.
+
+Each Hypothesis example draws a list of up to BATCH values, sent
+``--workers`` at a time and judged in order. A failure shrinks like any list:
+to the one value that fails, itself shrunk.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from hypothesis import settings
+from hypothesis import strategies as st
+
+T = TypeVar("T")
+
+BATCH = 8
+
+
+def batches(values: st.SearchStrategy[T]) -> st.SearchStrategy[list[T]]:
+    return st.lists(values, min_size=1, max_size=BATCH)
+
+
+def batched_settings(*, share: float = 1.0) -> settings:
+    """The loaded profile, with as many examples as keep the number of values about the same."""
+    examples = max(3, int(settings.default.max_examples * share) // (BATCH // 2))
+    return settings(max_examples=examples)
