@@ -275,6 +275,11 @@ def _run(args: argparse.Namespace) -> int:
             str(contract_tests),
             "the checkout's tests/contract (install with pip install -e)",
         )
+    # Plugins a conformance run does not use; each costs start-up time (anyio
+    # comes with schemathesis; xdist is kept when asked for with -n).
+    unused = ["doctest", "pastebin", "junitxml", "unraisableexception", "anyio"]
+    if not any(a.startswith(("-n", "--numprocesses")) for a in args.pytest_args):
+        unused.append("xdist")
     pytest_args = [
         str(contract_tests),
         f"--rootdir={root}",
@@ -287,22 +292,7 @@ def _run(args: argparse.Namespace) -> int:
         # (all of Hypothesis and schemathesis) on each run without a
         # bytecode cache: about 2.5 s of a 5 s run.
         "--assert=plain",
-        # Plugins a conformance run does not use; each costs start-up time.
-        *(
-            "-p",
-            "no:doctest",
-            "-p",
-            "no:pastebin",
-            "-p",
-            "no:junitxml",
-            "-p",
-            "no:unraisableexception",
-        ),
-        *(
-            ()
-            if any(a.startswith(("-n", "--numprocesses")) for a in args.pytest_args)
-            else ("-p", "no:xdist")
-        ),
+        *(arg for name in unused for arg in ("-p", f"no:{name}")),
         "-q",
         "--no-header",
         "--tb=no",

@@ -15,13 +15,13 @@ import datetime
 import functools
 import secrets
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from jobs_conformance import __version__
 from jobs_conformance.client import BudgetExhausted, Client, ClientSettings, TransportFailure
@@ -39,6 +39,10 @@ from strategies.uuids import NEAR_MISS_KINDS, near_miss
 
 # A CI gate that flips between runs is worse than none: `ci` is derandomized
 # and keeps no example database, so the same code gives the same verdict.
+# Every example is a request to the target: no "explain" phase (it replays
+# examples to annotate a failure) and one bug per test (hunting distinct bugs
+# means shrinking each), so a failing target costs few extra requests.
+_PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 settings.register_profile(
     "ci",
     derandomize=True,
@@ -46,12 +50,16 @@ settings.register_profile(
     max_examples=60,
     deadline=None,
     print_blob=False,
+    phases=_PHASES,
+    report_multiple_bugs=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile(
     "thorough",
     max_examples=1000,
     deadline=None,
+    phases=_PHASES,
+    report_multiple_bugs=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("ci")
@@ -92,9 +100,11 @@ class ConformanceRun:
         self.unreachable: str | None = None
         self.budget_spent = False
         self._known: dict[str, KnownProbes] = {}
+        self._prefetch: Future[None] | None = None
         self.pool: ThreadPoolExecutor | None = None
         self.recorder = Recorder(self, "")
         self.requests_sent = 0  # sent by pytest-xdist workers, on the controller
+        self.other_failures = 0  # failed tests that are not contract tests
         self.worker_targets: list[str] = []
 
     @property
@@ -140,7 +150,9 @@ class ConformanceRun:
             from jobs_conformance.reference.server import ReferenceProcess
 
             self.server = ReferenceProcess(
-                api_key=self.headers[_EMBEDDED_KEY_HEADER], allow_seeding=True
+                api_key=self.headers[_EMBEDDED_KEY_HEADER],
+                allow_seeding=True,
+                threads=max(8, self.settings.workers),
             )
 
     def stop(self) -> None:
@@ -160,9 +172,21 @@ class ConformanceRun:
         and near misses compared with it (lookup, parsing and idempotency
         faults do not depend on which job is asked). The tests only judge.
         """
-        if not self._known:
-            self._prefetch_known()
+        self.prefetch_known()
+        assert self._prefetch is not None
+        self._prefetch.result()
         return self._known
+
+    def prefetch_known(self) -> None:
+        """Start fetching the known-job plan in the background (once).
+
+        It shares the ``--workers`` pool with the other tests, so the pool
+        stays busy while those wait on their own round trips.
+        """
+        if self._prefetch is None:
+            self._prefetch = ThreadPoolExecutor(
+                1, thread_name_prefix="jobs-conformance-plan"
+            ).submit(self._prefetch_known)
 
     def _prefetch_known(self) -> None:
         client = self.start()
@@ -256,11 +280,11 @@ class Recorder:
     def __init__(self, run: ConformanceRun, test: str) -> None:
         self.run = run
         self.test = test
-        self.failures: list[str] = []
+        self.memo: dict[Probe, Exchange] = {}
 
     def start(self, test: str) -> None:
         self.test = test
-        self.failures = []
+        self.memo = {}
 
     def record(self, exchange: Exchange) -> list[str]:
         judgement = judge(exchange, self.run.contract)
@@ -271,9 +295,7 @@ class Recorder:
         where = (
             f" ({request.method} {request.url} -> {exchange.response.status})" if request else ""
         )
-        lines = [f"{v.requirement}: {v.message}{where}" for v in failing]
-        self.failures.extend(lines)
-        return lines
+        return [f"{v.requirement}: {v.message}{where}" for v in failing]
 
     def check(self, exchange: Exchange) -> None:
         """Judge ``exchange``; raise AssertionError if a counted requirement failed."""
@@ -281,12 +303,12 @@ class Recorder:
         if lines:
             raise AssertionError(self.run.redactor.text("\n".join(lines)))
 
-    def check_all(self, exchanges: Iterator[Exchange]) -> None:
-        """Judge every exchange, then fail once with all that counted."""
-        for exchange in exchanges:
-            self.record(exchange)
-        if self.failures:
-            raise AssertionError(self.run.redactor.text("\n".join(self.failures)))
+    def check_all(self, exchanges: Iterable[Exchange]) -> None:
+        """Judge every exchange, then fail once with all that counted (in these exchanges only:
+        inside Hypothesis, each example must pass or fail on its own evidence)."""
+        lines = [line for exchange in exchanges for line in self.record(exchange)]
+        if lines:
+            raise AssertionError(self.run.redactor.text("\n".join(lines)))
 
 
 # --- Options.
@@ -393,9 +415,15 @@ def pytest_collection_modifyitems(
             unknown = set(mark.args) - catalogue
             if unknown:
                 raise pytest.UsageError(f"{item.nodeid}: unknown requirement ids {sorted(unknown)}")
-    # Seeding adds jobs to the target; it runs last so no other test can meet
-    # a seeded id where it expects an unknown one.
-    items.sort(key=lambda item: item.get_closest_marker("seeding") is not None)
+    # Known-job tests judge what is fetched in the background from the start,
+    # so they come after the property tests; seeding adds jobs to the target,
+    # so it comes last, where no other test can meet a seeded id.
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("seeding") is not None,
+            "known" in getattr(item, "fixturenames", ()),
+        )
+    )
 
 
 # --- Fixtures.
@@ -408,6 +436,10 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[ConformanceRun]:
     try:
         run.start()
         _preflight(run)
+        # Under a request budget, which requests get it must not depend on
+        # thread timing (the verdict would flip between runs): no head start.
+        if run.known_ids and run.settings.max_requests is None:
+            run.prefetch_known()
     except (TargetUnreachable, TransportFailure) as exc:
         # No answer to the very first request: no verdict on anything.
         message = (
@@ -450,8 +482,24 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def send(conformance: ConformanceRun) -> Any:
-    """``send(probes)``: the probes' exchanges, fetched ``--workers`` at a time, in order."""
-    return functools.partial(fetch_many, conformance.client, conformance.pool)
+    """``send(probes)``: the probes' exchanges, fetched ``--workers`` at a time, in order.
+
+    Within one test, a probe asked again (Hypothesis replays examples while it
+    shrinks) is answered from the exchange already received instead of
+    resent. Only unknown and malformed ids are probed this way: their verdict
+    does not depend on when they are asked, and idempotency has its own test.
+    """
+
+    def send_probes(probes: list[Probe]) -> list[Exchange]:
+        memo = conformance.recorder.memo
+        missing = [p for p in dict.fromkeys(probes) if p not in memo]
+        for probe, exchange in zip(
+            missing, fetch_many(conformance.client, conformance.pool, missing), strict=True
+        ):
+            memo[probe] = exchange
+        return [memo[p] for p in probes]
+
+    return send_probes
 
 
 @pytest.fixture(scope="session")
@@ -525,6 +573,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     run = _run(item.config)
     requirements = _requirements_of(item)
     if not requirements:
+        # A test of the suite itself (in a session that also runs contract
+        # tests): its failure must decide the exit code, whatever the verdict.
+        if report.failed:
+            run.other_failures += 1
         return report
     excinfo = call.excinfo
     if excinfo is not None and call.when == "call" and report.outcome != "skipped":
@@ -579,6 +631,10 @@ _NOT_CHECKED_REASONS = {
 }
 
 
+def _contract_failures(run: ConformanceRun) -> int:
+    return sum(o.outcome in ("failed", "error") for o in run.outcomes)
+
+
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
@@ -597,6 +653,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     run.budget_spent = run.budget_spent or data["budget_spent"]
     run.unreachable = run.unreachable or data["unreachable"]
     run.worker_targets.append(data["target"])
+    run.other_failures += data["other_failures"]
 
 
 @pytest.hookimpl(trylast=True)
@@ -614,6 +671,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "budget_spent": run.budget_spent,
             "unreachable": run.unreachable,
             "target": run.target,
+            "other_failures": run.other_failures,
         }
         run.stop()
         return
@@ -666,6 +724,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = int(ExitCode.NO_VERDICT)
         return
     run.report = report  # type: ignore[attr-defined]
+    if run.other_failures or session.testsfailed > _contract_failures(run):
+        return  # pytest's own status stands: some test other than a contract test failed
     session.exitstatus = {"pass": ExitCode.CONFORMING, "fail": ExitCode.VIOLATIONS}.get(
         report["verdict"], ExitCode.NO_VERDICT
     )

@@ -110,9 +110,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "--workers",
         "int",
-        "concurrent requests, where safe (default 4)",
+        "requests in flight at once, where independent (default 16)",
         "JOBS_CONFORMANCE_WORKERS",
-        4,
+        16,
     ),
     Option(
         "--ca-bundle",
@@ -144,7 +144,7 @@ class Settings:
     max_requests: int | None = None
     rate_limit: float | None = None
     max_body_bytes: int = 10 * 1024 * 1024
-    workers: int = 8
+    workers: int = 16
     ca_bundle: str | None = None
     insecure: bool = False
 

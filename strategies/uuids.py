@@ -24,6 +24,7 @@ __all__ = [
     "Invalid",
     "invalid_uuids",
     "near_misses",
+    "simplest_invalid_uuids",
     "valid_uuids",
 ]
 
@@ -205,6 +206,28 @@ def _validate_classes(
             f"classes={classes!r}: unknown {what} {unknown}; choose from {list(known)}"
         )
     return chosen
+
+
+def _first_choice(strategy: st.SearchStrategy[object]) -> object:
+    # The builders draw only from sampled_from and integers; their simplest
+    # choice is the first element or the lower bound, as Hypothesis shrinks.
+    inner = getattr(strategy, "wrapped_strategy", strategy)
+    if hasattr(inner, "elements"):
+        return inner.elements[0]
+    return inner.start
+
+
+def simplest_invalid_uuids() -> dict[str, Invalid]:
+    """The simplest value of every invalid class, built from the simplest valid UUID.
+
+    What :func:`invalid_uuids` shrinks toward for each class, computed
+    directly (no search), so a run can send every class once, cheaply.
+    """
+    base = _layout(0, "1", "8")
+    return {
+        name: Invalid(builder(_first_choice, base), name, frozenset({"body.uuid"}))  # type: ignore[arg-type]
+        for name, builder in _INVALID_BUILDERS.items()
+    }
 
 
 def invalid_uuids(*, classes: Sequence[str] | None = None) -> st.SearchStrategy[Invalid]:

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 T = TypeVar("T")
 
-BATCH = 8
+BATCH = 16
+# Hypothesis draws lists of up to BATCH values with about this many on average.
+_MEAN_BATCH = 6
 
 
 def batches(values: st.SearchStrategy[T]) -> st.SearchStrategy[list[T]]:
@@ -22,6 +24,11 @@ def batches(values: st.SearchStrategy[T]) -> st.SearchStrategy[list[T]]:
 
 
 def batched_settings(*, share: float = 1.0) -> settings:
-    """The loaded profile, with as many examples as keep the number of values about the same."""
-    examples = max(3, int(settings.default.max_examples * share) // (BATCH // 2))
+    """The loaded profile, with as many examples as keep the number of values about the same.
+
+    Fewer, larger examples mean fewer round trips: against a remote target
+    each example costs at least one network latency, however many values
+    it sends at once.
+    """
+    examples = max(3, int(settings.default.max_examples * share) // _MEAN_BATCH)
     return settings(max_examples=examples)

@@ -204,3 +204,32 @@ def test_env_precedence_option_beats_environment(tmp_path, server):
         "--base-url", server.base_url, "--timeout", "5", report_dir=tmp_path / "r2", env=env
     )
     assert code == 0
+
+
+def test_a_failing_suite_test_is_not_masked_by_a_passing_verdict(tmp_path):
+    # `pytest tests` runs the contract suite and the suite's own tests in one
+    # session: the verdict decides the exit code only when nothing else failed.
+    failing = tmp_path / "test_other.py"
+    failing.write_text("def test_broken():\n    assert 1 == 2\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(CONTRACT_TESTS / "test_auth.py"),
+            str(failing),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--report-dir",
+            str(tmp_path / "r"),
+            "-c",
+            str(CONTRACT_TESTS.parent.parent / "pyproject.toml"),
+            f"--rootdir={CONTRACT_TESTS.parent.parent}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert json.loads((tmp_path / "r" / "conformance.json").read_text())["verdict"] == "pass"
+    assert result.returncode == 1, result.stdout[-2000:]

@@ -13,7 +13,8 @@ from jobs_conformance.reference.server import ReferenceServer
 
 def test_sigint_writes_an_incomplete_report_and_exits_2(tmp_path):
     report_dir = tmp_path / "r"
-    with ReferenceServer(latency_ms=40) as server:
+    # 300 ms a response: the run takes well over the few seconds before Ctrl-C.
+    with ReferenceServer(latency_ms=300, threads=16) as server:
         ids = tmp_path / "ids.txt"
         ids.write_text("\n".join(server.job_ids()))
         process = subprocess.Popen(
@@ -33,7 +34,7 @@ def test_sigint_writes_an_incomplete_report_and_exits_2(tmp_path):
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(6)
+        time.sleep(4)
         assert process.poll() is None, "the run finished before it could be interrupted"
         interrupted_at = time.monotonic()
         process.send_signal(signal.SIGINT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
@@ -19,6 +19,7 @@ from strategies.uuids import (
     NIL_UUID,
     invalid_uuids,
     near_misses,
+    simplest_invalid_uuids,
     valid_uuids,
 )
 
@@ -68,6 +69,17 @@ def test_every_invalid_class_is_invalid_for_its_stated_reason(name, data):
     }
     if name in expected_words:
         assert expected_words[name] in describe_uuid(invalid.value)
+
+
+def test_simplest_invalid_values_are_what_hypothesis_shrinks_to():
+    simplest = simplest_invalid_uuids()
+    assert set(simplest) == set(INVALID_UUID_CLASSES)
+    for name, invalid in simplest.items():
+        assert not PATTERN.search(invalid.value), name
+        found = find(
+            invalid_uuids(classes=[name]), lambda _: True, settings=settings(database=None)
+        )
+        assert invalid.value == found.value, name
 
 
 def test_edge_uuids_are_valid_and_max_is_not():
