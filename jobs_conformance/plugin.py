@@ -678,7 +678,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or run.unreachable is not None
     for result in run.results.rows():
         if result.status == "not-checked":
-            if run.budget_spent:
+            if run.unreachable:
+                result.reason = f"no verdict: {run.unreachable}"
+            elif run.budget_spent:
                 result.reason = (
                     f"request budget of {run.settings.max_requests} spent before it was checked"
                 )
@@ -686,7 +688,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 result.reason = "no known id has hex letters to change the case of"
             else:
                 result.reason = _NOT_CHECKED_REASONS[result.requirement.applies]
-    if not run.known_ids and not run.seed_url:
+    if not run.known_ids and not run.seed_url and not run.unreachable:
         run.notes.append(
             "No known jobs and no seeding: body-level and known-job requirements were not checked."
         )
@@ -738,6 +740,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     write = terminalreporter.write_line
     terminalreporter.section("jobs-conformance")
+    if run.unreachable:
+        write(f"jobs-conformance: {run.unreachable}", red=True, bold=True)
+        write(
+            f"verdict  INCOMPLETE: no requirement could be checked (report in {run.settings.report_dir}/)"
+        )
+        return
     write(f"target   {report['target']}")
     width = max(len(r["id"]) for r in report["requirements"])
     write(f"{'requirement':<{width}}  severity  status       checked")
