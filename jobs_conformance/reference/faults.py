@@ -212,10 +212,6 @@ def _drop_fraction(stamp: str) -> str:
     return stamp[:19] + "Z" if len(stamp) > 20 and stamp[19] == "." else stamp
 
 
-def _seed_timestamps(change: Callable[[str], str]) -> Callable[[Job], Job]:
-    return _map_timestamps(change)
-
-
 def _html_page(raw: str) -> Reply:
     return Reply(
         200,
@@ -488,21 +484,21 @@ _fault(
     "seed-timezone-shift",
     "seed.round-trip",
     "seeded timestamps stored as local time (UTC+1) and served as Z",
-    store=_seed_timestamps(_shift_hour),
+    store=_map_timestamps(_shift_hour),
     needs=frozenset({"seeding"}),
 )
 _fault(
     "seed-feb29-to-mar1",
     "seed.round-trip",
     "a date library normalises Feb 29 to Mar 1 on store",
-    store=_seed_timestamps(_feb29_to_mar1),
+    store=_map_timestamps(_feb29_to_mar1),
     needs=frozenset({"seeding"}),
 )
 _fault(
     "seed-drops-fractions",
     "seed.round-trip",
     "fractional seconds dropped by a seconds-precision column",
-    store=_seed_timestamps(_drop_fraction),
+    store=_map_timestamps(_drop_fraction),
     needs=frozenset({"seeding"}),
 )
 
