@@ -93,7 +93,6 @@ class Client:
         self._lock = threading.Lock()
         self._sent: collections.deque[float] = collections.deque()
         self.requests_sent = 0
-        self.methods_sent: collections.Counter[str] = collections.Counter()
         self._reached = False
         self._unreachable: TargetUnreachable | None = None
         self._consecutive_failures = 0
@@ -192,8 +191,6 @@ class Client:
         record: HttpRequest,
     ) -> HttpResponse:
         self._reserve()
-        with self._lock:
-            self.methods_sent[method] += 1
         started = time.monotonic()
         try:
             reply = self._request(method, url, headers, body)

@@ -9,7 +9,6 @@ replays the minimal example last, so that is the shrunk counterexample.
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,10 +155,3 @@ class Results:
                         result.counterexamples.append(Counterexample(**example))
             self.crashes.extend(data["crashes"])
             self.errors.extend(data["errors"])
-
-    def tests_with_failures(self) -> dict[str, list[str]]:
-        failed: dict[str, list[str]] = defaultdict(list)
-        for result in self.requirements.values():
-            for example in result.counterexamples:
-                failed[example.test].append(f"{result.requirement.id}: {example.message}")
-        return dict(failed)

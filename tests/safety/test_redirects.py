@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hostile import HostileServer, json_400, json_404, respond
+from hostile import HostileServer, json_404, respond
 from tests_support import run_suite
 
 from .conftest import HELD, is_held, is_malformed
@@ -36,16 +36,3 @@ def test_a_redirect_to_another_host_is_a_violation_and_is_not_followed(tmp_path)
     assert rows["http.status-known"]["counterexamples"][0]["response"]["status"] == 302
     assert rows["http.malformed-4xx"]["status"] == "fail"
     assert SECRET.split()[1] not in (tmp_path / "r" / "conformance.json").read_text()
-
-
-def test_json_400_helper_is_used_for_malformed_ids():
-    # The hostile helpers answer malformed ids 400 like a conforming server.
-    class Sink:
-        sent = b""
-
-        def sendall(self, data):
-            self.sent += data
-
-    sink = Sink()
-    json_400(None, sink)
-    assert sink.sent.startswith(b"HTTP/1.1 400")
