@@ -275,9 +275,20 @@ def _run(args: argparse.Namespace) -> int:
             str(contract_tests),
             "the checkout's tests/contract (install with pip install -e)",
         )
-    # Plugins a conformance run does not use; each costs start-up time (anyio
-    # comes with schemathesis; xdist is kept when asked for with -n).
-    unused = ["doctest", "pastebin", "junitxml", "unraisableexception", "anyio"]
+    # Plugins a conformance run does not use; each costs start-up time.
+    # schemathesis's own pytest plugin (only its generators are used) and
+    # anyio come with schemathesis; the settings above already hold what
+    # pytest-base-url would parse; xdist is kept when asked for with -n.
+    unused = [
+        "doctest",
+        "pastebin",
+        "junitxml",
+        "unraisableexception",
+        "anyio",
+        "schemathesis",
+        "base_url",
+        "benchmark",
+    ]
     if not any(a.startswith(("-n", "--numprocesses")) for a in args.pytest_args):
         unused.append("xdist")
     pytest_args = [
