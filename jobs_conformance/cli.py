@@ -257,7 +257,7 @@ def _validate(args: argparse.Namespace) -> ExitCode:
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
-    from jobs_conformance.contract import default_spec_dir
+    from jobs_conformance.contract import contract_tests_dir, default_spec_dir
     from jobs_conformance.settings import OPTIONS, PresetSettings, resolve
 
     given = {option.dest: getattr(args, option.dest) for option in OPTIONS}
@@ -268,7 +268,7 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     root = default_spec_dir().parent
-    contract_tests = root / "tests" / "contract"
+    contract_tests = contract_tests_dir()
     if not contract_tests.is_dir():
         raise UsageError(
             "suite",

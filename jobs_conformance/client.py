@@ -14,7 +14,7 @@ import collections
 import http.client
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
@@ -32,7 +32,7 @@ _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CHUNK = 64 * 1024
 MAX_RETRY_AFTER_S = 30.0
 MAX_CONSECUTIVE_FAILURES = 3
-RATE_WINDOW_S = 1.1
+JITTER = 1.1
 
 
 def encode_segment(value: str) -> str:
@@ -139,18 +139,19 @@ class Client:
                 raise BudgetExhausted(f"the budget of {limit} requests is spent")
             rate = self.settings.rate_limit
             if rate:
-                # A sliding window: at most `rate` sends in any RATE_WINDOW_S.
-                # The window is a little over a second because the target
-                # counts arrivals, and network jitter can move a send from one
-                # second into the next.
+                # A sliding window: at most floor(rate) sends per second, or
+                # one per 1/rate seconds below 1/s. The window is stretched by
+                # JITTER because the target counts arrivals, and network
+                # jitter can move a send from one second into the next.
                 limit = max(1, int(rate))
+                window = max(1.0, 1.0 / rate) * JITTER
                 while True:
                     now = time.monotonic()
-                    while self._sent and now - self._sent[0] >= RATE_WINDOW_S:
+                    while self._sent and now - self._sent[0] >= window:
                         self._sent.popleft()
                     if len(self._sent) < limit:
                         break
-                    time.sleep(RATE_WINDOW_S - (now - self._sent[0]) + 0.001)
+                    time.sleep(window - (now - self._sent[0]) + 0.001)
                 self._sent.append(time.monotonic())
             self.requests_sent += 1
 
@@ -274,12 +275,17 @@ class Client:
             return b"".join(chunks), f"connection failed after {size} bytes: {_reason(exc)}"
 
 
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what caused it, outermost first."""
+    current: BaseException | None = exc
+    while current is not None:
+        yield current
+        current = current.__cause__ or current.__context__
+
+
 def _dropped_before_response(exc: BaseException) -> bool:
-    while exc is not None:
-        if isinstance(exc, (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected)):
-            return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return False
+    dropped = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected)
+    return any(isinstance(cause, dropped) for cause in _causes(exc))
 
 
 def _retry_after(response: HttpResponse) -> float | None:
@@ -289,7 +295,9 @@ def _retry_after(response: HttpResponse) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    # delay-seconds is ASCII DIGITs (RFC 9110 section 10.2.3); str.isdigit()
+    # and float() would also take other scripts' digits.
+    if value.isascii() and value.isdigit():
         seconds = float(value)
     else:
         try:
@@ -306,7 +314,6 @@ def _origin(url: str) -> str:
 
 def _reason(exc: BaseException) -> str:
     # The innermost cause reads best ("Connection refused", "timed out").
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    text = str(exc).strip() or type(exc).__name__
+    *_, innermost = _causes(exc)
+    text = str(innermost).strip() or type(innermost).__name__
     return text.split(": ", 1)[-1] if "object at 0x" in text else text

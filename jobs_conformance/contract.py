@@ -26,6 +26,7 @@ __all__ = [
     "Contract",
     "FieldSpec",
     "Requirement",
+    "contract_tests_dir",
     "default_spec_dir",
     "load_contract",
 ]
@@ -76,14 +77,21 @@ class Contract:
     datetime_pattern: EcmaPattern
     job_schema: Mapping[str, Any]
 
+    @functools.cached_property
+    def _by_id(self) -> Mapping[str, Requirement]:
+        return {requirement.id: requirement for requirement in self.requirements}
+
     def requirement(self, requirement_id: str) -> Requirement:
-        for requirement in self.requirements:
-            if requirement.id == requirement_id:
-                return requirement
-        raise KeyError(requirement_id)
+        """The catalogue entry ``requirement_id`` (KeyError if there is none)."""
+        return self._by_id[requirement_id]
 
     def fields_with_format(self, fmt: str) -> tuple[str, ...]:
         return tuple(name for name, spec in self.fields.items() if spec.format == fmt)
+
+
+def contract_tests_dir() -> Path:
+    """The contract suite, ``tests/contract`` of the checkout beside ``spec/``."""
+    return default_spec_dir().parent / "tests" / "contract"
 
 
 def default_spec_dir() -> Path:

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from jobs_conformance import __version__
 from jobs_conformance.client import BudgetExhausted, Client, ClientSettings, TransportFailure
-from jobs_conformance.contract import load_contract
+from jobs_conformance.contract import contract_tests_dir, load_contract
 from jobs_conformance.errors import ExitCode, SuiteError, TargetUnreachable, UsageError
 from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.oracle import applicable, judge
@@ -106,6 +106,13 @@ class ConformanceRun:
         self.requests_sent = 0  # sent by pytest-xdist workers, on the controller
         self.other_failures = 0  # failed tests that are not contract tests
         self.worker_targets: list[str] = []
+        self.report: dict[str, Any] | None = None
+        self.report_error: str | None = None
+
+    @functools.cached_property
+    def held_ids(self) -> frozenset[str]:
+        """Lower-case ids of every job the target is known to hold."""
+        return frozenset(i.lower() for i in self.known_ids)
 
     @property
     def target(self) -> str:
@@ -190,8 +197,10 @@ class ConformanceRun:
 
     def _prefetch_known(self) -> None:
         client = self.start()
-        baselines = _settle(
-            self.pool, [functools.partial(fetch, client, i, Intent.KNOWN) for i in self.known_ids]
+        baselines = concurrently(
+            self.pool,
+            [functools.partial(Probe(i, Intent.KNOWN).send, client) for i in self.known_ids],
+            return_exceptions=True,
         )
         plans: dict[str, list[Probe]] = {}
         sampled = set(_spread_sample(self.known_ids, PROBED_JOBS))
@@ -208,12 +217,8 @@ class ConformanceRun:
                 *(Probe(near_miss(job_id, kind), Intent.MALFORMED) for kind in NEAR_MISS_KINDS),
             ]
         flat = [(job_id, probe) for job_id, plan in plans.items() for probe in plan]
-        answers = _settle(
-            self.pool,
-            [
-                functools.partial(fetch, client, p.raw_id, p.intent, baseline=p.baseline)
-                for _, p in flat
-            ],
+        answers = concurrently(
+            self.pool, [functools.partial(p.send, client) for _, p in flat], return_exceptions=True
         )
         for (job_id, probe), exchange in zip(flat, answers, strict=True):
             self._known[job_id].add(probe.intent, exchange)
@@ -230,18 +235,6 @@ def _spread_sample(ids: list[str], count: int) -> list[str]:
         return list(pool)
     step = len(pool) / count
     return [pool[int(n * step)] for n in range(count)]
-
-
-def _settle(pool: ThreadPoolExecutor | None, calls: list[Any]) -> list[Any]:
-    """Each call's result, or the exception it raised (to re-raise in the test it belongs to)."""
-
-    def capture(call: Any) -> Any:
-        try:
-            return call()
-        except Exception as exc:  # re-raised later, in the owning test
-            return exc
-
-    return concurrently(pool, [functools.partial(capture, call) for call in calls])
 
 
 class KnownProbes:
@@ -299,9 +292,7 @@ class Recorder:
 
     def check(self, exchange: Exchange) -> None:
         """Judge ``exchange``; raise AssertionError if a counted requirement failed."""
-        lines = self.record(exchange)
-        if lines:
-            raise AssertionError(self.run.redactor.text("\n".join(lines)))
+        self.check_all([exchange])
 
     def check_all(self, exchanges: Iterable[Exchange]) -> None:
         """Judge every exchange, then fail once with all that counted (in these exchanges only:
@@ -378,7 +369,7 @@ def _runs_contract_tests(config: pytest.Config) -> bool:
     # suite's own tests alone.
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return False
-    contract = Path(__file__).resolve().parent.parent / "tests" / "contract"
+    contract = contract_tests_dir().resolve()
     for arg in config.args or [str(config.rootpath)]:
         path = Path(str(arg).split("::", 1)[0]).resolve()
         if path == contract or contract in path.parents or path in contract.parents:
@@ -428,6 +419,14 @@ def pytest_collection_modifyitems(
 
 # --- Fixtures.
 
+# Why a requirement was not checked, by what it needs (its `applies`).
+_NOT_CHECKED_REASONS = {
+    "known-job": "no known jobs: give --job-id / --job-ids-file, or --seed-url",
+    "credentials": "no credentials configured (--header)",
+    "seeding": "no seeding URL configured (--seed-url)",
+    "always": "no test reached it",
+}
+
 
 @pytest.fixture(scope="session")
 def conformance(request: pytest.FixtureRequest) -> Iterator[ConformanceRun]:
@@ -458,7 +457,7 @@ def _preflight(run: ConformanceRun) -> None:
     # once with one clear message instead of failing every test.
     recorder = Recorder(run, "preflight")
     exchange = fetch(run.client, "00000000-0000-4000-8000-000000000000", Intent.UNKNOWN)
-    if exchange.job_id not in {i.lower() for i in run.known_ids}:
+    if exchange.job_id not in run.held_ids:
         recorder.record(exchange)
         run.results.finish_test("preflight")
 
@@ -512,21 +511,21 @@ def in_parallel(conformance: ConformanceRun) -> Any:
 def known(conformance: ConformanceRun) -> dict[str, KnownProbes]:
     """The known-job exchanges by id; skips (not-checked) when no job is known."""
     if not conformance.known_ids:
-        pytest.skip("no known jobs: give --job-id / --job-ids-file, or --seed-url")
+        pytest.skip(_NOT_CHECKED_REASONS["known-job"])
     return conformance.known_probes()
 
 
 @pytest.fixture(scope="session")
 def held_ids(conformance: ConformanceRun) -> frozenset[str]:
     """Lower-case ids of every job the target is known to hold."""
-    return frozenset(i.lower() for i in conformance.known_ids)
+    return conformance.held_ids
 
 
 @pytest.fixture(scope="session")
 def credentials(conformance: ConformanceRun) -> dict[str, str]:
     """The configured headers; skips (auth.required not-checked) when there are none."""
     if not conformance.headers:
-        pytest.skip("no credentials configured (--header): auth.required is not checked")
+        pytest.skip(f"{_NOT_CHECKED_REASONS['credentials']}: auth.required is not checked")
     return conformance.headers
 
 
@@ -534,7 +533,7 @@ def credentials(conformance: ConformanceRun) -> dict[str, str]:
 def seed_url(conformance: ConformanceRun) -> str:
     """The seeding URL; skips (seed.round-trip not-checked) when none is configured."""
     if not conformance.seed_url:
-        pytest.skip("no --seed-url: seed.round-trip is not checked")
+        pytest.skip(f"{_NOT_CHECKED_REASONS['seeding']}: seed.round-trip is not checked")
     return conformance.seed_url
 
 
@@ -601,14 +600,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
         run.results.finish_test(item.nodeid)
         message = ""
-        if report.outcome != "passed" and excinfo is not None:
-            message = (
-                f"{type(excinfo.value).__name__}: {excinfo.value}"
-                if report.outcome != "skipped"
-                else str(report.longrepr[2])
-            )
-        elif report.outcome == "skipped" and isinstance(report.longrepr, tuple):
+        if report.skipped and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2])
+        elif report.failed and excinfo is not None:
+            message = f"{type(excinfo.value).__name__}: {excinfo.value}"
         outcome = report.outcome
         if outcome == "failed" and excinfo is not None and not _is_failure(excinfo.value):
             outcome = "error"
@@ -621,14 +616,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 # --- Finish: reasons, reports, exit code, summary table.
-
-
-_NOT_CHECKED_REASONS = {
-    "known-job": "no known jobs: give --job-id / --job-ids-file, or --seed-url",
-    "credentials": "no credentials configured (--header)",
-    "seeding": "no seeding URL configured (--seed-url)",
-    "always": "no test reached it",
-}
 
 
 def _contract_failures(run: ConformanceRun) -> int:
@@ -716,16 +703,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         redactor=run.redactor,
     )
     run.stop()
+    run.report = report
     report_dir = run.settings.report_dir
     try:
         write_json(report, report_dir)
         write_junit(run.outcomes, report_dir, redactor=run.redactor)
         write_human_reports(report, report_dir)
     except OSError as exc:
-        run.notes.append(f"reports could not be written to {report_dir}: {exc}")
+        run.report_error = f"reports could not be written to {report_dir}: {exc}"
         session.exitstatus = int(ExitCode.NO_VERDICT)
         return
-    run.report = report  # type: ignore[attr-defined]
     if run.other_failures or session.testsfailed > _contract_failures(run):
         return  # pytest's own status stands: some test other than a contract test failed
     session.exitstatus = {"pass": ExitCode.CONFORMING, "fail": ExitCode.VIOLATIONS}.get(
@@ -735,11 +722,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     run = _run(config)
-    report = getattr(run, "report", None)
+    report = run.report
     if report is None:
         return
     write = terminalreporter.write_line
     terminalreporter.section("jobs-conformance")
+    if run.report_error:
+        write(f"jobs-conformance: {run.report_error}", red=True, bold=True)
     if run.unreachable:
         write(f"jobs-conformance: {run.unreachable}", red=True, bold=True)
         write(

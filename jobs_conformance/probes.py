@@ -11,7 +11,7 @@ import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from jobs_conformance.client import Client
@@ -33,6 +33,22 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class Probe:
+    """One GET to send: the raw id, why it is asked, and what the answer is compared with."""
+
+    raw_id: str
+    intent: Intent
+    headers: Mapping[str, str] | None = field(default=None, hash=False)
+    baseline: Exchange | None = None
+    expected: Mapping[str, Any] | None = field(default=None, hash=False)
+
+    def send(self, client: Client) -> Exchange:
+        """GET the id and wrap the answer with why it was asked."""
+        request, response = client.get_job(self.raw_id, headers=self.headers)
+        return Exchange(response, self.intent, request, self.raw_id, self.baseline, self.expected)
+
+
 def fetch(
     client: Client,
     raw_id: str,
@@ -43,51 +59,37 @@ def fetch(
     expected: Mapping[str, Any] | None = None,
 ) -> Exchange:
     """GET ``raw_id`` and wrap the answer with why it was asked."""
-    request, response = client.get_job(raw_id, headers=headers)
-    return Exchange(response, intent, request, raw_id, baseline, expected)
+    return Probe(raw_id, intent, headers, baseline, expected).send(client)
 
 
-@dataclass(frozen=True)
-class Probe:
-    """One GET to send: the raw id and why (see :func:`fetch`)."""
-
-    raw_id: str
-    intent: Intent
-    headers: Mapping[str, str] | None = None
-    baseline: Exchange | None = None
-    expected: Mapping[str, Any] | None = None
-
-
-def concurrently(pool: Executor | None, calls: Sequence[Callable[[], T]]) -> list[T]:
+def concurrently(
+    pool: Executor | None, calls: Sequence[Callable[[], T]], *, return_exceptions: bool = False
+) -> list[Any]:
     """Run independent calls on ``pool`` (in order without one); results keep their order.
 
     Every call is waited for before the first failure is re-raised, so no
-    request is left running behind a failed test.
+    request is left running behind a failed test. With ``return_exceptions``
+    a failed call's exception takes its place in the results instead.
     """
+
+    def outcome(call: Callable[[], T]) -> Any:
+        if not return_exceptions:
+            return call()
+        try:
+            return call()
+        except Exception as exc:  # handed back to the caller, in its place
+            return exc
+
     if pool is None or len(calls) < 2:
-        return [call() for call in calls]
-    futures = [pool.submit(call) for call in calls]
+        return [outcome(call) for call in calls]
+    futures = [pool.submit(outcome, call) for call in calls]
     wait(futures)
     return [future.result() for future in futures]
 
 
 def fetch_many(client: Client, pool: Executor | None, probes: Sequence[Probe]) -> list[Exchange]:
     """Send independent probes concurrently; the exchanges come back in the probes' order."""
-    return concurrently(
-        pool,
-        [
-            functools.partial(
-                fetch,
-                client,
-                p.raw_id,
-                p.intent,
-                headers=p.headers,
-                baseline=p.baseline,
-                expected=p.expected,
-            )
-            for p in probes
-        ],
-    )
+    return concurrently(pool, [functools.partial(probe.send, client) for probe in probes])
 
 
 def fetch_known(client: Client, job_id: str) -> Exchange:

@@ -85,10 +85,14 @@ def render_html(report: Mapping[str, Any]) -> str:
     return template.render(report=report, disagreements=_disagreements(), **_summary(report))
 
 
+def _fence(text: str, *, shortest: int) -> str:
+    # Longer than any backtick run inside, so the text cannot close it.
+    return "`" * max(shortest, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+
+
 def _code(text: Any) -> str:
-    # A code span whose fence is longer than any backtick run inside it.
     body = visible(text).replace("\n", " ")
-    fence = "`" * (max((len(run) for run in re.findall(r"`+", body)), default=0) + 1)
+    fence = _fence(body, shortest=1)
     return f"{fence} {body} {fence}"
 
 
@@ -127,7 +131,7 @@ def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
         if example is None:
             continue
         body = visible(example["response"]["body_excerpt"][:excerpt])
-        fence = "`" * max(3, max((len(r) for r in re.findall(r"`+", body)), default=0) + 1)
+        fence = _fence(body, shortest=3)
         lines += [
             "",
             _cell(example["message"]),

@@ -61,6 +61,13 @@ class RequirementResult:
     counterexamples: list[Counterexample] = field(default_factory=list)
     reason: str | None = None
 
+    def add_example(self, example: Counterexample) -> None:
+        """Keep ``example`` unless the cap is reached or its message is already shown."""
+        if len(self.counterexamples) < MAX_COUNTEREXAMPLES and all(
+            c.message != example.message for c in self.counterexamples
+        ):
+            self.counterexamples.append(example)
+
     @property
     def status(self) -> str:
         if self.failures:
@@ -99,17 +106,7 @@ class Results:
                 exchange, violation = self._pending.pop(key)
                 result = self.requirements[violation.requirement]
                 result.failures += 1
-                example = Counterexample.of(exchange, violation, test)
-                if len(result.counterexamples) < MAX_COUNTEREXAMPLES and all(
-                    c.message != example.message for c in result.counterexamples
-                ):
-                    result.counterexamples.append(example)
-
-    def not_checked(self, requirement_id: str, reason: str) -> None:
-        with self._lock:
-            result = self.requirements[requirement_id]
-            if result.reason is None:
-                result.reason = reason
+                result.add_example(Counterexample.of(exchange, violation, test))
 
     def error(self, message: str) -> None:
         with self._lock:
@@ -149,9 +146,6 @@ class Results:
                 result.checked += part["checked"]
                 result.failures += part["failures"]
                 for example in part["counterexamples"]:
-                    if len(result.counterexamples) < MAX_COUNTEREXAMPLES and all(
-                        c.message != example["message"] for c in result.counterexamples
-                    ):
-                        result.counterexamples.append(Counterexample(**example))
+                    result.add_example(Counterexample(**example))
             self.crashes.extend(data["crashes"])
             self.errors.extend(data["errors"])

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from jobs_conformance.contract import default_spec_dir
+from jobs_conformance.contract import contract_tests_dir
 from jobs_conformance.reference.server import ReferenceServer
 
-CONTRACT_TESTS = default_spec_dir().parent / "tests" / "contract"
+CONTRACT_TESTS = contract_tests_dir()
 
 
 def _pytest(report_dir, *args):

@@ -16,11 +16,11 @@ import jsonschema
 import pytest
 from tests_support import run_suite, statuses
 
-from jobs_conformance.contract import default_spec_dir, load_contract
+from jobs_conformance.contract import contract_tests_dir, default_spec_dir, load_contract
 from jobs_conformance.reference.server import ReferenceServer
 
 SCHEMA = json.loads((default_spec_dir() / "conformance.schema.json").read_text())
-CONTRACT_TESTS = default_spec_dir().parent / "tests" / "contract"
+CONTRACT_TESTS = contract_tests_dir()
 
 
 def _validate_reports(report_dir: Path) -> dict:

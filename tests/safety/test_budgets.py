@@ -92,3 +92,33 @@ def test_429_and_503_with_retry_after_are_waited_out_and_not_counted(tmp_path):
     assert code == 0, out + err
     assert set(statuses(report).values()) <= {"pass", "not-checked"}
     assert throttle.times[3] - throttle.times[0] >= 2.9  # three waits of one second
+
+
+def test_a_rate_below_one_per_second_spaces_requests_by_its_inverse():
+    # --rate-limit 0.8 allows one request per 1.25 s, not one per second.
+    from jobs_conformance.client import Client, ClientSettings
+
+    server, recorder = _server_with_recorder()
+    with server:
+        client = Client(ClientSettings(base_url=server.base_url, rate_limit=0.8))
+        for _ in range(2):
+            client.get_job(server.job_ids()[0])
+        client.close()
+    first, second = (at for *_, at in recorder.seen)
+    assert second - first >= 1 / 0.8
+
+
+def test_retry_after_with_non_ascii_digits_is_not_a_delay():
+    # RFC 9110 delay-seconds are ASCII digits. Header bytes arrive as Latin-1,
+    # where "²" passes str.isdigit() and fails float(): it must be no delay
+    # (the 429 comes back as it is, unretried), not a crash.
+    from hostile import HostileServer, respond
+
+    from jobs_conformance.client import Client, ClientSettings
+
+    with HostileServer(lambda seen, c: respond(c, 429, b"", {"Retry-After": "\u00b2"})) as target:
+        client = Client(ClientSettings(base_url=target.base_url))
+        _, response = client.get_job("3c90c3cc-0d44-4b50-8888-8dd25736052a")
+        client.close()
+    assert response.status == 429
+    assert len(target.seen) == 1
