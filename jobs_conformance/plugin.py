@@ -47,7 +47,7 @@ settings.register_profile(
     "ci",
     derandomize=True,
     database=None,
-    max_examples=60,
+    max_examples=30,
     deadline=None,
     print_blob=False,
     phases=_PHASES,
@@ -65,6 +65,11 @@ settings.register_profile(
 settings.load_profile("ci")
 
 RUN_KEY = pytest.StashKey["ConformanceRun"]()
+# Where Hypothesis's pytest plugin keeps a test's failing examples for its patch writer.
+_HYPOTHESIS_PATCH_KEY = "_hypothesis_failing_examples"
+# The contract module of schemathesis's generation, collected only when it is
+# asked for (--schemathesis, or the thorough profile).
+SCHEMATHESIS_MODULE = "test_schemathesis.py"
 
 _EMBEDDED_KEY_HEADER = "X-Api-Key"
 
@@ -91,6 +96,13 @@ class ConformanceRun:
         self.server: Any = None
         self.client: Client | None = None
         self.seed_url = run_settings.seed_url
+        # A gate's run is targeted: on the 41-fault catalogue schemathesis's
+        # generation found nothing the project's strategies missed, and it
+        # cost 40% of the run (importing it alone 0.17 s). A thorough run,
+        # where breadth is the point, or --schemathesis runs it as well.
+        self.schemathesis = (
+            run_settings.schemathesis or config.getoption("hypothesis_profile", None) == "thorough"
+        )
         self.known_ids = list(run_settings.job_ids)
         if self.embedded:
             from jobs_conformance.reference.corpus import load_corpus
@@ -381,6 +393,17 @@ def _run(config: pytest.Config) -> ConformanceRun:
     return config.stash[RUN_KEY]
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    # Not collected at all when off: importing schemathesis is most of its cost.
+    if (
+        collection_path.name == SCHEMATHESIS_MODULE
+        and collection_path.parent.resolve() == contract_tests_dir()
+        and not _run(config).schemathesis
+    ):
+        return True
+    return None
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run = _run(config)
     profile = settings.default
@@ -388,7 +411,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"jobs-conformance {__version__}: target {run.settings.base_url or 'embedded reference server'}",
         f"  known jobs {len(run.known_ids)}, seeding {seeding}, strict {run.settings.strict}, "
-        f"hypothesis max_examples={profile.max_examples} derandomize={profile.derandomize}",
+        f"hypothesis max_examples={profile.max_examples} derandomize={profile.derandomize}, "
+        f"schemathesis {'on' if run.schemathesis else 'off'}",
     ]
 
 
@@ -477,6 +501,15 @@ def verdicts(conformance: ConformanceRun) -> Recorder:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     _run(item.config).recorder.start(item.nodeid)
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    if _requirements_of(item):
+        # Hypothesis's plugin turns a failing example into an @example patch
+        # for the test's source file. For a contract test that patch is of no
+        # use (the counterexample is in the report, the source is the suite's)
+        # and building it imports libcst: about 0.2 s per failing test.
+        item.__dict__.pop(_HYPOTHESIS_PATCH_KEY, None)
 
 
 @pytest.fixture(scope="session")

@@ -127,6 +127,14 @@ OPTIONS: tuple[Option, ...] = (
         "JOBS_CONFORMANCE_INSECURE",
         False,
     ),
+    Option(
+        "--schemathesis",
+        "flag",
+        "also run schemathesis's generation over spec/openapi.yaml (positive and negative ids); "
+        "on with --hypothesis-profile thorough",
+        "JOBS_CONFORMANCE_SCHEMATHESIS",
+        False,
+    ),
 )
 
 
@@ -147,6 +155,7 @@ class Settings:
     workers: int = 16
     ca_bundle: str | None = None
     insecure: bool = False
+    schemathesis: bool = False
 
     @property
     def verify(self) -> bool | str:
@@ -267,4 +276,5 @@ def resolve(
         workers=workers,
         ca_bundle=ca_bundle,
         insecure=bool(raw["insecure"]),
+        schemathesis=bool(raw["schemathesis"]),
     )

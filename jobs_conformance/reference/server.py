@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -199,9 +198,17 @@ class ReferenceProcess:
             self._base_url = line
         return self._base_url
 
+    @property
+    def returncode(self) -> int | None:
+        """The server process's exit status once it ended (0: it stopped cleanly)."""
+        return self._process.poll()
+
     def stop(self) -> None:
         if self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT)
+            # SIGTERM, not SIGINT: a process started in the background by a
+            # non-interactive shell (a CI script, nohup) inherits SIGINT
+            # ignored, and would sit out the wait below on every run.
+            self._process.terminate()
             try:
                 self._process.wait(5)
             except subprocess.TimeoutExpired:

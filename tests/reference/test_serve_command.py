@@ -91,3 +91,24 @@ def test_port_in_use_is_a_usage_error():
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=15)
+
+
+def test_the_embedded_reference_stops_cleanly_where_sigint_is_ignored():
+    # Background jobs of a non-interactive shell (CI scripts, nohup) start
+    # with SIGINT ignored, and their children inherit that: the suite must
+    # still stop its reference server, not wait out a timeout and kill it.
+    script = (
+        "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "from jobs_conformance.reference.server import ReferenceProcess\n"
+        "server = ReferenceProcess(); server.base_url; server.stop(); print(server.returncode)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "0", out.stderr
+
+
+def test_serve_stops_cleanly_on_sigterm():
+    process, _ = _start()
+    process.terminate()
+    _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert "stopped" in stderr and "Traceback" not in stderr

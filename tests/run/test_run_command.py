@@ -17,6 +17,7 @@ import pytest
 from tests_support import run_suite, statuses
 
 from jobs_conformance.contract import contract_tests_dir, default_spec_dir, load_contract
+from jobs_conformance.plugin import SCHEMATHESIS_MODULE
 from jobs_conformance.reference.server import ReferenceServer
 
 SCHEMA = json.loads((default_spec_dir() / "conformance.schema.json").read_text())
@@ -38,12 +39,15 @@ def _validate_reports(report_dir: Path) -> dict:
     return report
 
 
-def test_every_requirement_has_a_contract_test(monkeypatch):
+def test_every_requirement_has_a_contract_test_in_the_default_run(monkeypatch):
     # The contract modules import their helper (_batches) from their folder,
-    # as pytest arranges when it collects them.
+    # as pytest arranges when it collects them. schemathesis's module runs
+    # only on request, so the others must cover the catalogue on their own.
     monkeypatch.syspath_prepend(str(CONTRACT_TESTS))
     marked: set[str] = set()
     for path in CONTRACT_TESTS.glob("test_*.py"):
+        if path.name == SCHEMATHESIS_MODULE:
+            continue
         spec = importlib.util.spec_from_file_location(f"_contract_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -236,3 +240,61 @@ def test_a_failing_suite_test_is_not_masked_by_a_passing_verdict(tmp_path):
     )
     assert json.loads((tmp_path / "r" / "conformance.json").read_text())["verdict"] == "pass"
     assert result.returncode == 1, result.stdout[-2000:]
+
+
+def _junit_tests(report_dir: Path) -> set[str]:
+    return {
+        case.get("name") for case in ET.parse(report_dir / "junit.xml").getroot().iter("testcase")
+    }
+
+
+def test_schemathesis_generation_runs_only_when_asked_for(tmp_path):
+    code, report, out, _ = run_suite(report_dir=tmp_path / "default")
+    assert code == 0 and report["verdict"] == "pass"
+    assert not {t for t in _junit_tests(tmp_path / "default") if t.startswith("test_schema_")}
+    code, report, out, _ = run_suite(
+        report_dir=tmp_path / "asked", env={"JOBS_CONFORMANCE_SCHEMATHESIS": "1"}
+    )
+    assert code == 0 and report["verdict"] == "pass", out
+    assert {"test_schema_positive", "test_schema_negative"} <= _junit_tests(tmp_path / "asked")
+
+
+@pytest.mark.parametrize(
+    ("fault", "requirement", "test"),
+    [
+        # Rejects every version but 4 as malformed: the positive ids of other versions.
+        ("only-v4", "http.unknown-404", "test_schema_positive"),
+        # A server error for a malformed id: the negative ids.
+        ("malformed-500", "http.malformed-4xx", "test_schema_negative"),
+    ],
+)
+def test_schemathesis_generation_catches_faults_on_its_own(tmp_path, fault, requirement, test):
+    with ReferenceServer(faults=[fault]) as target:
+        code, report, out, _ = run_suite(
+            "--base-url",
+            target.base_url,
+            "--schemathesis",
+            "--",
+            "-k",
+            test,
+            report_dir=tmp_path / "r",
+        )
+    assert code == 1, out
+    assert statuses(report)[requirement] == "fail"
+    assert _junit_tests(tmp_path / "r") == {test}
+
+
+def test_a_failing_run_does_not_build_hypothesis_patches(tmp_path):
+    # For each failing property Hypothesis's plugin would build an @example
+    # patch of the suite's own test file, importing libcst to do it (0.2 s a
+    # failing test); the counterexample is in the report already.
+    with ReferenceServer(faults=["malformed-500"]) as target:
+        code, report, _, err = run_suite(
+            "--base-url",
+            target.base_url,
+            report_dir=tmp_path / "r",
+            env={"PYTHONPROFILEIMPORTTIME": "1"},
+        )
+    assert code == 1 and statuses(report)["http.malformed-4xx"] == "fail"
+    assert "hypothesis.extra._patching" not in err
+    assert "| hypothesis" in err  # the import log was written: the check above can fail
