@@ -209,10 +209,16 @@ class ConformanceRun:
 
     def _prefetch_known(self) -> None:
         client = self.start()
-        baselines = concurrently(
-            self.pool,
-            [functools.partial(Probe(i, Intent.KNOWN).send, client) for i in self.known_ids],
-            return_exceptions=True,
+        # No more of the plan queued than the pool runs at once: a test's own
+        # batch, a round trip Hypothesis waits on before drawing the next,
+        # then waits behind one round of the plan, not all of it (20 ms
+        # latency: 0.90 s a run, against 1.06 s with the whole plan queued
+        # and 0.97 s with half the pool kept free).
+        bulk = functools.partial(
+            concurrently, self.pool, return_exceptions=True, limit=self.settings.workers
+        )
+        baselines = bulk(
+            [functools.partial(Probe(i, Intent.KNOWN).send, client) for i in self.known_ids]
         )
         plans: dict[str, list[Probe]] = {}
         sampled = set(_spread_sample(self.known_ids, PROBED_JOBS))
@@ -229,9 +235,7 @@ class ConformanceRun:
                 *(Probe(near_miss(job_id, kind), Intent.MALFORMED) for kind in NEAR_MISS_KINDS),
             ]
         flat = [(job_id, probe) for job_id, plan in plans.items() for probe in plan]
-        answers = concurrently(
-            self.pool, [functools.partial(p.send, client) for _, p in flat], return_exceptions=True
-        )
+        answers = bulk([functools.partial(p.send, client) for _, p in flat])
         for (job_id, probe), exchange in zip(flat, answers, strict=True):
             self._known[job_id].add(probe.intent, exchange)
 
@@ -518,8 +522,9 @@ def send(conformance: ConformanceRun) -> Any:
 
     Within one test, a probe asked again (Hypothesis replays examples while it
     shrinks) is answered from the exchange already received instead of
-    resent. Only unknown and malformed ids are probed this way: their verdict
-    does not depend on when they are asked, and idempotency has its own test.
+    resent. Only probes whose verdict does not depend on when they are asked
+    go this way (unknown, malformed and unauthenticated ids); idempotency has
+    its own test.
     """
 
     def send_probes(probes: list[Probe]) -> list[Exchange]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, wait
 from dataclasses import dataclass, field
@@ -63,26 +64,41 @@ def fetch(
 
 
 def concurrently(
-    pool: Executor | None, calls: Sequence[Callable[[], T]], *, return_exceptions: bool = False
+    pool: Executor | None,
+    calls: Sequence[Callable[[], T]],
+    *,
+    return_exceptions: bool = False,
+    limit: int | None = None,
 ) -> list[Any]:
     """Run independent calls on ``pool`` (in order without one); results keep their order.
 
     Every call is waited for before the first failure is re-raised, so no
     request is left running behind a failed test. With ``return_exceptions``
-    a failed call's exception takes its place in the results instead.
+    a failed call's exception takes its place in the results instead. With
+    ``limit``, at most that many of these calls are queued or running at
+    once, so bulk work leaves the rest of the pool to other callers.
     """
+    slots = threading.BoundedSemaphore(limit) if limit else None
 
     def outcome(call: Callable[[], T]) -> Any:
-        if not return_exceptions:
-            return call()
         try:
             return call()
         except Exception as exc:  # handed back to the caller, in its place
+            if not return_exceptions:
+                raise
             return exc
+        finally:
+            if slots is not None:
+                slots.release()
 
     if pool is None or len(calls) < 2:
+        slots = None
         return [outcome(call) for call in calls]
-    futures = [pool.submit(outcome, call) for call in calls]
+    futures = []
+    for call in calls:
+        if slots is not None:
+            slots.acquire()
+        futures.append(pool.submit(outcome, call))
     wait(futures)
     return [future.result() for future in futures]
 

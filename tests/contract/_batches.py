@@ -23,12 +23,12 @@ def batches(values: st.SearchStrategy[T]) -> st.SearchStrategy[list[T]]:
     return st.lists(values, min_size=1, max_size=BATCH)
 
 
-def batched_settings(*, share: float = 1.0) -> settings:
+def batched_settings(*, share: float = 1.0, minimum: int = 3) -> settings:
     """The loaded profile, with as many examples as keep the number of values about the same.
 
     Fewer, larger examples mean fewer round trips: against a remote target
     each example costs at least one network latency, however many values
     it sends at once.
     """
-    examples = max(3, int(settings.default.max_examples * share) // _MEAN_BATCH)
+    examples = max(minimum, int(settings.default.max_examples * share) // _MEAN_BATCH)
     return settings(max_examples=examples)

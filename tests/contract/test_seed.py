@@ -26,9 +26,10 @@ def _own_namespace(job: dict) -> dict:
 @pytest.mark.seeding
 @pytest.mark.requirement("seed.round-trip")
 # The seed faults show on the pinned example every run; the generated
-# batches add variety at a third of the usual volume (each job is a PUT and a
-# GET, and drawing a whole job costs more than the two requests).
-@batched_settings(share=0.3)
+# batches add variety at a third of the usual volume, two batches at least
+# (each job is a PUT then a GET, two round trips a batch, and drawing a whole
+# job costs more than its two requests).
+@batched_settings(share=0.3, minimum=2)
 @given(batch=batches(jobs(allow_missing_seconds=True).map(_own_namespace)))
 # 0000-02-29 without seconds; 2024-02-29 with a 12-digit fraction; years 0999 and 9999.
 @example(batch=[_own_namespace(pinned_jobs()[i]) for i in (0, 2, 7)])
