@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import http.client
-import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -316,10 +315,8 @@ def _tls_options(verify: bool | str) -> dict[str, str]:
         # Warned once where --insecure was given, not once per request.
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         return {"cert_reqs": "CERT_NONE"}
-    if verify is True:
-        return {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where()}
-    location = "ca_cert_dir" if os.path.isdir(verify) else "ca_certs"
-    return {"cert_reqs": "CERT_REQUIRED", location: verify}
+    # --ca-bundle names a PEM file (settings check it); else certifi's bundle.
+    return {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where() if verify is True else verify}
 
 
 def _lower_names(headers: Mapping[str, str]) -> set[str]:

@@ -78,6 +78,18 @@ def run_suite(
     )
 
 
+def as_at_a_terminal() -> None:
+    """``preexec_fn`` for a process a test presses Ctrl-C on: SIGINT handled by default.
+
+    A test run started in the background by a non-interactive shell (a CI
+    script's ``&``) inherits SIGINT ignored, and so would the processes it
+    starts; a user's Ctrl-C reaches a foreground process that handles it.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def statuses(report: dict[str, Any]) -> dict[str, str]:
     """requirement id -> status, from a conformance.json document."""
     return {row["id"]: row["status"] for row in report["requirements"]}

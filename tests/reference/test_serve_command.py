@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from tests_support import as_at_a_terminal
 
 from jobs_conformance.reference.corpus import load_corpus
 
@@ -19,6 +20,7 @@ def _start(*args: str) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_at_a_terminal,
     )
     base_url = process.stdout.readline().strip()
     assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/api/v2"), base_url
@@ -89,7 +91,7 @@ def test_port_in_use_is_a_usage_error():
             and "Traceback" not in result.stderr
         )
     finally:
-        process.send_signal(signal.SIGINT)
+        process.terminate()
         process.communicate(timeout=15)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -249,9 +250,14 @@ def _junit_tests(report_dir: Path) -> set[str]:
 
 
 def test_schemathesis_generation_runs_only_when_asked_for(tmp_path):
-    code, report, out, _ = run_suite(report_dir=tmp_path / "default")
+    code, report, out, err = run_suite(
+        report_dir=tmp_path / "default", env={"PYTHONPROFILEIMPORTTIME": "1"}
+    )
     assert code == 0 and report["verdict"] == "pass"
     assert not {t for t in _junit_tests(tmp_path / "default") if t.startswith("test_schema_")}
+    # Not even imported: that is most of what it costs.
+    assert re.search(r"\|\s+hypothesis$", err, re.MULTILINE)
+    assert not re.search(r"\|\s+schemathesis$", err, re.MULTILINE)
     code, report, out, _ = run_suite(
         report_dir=tmp_path / "asked", env={"JOBS_CONFORMANCE_SCHEMATHESIS": "1"}
     )

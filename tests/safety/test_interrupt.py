@@ -8,13 +8,15 @@ import subprocess
 import sys
 import time
 
+from tests_support import as_at_a_terminal
+
 from jobs_conformance.reference.server import ReferenceServer
 
 
 def test_sigint_writes_an_incomplete_report_and_exits_2(tmp_path):
     report_dir = tmp_path / "r"
-    # 300 ms a response: the run takes well over the few seconds before Ctrl-C.
-    with ReferenceServer(latency_ms=300, threads=16) as server:
+    # 500 ms a response: the run takes well over the few seconds before Ctrl-C.
+    with ReferenceServer(latency_ms=500, threads=16) as server:
         ids = tmp_path / "ids.txt"
         ids.write_text("\n".join(server.job_ids()))
         process = subprocess.Popen(
@@ -33,6 +35,7 @@ def test_sigint_writes_an_incomplete_report_and_exits_2(tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=as_at_a_terminal,
         )
         time.sleep(4)
         assert process.poll() is None, "the run finished before it could be interrupted"
