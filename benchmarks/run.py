@@ -319,9 +319,36 @@ def main() -> None:
     for run in results.get("targets", {}).values():
         for tool in run.values():
             tool.pop("report", None)
+    results["goals"] = _goals(results)
     _print(results)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {RESULTS}")
+
+
+def _goals(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The issue's four goals, each with the figure it is judged on and whether it holds."""
+    default = results["default_run"]
+    goals = {
+        "default run within 10 s": {"figure": default["wall_s"], "met": default["wall_s"] <= 10},
+        "20 ms latency within 2x local": {
+            "figure": results["latency_ratio"],
+            "met": results["latency_ratio"] <= 2,
+        },
+        "request rate at least 50% of the ceiling (requests / wall time)": {
+            "figure": default["ratio_to_http_client"],
+            "met": default["ratio_to_http_client"] >= 0.5,
+        },
+    }
+    faults = results.get("faults")
+    if faults:
+        suite = sum(r["suite_wall_s"] for r in faults.values())
+        st = sum(r["schemathesis_wall_s"] for r in faults.values())
+        detected = all(r["suite_detected"] for r in faults.values())
+        goals["catalogue 100% detected within schemathesis's wall time"] = {
+            "figure": {"suite_s": suite, "schemathesis_s": st, "all_detected": detected},
+            "met": detected and suite <= st,
+        }
+    return goals
 
 
 def _print(results: dict[str, Any]) -> None:
@@ -366,6 +393,9 @@ def _print(results: dict[str, Any]) -> None:
         )
         slower = [n for n, r in faults.items() if r["suite_wall_s"] > r["schemathesis_wall_s"]]
         print(f"targets where the suite took longer than schemathesis: {len(slower)} {slower}")
+    print("\ngoals")
+    for goal, row in results["goals"].items():
+        print(f"  {'met    ' if row['met'] else 'NOT met'}  {goal}: {row['figure']}")
 
 
 if __name__ == "__main__":
