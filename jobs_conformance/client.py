@@ -86,9 +86,9 @@ class Client:
 
     urllib3 directly, not requests on top of it: requests prepares each
     request through sessions, cookies, hooks and environment settings the
-    suite never uses, and that cost about 0.35 ms a request, three times
-    what the connection itself costs (benchmarks/run.py). No proxy, netrc
-    or CA setting is taken from the environment.
+    suite never uses, and that cost about 0.25 ms a request, more than a
+    whole exchange with the reference on loopback (benchmarks/run.py). No
+    proxy, netrc or CA setting is taken from the environment.
     """
 
     def __init__(self, settings: ClientSettings, redactor: Redactor | None = None) -> None:
