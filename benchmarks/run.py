@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from jobs_conformance.cli import command_line
 from jobs_conformance.client import Client, ClientSettings
 from jobs_conformance.contract import default_spec_dir, load_contract
 from jobs_conformance.reference.faults import FAULTS
@@ -126,15 +127,12 @@ def _ids_from_corpus() -> list[str]:
 def _suite(report_dir: Path, *args: str) -> dict[str, Any]:
     started = time.perf_counter()
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jobs_conformance.cli",
+        command_line(
             "run",
             "--report-dir",
             str(report_dir),
             *args,
-        ],
+        ),
         capture_output=True,
         text=True,
     )

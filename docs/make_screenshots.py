@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
+from jobs_conformance.cli import command_line
 from jobs_conformance.reference.server import ReferenceServer
 
 DOCS = Path(__file__).resolve().parent
@@ -22,15 +22,12 @@ FAULTS = ["ts-feb29-non-leap", "python-dollar", "content-type-text"]
 
 def _run(report_dir: Path, *args: str) -> None:
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jobs_conformance.cli",
+        command_line(
             "run",
             "--report-dir",
             str(report_dir),
             *args,
-        ],
+        ),
         check=False,
     )
 

@@ -194,15 +194,24 @@ def _serve(args: argparse.Namespace) -> ExitCode:
         threads=args.threads,
     )
     base_url = server.start()
-    # Stopped by a service manager, `docker stop` or the suite itself: the
-    # same clean stop as Ctrl-C.
-    signal.signal(signal.SIGTERM, _interrupt)
-    print(base_url, flush=True)
     try:
+        # Stopped by a service manager, `docker stop` or the suite itself: the
+        # same clean stop as Ctrl-C, from the moment the URL is announced.
+        signal.signal(signal.SIGTERM, _interrupt)
+        print(base_url, flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     return ExitCode.CONFORMING
+
+
+def command_line(*args: str) -> list[str]:
+    """``jobs-conformance ARGS`` as a command line for a subprocess, run by this interpreter.
+
+    ``-m`` and ``sys.executable``, not the console script on PATH: the
+    subprocess gets the same environment whatever PATH holds.
+    """
+    return [sys.executable, "-m", "jobs_conformance.cli", *args]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

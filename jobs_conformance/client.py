@@ -243,8 +243,9 @@ class Client:
     def _request(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None
     ) -> urllib3.BaseHTTPResponse:
+        given = {name.lower() for name in headers}
         outgoing = {
-            **{k: v for k, v in DEFAULT_HEADERS.items() if k.lower() not in _lower_names(headers)},
+            **{k: v for k, v in DEFAULT_HEADERS.items() if k.lower() not in given},
             **headers,
         }
 
@@ -317,10 +318,6 @@ def _tls_options(verify: bool | str) -> dict[str, str]:
         return {"cert_reqs": "CERT_NONE"}
     # --ca-bundle names a PEM file (settings check it); else certifi's bundle.
     return {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where() if verify is True else verify}
-
-
-def _lower_names(headers: Mapping[str, str]) -> set[str]:
-    return {name.lower() for name in headers}
 
 
 def _response_headers(

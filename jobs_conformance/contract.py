@@ -29,6 +29,7 @@ __all__ = [
     "contract_tests_dir",
     "default_spec_dir",
     "load_contract",
+    "spec_data",
 ]
 
 SEVERITIES = ("must", "should")
@@ -106,7 +107,7 @@ def load_contract(spec_dir: Path | None = None) -> Contract:
     spec_dir = spec_dir or default_spec_dir()
     spec_bytes = _read(spec_dir / "openapi.yaml")
     spec = _yaml(spec_dir / "openapi.yaml", spec_bytes)
-    catalogue = _yaml(spec_dir / "requirements.yaml", _read(spec_dir / "requirements.yaml"))
+    catalogue = spec_data("requirements.yaml", spec_dir)
     try:
         operation = spec["paths"]["/jobs/{jobId}"]["get"]
         path_schema = operation["parameters"][0]["schema"]
@@ -142,6 +143,12 @@ def load_contract(spec_dir: Path | None = None) -> Contract:
         datetime_pattern=_compile(datetime_patterns.pop()),
         job_schema=job_schema,
     )
+
+
+def spec_data(name: str, spec_dir: Path | None = None) -> Any:
+    """A YAML file of ``spec/`` (``disagreements.yaml``, say), parsed; a UsageError if unreadable."""
+    path = (spec_dir or default_spec_dir()) / name
+    return _yaml(path, _read(path))
 
 
 def _read(path: Path) -> bytes:

@@ -78,7 +78,6 @@ def concurrently(
     ``limit``, at most that many of these calls are queued or running at
     once, so bulk work leaves the rest of the pool to other callers.
     """
-    slots = threading.BoundedSemaphore(limit) if limit else None
 
     def outcome(call: Callable[[], T]) -> Any:
         try:
@@ -87,18 +86,24 @@ def concurrently(
             if not return_exceptions:
                 raise
             return exc
-        finally:
-            if slots is not None:
-                slots.release()
 
     if pool is None or len(calls) < 2:
-        slots = None
         return [outcome(call) for call in calls]
-    futures = []
-    for call in calls:
-        if slots is not None:
+    if not limit:
+        futures = [pool.submit(outcome, call) for call in calls]
+    else:
+        slots = threading.BoundedSemaphore(limit)
+
+        def bounded(call: Callable[[], T]) -> Any:
+            try:
+                return outcome(call)
+            finally:
+                slots.release()
+
+        futures = []
+        for call in calls:
             slots.acquire()
-        futures.append(pool.submit(outcome, call))
+            futures.append(pool.submit(bounded, call))
     wait(futures)
     return [future.result() for future in futures]
 

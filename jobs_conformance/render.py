@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 
-from jobs_conformance.contract import default_spec_dir
+from jobs_conformance.contract import spec_data
 from jobs_conformance.report import write_atomic
 
 __all__ = [
@@ -64,9 +63,7 @@ def _environment() -> jinja2.Environment:
 
 @functools.lru_cache(maxsize=1)
 def _disagreements() -> list[dict[str, str]]:
-    return yaml.safe_load((default_spec_dir() / "disagreements.yaml").read_text(encoding="utf-8"))[
-        "disagreements"
-    ]
+    return spec_data("disagreements.yaml")["disagreements"]
 
 
 def _summary(report: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from jobs_conformance.cli import command_line
+
 # ../shared beside the checkout: the doc page and the peer vectors (CI has it).
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 JSTS = SHARED / "vectors" / "jsts" / "draft2020-12"
@@ -50,17 +52,13 @@ def run_suite(
     """``jobs-conformance run`` in a subprocess; returns (exit code, conformance.json or None, stdout, stderr)."""
     import os
     import subprocess
-    import sys
 
-    command = [
-        sys.executable,
-        "-m",
-        "jobs_conformance.cli",
+    command = command_line(
         "run",
         "--report-dir",
         str(report_dir),
         *args,
-    ]
+    )
     result = subprocess.run(
         command,
         capture_output=True,

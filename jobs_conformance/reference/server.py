@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import waitress
 import waitress.server
 
+from jobs_conformance.cli import command_line
 from jobs_conformance.errors import UsageError
 from jobs_conformance.reference.app import API_PREFIX, ReferenceApp
 from jobs_conformance.reference.corpus import build_corpus, corpus_path, load_corpus
@@ -160,16 +160,13 @@ class ReferenceProcess:
     def __init__(
         self, *, api_key: str | None = None, allow_seeding: bool = False, threads: int = 8
     ) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "jobs_conformance.cli",
+        command = command_line(
             "serve",
             "--port",
             "0",
             "--threads",
             str(threads),
-        ]
+        )
         if allow_seeding:
             command.append("--allow-seeding")
         environment = dict(os.environ)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 from tests_support import DOC_EXAMPLE
 
+from jobs_conformance.cli import command_line
+
 
 def _validate(*args, stdin=b""):
     return subprocess.run(
-        [sys.executable, "-m", "jobs_conformance.cli", "validate", *args],
+        command_line("validate", *args),
         input=stdin,
         capture_output=True,
         timeout=60,
@@ -67,8 +68,6 @@ def test_unreadable_input_is_exit_2_and_other_files_are_still_judged(tmp_path):
 
 @pytest.mark.parametrize("args", [["--no-such-option"], ["validate-typo"]])
 def test_usage_errors_exit_4(args):
-    result = subprocess.run(
-        [sys.executable, "-m", "jobs_conformance.cli", *args], capture_output=True, timeout=60
-    )
+    result = subprocess.run(command_line(*args), capture_output=True, timeout=60)
     assert result.returncode == 4
     assert b"Traceback" not in result.stderr

@@ -11,12 +11,13 @@ import sys
 import pytest
 from tests_support import as_at_a_terminal
 
+from jobs_conformance.cli import command_line
 from jobs_conformance.reference.corpus import load_corpus
 
 
 def _start(*args: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "jobs_conformance.cli", "serve", "--port", "0", *args],
+        command_line("serve", "--port", "0", *args),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -50,7 +51,7 @@ def test_list_faults_prints_name_and_requirements_per_line():
     from jobs_conformance.reference.faults import FAULTS
 
     out = subprocess.run(
-        [sys.executable, "-m", "jobs_conformance.cli", "serve", "--list-faults"],
+        command_line("serve", "--list-faults"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -66,7 +67,7 @@ def test_list_faults_prints_name_and_requirements_per_line():
 )
 def test_bad_options_exit_4_with_a_clear_message(args):
     result = subprocess.run(
-        [sys.executable, "-m", "jobs_conformance.cli", "serve", *args],
+        command_line("serve", *args),
         capture_output=True,
         text=True,
         timeout=60,
@@ -80,7 +81,7 @@ def test_port_in_use_is_a_usage_error():
     try:
         port = base_url.split(":")[2].split("/")[0]
         result = subprocess.run(
-            [sys.executable, "-m", "jobs_conformance.cli", "serve", "--port", port],
+            command_line("serve", "--port", port),
             capture_output=True,
             text=True,
             timeout=60,

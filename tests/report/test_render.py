@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import jsonschema
 from tests_support import run_suite
 
+from jobs_conformance.cli import command_line
 from jobs_conformance.contract import default_spec_dir, load_contract
 from jobs_conformance.redact import Redactor
 from jobs_conformance.render import (
@@ -134,22 +135,18 @@ def test_no_secret_in_any_rendered_output(tmp_path, report, monkeypatch):
 
 def test_report_command_re_renders_a_saved_report(tmp_path, report):
     import subprocess
-    import sys
 
     source = tmp_path / "in" / "conformance.json"
     source.parent.mkdir()
     source.write_text(json.dumps(report))
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jobs_conformance.cli",
+        command_line(
             "report",
             "--from",
             str(source),
             "--report-dir",
             str(tmp_path / "out"),
-        ],
+        ),
         capture_output=True,
         text=True,
         timeout=60,
@@ -165,7 +162,7 @@ def test_report_command_re_renders_a_saved_report(tmp_path, report):
     broken.write_text('{"verdict": "maybe"}')
     for bad in (broken, tmp_path / "missing.json"):
         result = subprocess.run(
-            [sys.executable, "-m", "jobs_conformance.cli", "report", "--from", str(bad)],
+            command_line("report", "--from", str(bad)),
             capture_output=True,
             text=True,
             timeout=60,

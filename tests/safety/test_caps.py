@@ -11,6 +11,8 @@ import time
 import pytest
 from hostile import HostileServer, endless_zeros, gzip_bomb, json_400, json_404, reset, respond
 
+from jobs_conformance.cli import command_line
+
 from .conftest import HELD, is_held, is_malformed
 
 JSON = {"Content-Type": "application/json", "Connection": "close"}
@@ -89,10 +91,7 @@ def test_hostile_body_is_a_body_json_violation_within_300_mib(tmp_path, name):
     action, reason = BEHAVIOURS[name]
     report_dir = tmp_path / "r"
     with HostileServer(_behaviour(action)) as server:
-        command = [
-            sys.executable,
-            "-m",
-            "jobs_conformance.cli",
+        command = command_line(
             "run",
             "--base-url",
             server.base_url,
@@ -100,7 +99,7 @@ def test_hostile_body_is_a_body_json_violation_within_300_mib(tmp_path, name):
             HELD,
             "--report-dir",
             str(report_dir),
-        ]
+        )
         result = subprocess.run(
             [sys.executable, "-c", _MEASURE, *command],
             capture_output=True,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 
 from tests_support import as_at_a_terminal
 
+from jobs_conformance.cli import command_line
 from jobs_conformance.reference.server import ReferenceServer
 
 
@@ -20,10 +20,7 @@ def test_sigint_writes_an_incomplete_report_and_exits_2(tmp_path):
         ids = tmp_path / "ids.txt"
         ids.write_text("\n".join(server.job_ids()))
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jobs_conformance.cli",
+            command_line(
                 "run",
                 "--base-url",
                 server.base_url,
@@ -31,7 +28,7 @@ def test_sigint_writes_an_incomplete_report_and_exits_2(tmp_path):
                 str(ids),
                 "--report-dir",
                 str(report_dir),
-            ],
+            ),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
