@@ -76,6 +76,16 @@ def run_suite(
     )
 
 
+def usage_error(*args: str) -> str:
+    """``jobs-conformance ARGS``, which must be a usage error (exit 4, no traceback); its stderr."""
+    import subprocess
+
+    result = subprocess.run(command_line(*args), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
 def as_at_a_terminal() -> None:
     """``preexec_fn`` for a process a test presses Ctrl-C on: SIGINT handled by default.
 
