@@ -1,8 +1,10 @@
 """Fixtures shared by the suite's own tests (tests/ except tests/contract).
 
-The pytest plugin with the run's options lives in ``jobs_conformance.plugin``
-and is loaded through its entry point; this file only locates the read-only
-material beside the checkout.
+The contract suite in tests/contract belongs to the plugin: it is collected
+only in a session that loaded it (``pytest -p jobs_conformance``,
+``jobs-conformance run``), never as one of the suite's own tests. In an
+editable install this file is also loaded by such sessions (it sits above
+the suite), so it imports nothing from tests/.
 """
 
 from __future__ import annotations
@@ -10,7 +12,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests_support import SHARED
+from hypothesis import settings
+
+from jobs_conformance.fixtures import conformance_session
+from jobs_conformance.profiles import PROFILE_NAMES
+
+# The suite's own property tests run derandomized, like a conformance run:
+# a CI gate that flips between runs is worse than none.
+settings.load_profile(PROFILE_NAMES["ci"])
+
+_ROOT = Path(__file__).resolve().parent
+_CONTRACT = _ROOT / "tests" / "contract"
+# ../shared beside the checkout: the doc page and the peer vectors (CI has it).
+SHARED = _ROOT.parent / "shared"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path == _CONTRACT and conformance_session(config) is None:
+        return True
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -37,9 +37,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from jobs_conformance.cli import command_line
 from jobs_conformance.client import Client, ClientSettings
 from jobs_conformance.contract import default_spec_dir, load_contract
+from jobs_conformance.invocation import command_line
 from jobs_conformance.reference.faults import FAULTS
 from jobs_conformance.reference.server import ReferenceProcess, ReferenceServer
 

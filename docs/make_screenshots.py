@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from jobs_conformance.cli import command_line
+from jobs_conformance.invocation import command_line
 from jobs_conformance.reference.server import ReferenceServer
 
 DOCS = Path(__file__).resolve().parent

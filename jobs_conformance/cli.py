@@ -118,28 +118,17 @@ def _build_parser() -> argparse.ArgumentParser:
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     from jobs_conformance.settings import OPTIONS
 
-    parser.add_argument(
-        "--base-url", help="the target, e.g. https://host/api/v2 [env PYTEST_BASE_URL]"
-    )
-    for option in OPTIONS:
-        help_text = f"{option.help} [env {option.env}]"
-        if option.kind == "list":
-            parser.add_argument(
-                option.flag, dest=option.dest, action="append", metavar="VALUE", help=help_text
-            )
-        elif option.kind == "flag":
-            parser.add_argument(
-                option.flag, dest=option.dest, action="store_true", default=None, help=help_text
-            )
+    for entry in OPTIONS:
+        kwargs: dict[str, object] = {"dest": entry.dest, "help": entry.described}
+        if entry.kind == "list":
+            kwargs.update(action="append", metavar="VALUE")
+        elif entry.kind == "flag":
+            kwargs.update(action="store_true", default=None)
+        elif entry.kind == "choice":
+            kwargs.update(choices=entry.choices)
         else:
-            parser.add_argument(option.flag, dest=option.dest, metavar="VALUE", help=help_text)
-    parser.add_argument(
-        "--hypothesis-profile",
-        choices=("ci", "thorough"),
-        default="ci",
-        help="ci: derandomized, 30 examples per property (default); thorough: 1000, random, "
-        "with schemathesis's generation",
-    )
+            kwargs.update(metavar="VALUE")
+        parser.add_argument(entry.cli_flag, **kwargs)  # type: ignore[arg-type]
     parser.add_argument(
         "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="extra arguments for pytest"
     )
@@ -205,15 +194,6 @@ def _serve(args: argparse.Namespace) -> ExitCode:
     return ExitCode.CONFORMING
 
 
-def command_line(*args: str) -> list[str]:
-    """``jobs-conformance ARGS`` as a command line for a subprocess, run by this interpreter.
-
-    ``-m`` and ``sys.executable``, not the console script on PATH: the
-    subprocess gets the same environment whatever PATH holds.
-    """
-    return [sys.executable, "-m", "jobs_conformance.cli", *args]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = _build_parser()
@@ -274,53 +254,45 @@ def _validate(args: argparse.Namespace) -> ExitCode:
 
 
 def _run(args: argparse.Namespace) -> int:
+    """The contract suite through pytest and the plugin: the options resolve there, once."""
     import pytest
 
-    from jobs_conformance.contract import contract_tests_dir, default_spec_dir
-    from jobs_conformance.settings import OPTIONS, PresetSettings, resolve
+    from jobs_conformance.plugin import SUITE_MODULE
+    from jobs_conformance.settings import OPTIONS, CliSpelling
 
-    given = {option.dest: getattr(args, option.dest) for option in OPTIONS}
-    settings = resolve(given, base_url=args.base_url or os.environ.get("PYTEST_BASE_URL"))
-    if settings.insecure:
-        print(
-            "jobs-conformance run: warning: --insecure: TLS certificates are NOT verified",
-            file=sys.stderr,
-        )
-    root = default_spec_dir().parent
-    contract_tests = contract_tests_dir()
-    if not contract_tests.is_dir():
-        raise UsageError(
-            "suite",
-            str(contract_tests),
-            "the checkout's tests/contract (install with pip install -e)",
-        )
+    given: list[str] = []
+    for entry in OPTIONS:
+        value = getattr(args, entry.dest)
+        if entry.kind == "list":
+            given += [arg for item in value or () for arg in (entry.pytest_flag, item)]
+        elif entry.kind == "flag":
+            given += [entry.pytest_flag] if value else []
+        elif value is not None:
+            given.append(f"{entry.pytest_flag}={value}")
     # Plugins a conformance run does not use; each costs start-up time.
-    # schemathesis's own pytest plugin (only its generators are used) and
-    # anyio come with schemathesis; the settings above already hold what
-    # pytest-base-url would parse; xdist is kept when asked for with -n.
-    unused = [
-        "doctest",
-        "pastebin",
-        "junitxml",
-        "unraisableexception",
-        "anyio",
-        "schemathesis",
-        "base_url",
-        "benchmark",
-    ]
+    # schemathesis's own pytest plugin (the suite uses its library, not its
+    # plugin) and anyio come with the schemathesis extra; xdist is kept when
+    # asked for with -n.
+    unused = ["doctest", "pastebin", "junitxml", "anyio", "schemathesis", "benchmark"]
     if not any(a.startswith(("-n", "--numprocesses")) for a in args.pytest_args):
         unused.append("xdist")
+    # A gate's run is not changed by options meant for a project's own tests.
+    os.environ.pop("PYTEST_ADDOPTS", None)
     pytest_args = [
-        str(contract_tests),
-        f"--rootdir={root}",
-        "-c",
-        str(root / "pyproject.toml"),
+        "-p",
+        "jobs_conformance",
+        # pytest-base-url's --base-url, even where plugin autoloading is off.
+        "-p",
+        "base_url",
+        "--pyargs",
+        SUITE_MODULE,
+        "-o",
+        "addopts=",
         "-p",
         "no:cacheprovider",
         # The contract tests raise AssertionError with their own messages;
-        # rewriting would re-compile every module of every pytest11 plugin
-        # (all of Hypothesis and schemathesis) on each run without a
-        # bytecode cache: about 2.5 s of a 5 s run.
+        # rewriting would re-compile every module of every plugin on each
+        # run without a bytecode cache: about 2.5 s of a 5 s run.
         "--assert=plain",
         # Nothing runs below Python's own streams: sys-level capture skips
         # the temporary files that fd-level capture rewinds and reads per test.
@@ -330,10 +302,10 @@ def _run(args: argparse.Namespace) -> int:
         "--no-header",
         "--tb=no",
         "-rN",
-        f"--hypothesis-profile={args.hypothesis_profile}",
+        *given,
         *args.pytest_args,
     ]
-    return int(pytest.main(pytest_args, plugins=[PresetSettings(settings)]))
+    return int(pytest.main(pytest_args, plugins=[CliSpelling()]))
 
 
 def _report(args: argparse.Namespace) -> ExitCode:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.resources
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ __all__ = [
     "FieldSpec",
     "Requirement",
     "contract_tests_dir",
+    "counts",
     "default_spec_dir",
     "load_contract",
     "spec_data",
@@ -36,6 +38,11 @@ SEVERITIES = ("must", "should")
 APPLIES = ("always", "known-job", "credentials", "seeding")
 _REQUIREMENT_KEYS = {"id", "title", "severity", "source", "checks", "applies"}
 SPEC_DIR_ENV = "JOBS_CONFORMANCE_SPEC_DIR"
+
+
+def counts(severity: str, *, strict: bool) -> bool:
+    """Whether a failure of this severity fails the run: must always, should under ``strict``."""
+    return severity == "must" or strict
 
 
 @dataclass(frozen=True)
@@ -91,14 +98,20 @@ class Contract:
 
 
 def contract_tests_dir() -> Path:
-    """The contract suite, ``tests/contract`` of the checkout beside ``spec/``."""
-    return default_spec_dir().parent / "tests" / "contract"
+    """The contract suite: ``jobs_conformance.contract_tests`` (``tests/contract`` in a checkout)."""
+    return _package_dir("jobs_conformance.contract_tests")
 
 
 def default_spec_dir() -> Path:
-    """``$JOBS_CONFORMANCE_SPEC_DIR``, else the checkout's ``spec/``."""
+    """``$JOBS_CONFORMANCE_SPEC_DIR``, else the spec shipped in the package (``spec/`` in a checkout)."""
     configured = os.environ.get(SPEC_DIR_ENV)
-    return Path(configured) if configured else Path(__file__).resolve().parent.parent / "spec"
+    return Path(configured) if configured else _package_dir("jobs_conformance.spec")
+
+
+def _package_dir(name: str) -> Path:
+    # Through the import system, not a path beside this file: an editable
+    # install maps these packages onto the checkout's own folders.
+    return Path(str(importlib.resources.files(name)))
 
 
 @functools.lru_cache(maxsize=4)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jobs_conformance.contract import Contract, load_contract
+from jobs_conformance.contract import Contract, counts, load_contract
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
 from jobs_conformance.instants import days_in_month, instant_of, is_rfc3339_datetime
 
@@ -78,38 +78,61 @@ class Judgement:
     violations: tuple[Violation, ...]
     crashes: tuple[CheckCrash, ...] = ()
     skipped: bool = False
+    # The requirements whose checks applied: what this exchange counts as "checked".
+    applicable: frozenset[str] = frozenset()
 
     def failed(self, *, strict: bool = False) -> bool:
-        return any(v.severity == "must" or strict for v in self.violations)
+        return any(counts(v.severity, strict=strict) for v in self.violations)
 
 
 CheckFunction = Callable[[Exchange, Contract], Iterator[Problem]]
-CHECKS: dict[str, CheckFunction] = {}
+Predicate = Callable[[Exchange, Contract], bool]
 
 
-def check(requirement_id: str) -> Callable[[CheckFunction], CheckFunction]:
+@dataclass(frozen=True)
+class Check:
+    """A registered check: the requirement it judges, when it can judge it, and the judging.
+
+    ``applies`` is the one statement of which exchanges can confirm or
+    refute the requirement: :func:`judge` runs the check only on those, and
+    the same set is what reports count as "checked".
+    """
+
+    requirement: str
+    applies: Predicate
+    function: CheckFunction
+
+
+CHECKS: dict[str, Check] = {}
+
+
+def check(requirement_id: str, *, applies: Predicate) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check for a catalogue requirement; one check per requirement."""
 
     def register(function: CheckFunction) -> CheckFunction:
         if requirement_id in CHECKS:
             raise ValueError(f"a check for {requirement_id!r} is already registered")
-        CHECKS[requirement_id] = function
+        CHECKS[requirement_id] = Check(requirement_id, applies, function)
         return function
 
     return register
 
 
 def judge(exchange: Exchange, contract: Contract | None = None) -> Judgement:
-    """Run every registered check on ``exchange``."""
+    """Run every check that applies to ``exchange``."""
     contract = contract or load_contract()
     if _throttled(exchange.response):
         return Judgement((), skipped=True)
     violations: list[Violation] = []
     crashes: list[CheckCrash] = []
-    for requirement_id, function in CHECKS.items():
+    applied: list[str] = []
+    for requirement_id, registered in CHECKS.items():
         severity = contract.requirement(requirement_id).severity
         try:
-            problems = list(function(exchange, contract))
+            if not registered.applies(exchange, contract):
+                continue
+            applied.append(requirement_id)
+            problems = list(registered.function(exchange, contract))
         except Exception:  # a bug in a check must not decide or end the run
             crashes.append(CheckCrash(requirement_id, traceback.format_exc(limit=3)))
             continue
@@ -117,7 +140,9 @@ def judge(exchange: Exchange, contract: Contract | None = None) -> Judgement:
             Violation(requirement_id, severity, p.pointer, p.message, p.value, exchange.request)
             for p in problems
         )
-    return Judgement(tuple(sorted(violations, key=_sort_key)), tuple(crashes))
+    return Judgement(
+        tuple(sorted(violations, key=_sort_key)), tuple(crashes), applicable=frozenset(applied)
+    )
 
 
 def _throttled(response: HttpResponse) -> bool:
@@ -127,45 +152,74 @@ def _throttled(response: HttpResponse) -> bool:
     return response.status in (429, 503) and response.header("Retry-After") is not None
 
 
-_BODY_RULES = (
-    "body.json",
-    "body.required",
-    "body.types",
-    "body.uuid",
-    "body.datetime",
-    "body.datetime-rfc3339",
-    "body.job-config",
-)
-_BY_INTENT = {
-    Intent.CAPTURED: (),
-    Intent.KNOWN: ("http.status-known",),
-    Intent.CASE_VARIANT: ("http.case-insensitive",),
-    Intent.REPEAT: ("http.idempotent",),
-    Intent.UNKNOWN: ("http.unknown-404",),
-    Intent.MALFORMED: ("http.malformed-4xx",),
-    Intent.UNAUTHENTICATED: ("auth.required",),
-    Intent.SEEDED: ("seed.round-trip",),
-}
-
-
-def applicable(exchange: Exchange) -> frozenset[str]:
+def applicable(exchange: Exchange, contract: Contract | None = None) -> frozenset[str]:
     """The requirements ``exchange`` can confirm or refute: what "checked" counts."""
-    ids = set(_BY_INTENT[exchange.intent])
-    if exchange.request is not None and exchange.request.method == "PUT":
-        return frozenset(ids)
-    if exchange.is_success_body:
-        ids.update(_BODY_RULES)
-        ids.add("http.content-type")
-        if exchange.job_id is not None and exchange.intent is not Intent.CAPTURED:
-            ids.add("http.id-echo")
-        job = exchange.job
-        if job is not None:
-            config = job.get("jobConfigJson")
-            if isinstance(config, dict) and "workflowExecutionOrder" in config:
-                ids.add("body.workflow-order")
-            if job.get("createdAt") is not None and job.get("updatedAt") is not None:
-                ids.add("body.timeline")
-    return frozenset(ids)
+    contract = contract or load_contract()
+    return frozenset(rid for rid, c in CHECKS.items() if c.applies(exchange, contract))
+
+
+# --- When a check applies. Each predicate is named for the exchanges it admits.
+
+
+def _intent(intent: Intent) -> Predicate:
+    def admits(exchange: Exchange, contract: Contract) -> bool:
+        return exchange.intent is intent
+
+    admits.__name__ = f"intent_is_{intent.name.lower()}"
+    return admits
+
+
+def _served_body(exchange: Exchange, contract: Contract) -> bool:
+    # A refused seeding PUT is evidence for seed.round-trip only.
+    request = exchange.request
+    return exchange.is_success_body and (request is None or request.method != "PUT")
+
+
+def _served_job(exchange: Exchange, contract: Contract) -> bool:
+    return _served_body(exchange, contract) and exchange.job is not None
+
+
+def _content_type_known(exchange: Exchange, contract: Contract) -> bool:
+    # A captured body without a Content-Type says nothing about the header.
+    return _served_body(exchange, contract) and (
+        exchange.intent is not Intent.CAPTURED
+        or exchange.response.header("Content-Type") is not None
+    )
+
+
+def _has_job_config(exchange: Exchange, contract: Contract) -> bool:
+    return _served_job(exchange, contract) and "jobConfigJson" in (exchange.job or {})
+
+
+def _has_workflow_order(exchange: Exchange, contract: Contract) -> bool:
+    config = (exchange.job or {}).get("jobConfigJson") if _served_job(exchange, contract) else None
+    return isinstance(config, dict) and "workflowExecutionOrder" in config
+
+
+def _has_valid_timeline(exchange: Exchange, contract: Contract) -> bool:
+    # Order is judged between two valid timestamps; an invalid one is body.datetime's.
+    if not _served_job(exchange, contract):
+        return False
+    job = exchange.job or {}
+    pair = (job.get("createdAt"), job.get("updatedAt"))
+    return all(isinstance(v, str) and contract.datetime_pattern.search(v) for v in pair)
+
+
+def _echoes_requested_id(exchange: Exchange, contract: Contract) -> bool:
+    return (
+        _served_job(exchange, contract)
+        and exchange.job_id is not None
+        and exchange.intent is not Intent.CAPTURED
+        and isinstance((exchange.job or {}).get("id"), str)
+    )
+
+
+def _repeats_a_request(exchange: Exchange, contract: Contract) -> bool:
+    return exchange.intent is Intent.REPEAT and exchange.baseline is not None
+
+
+def _seeded_with_expectation(exchange: Exchange, contract: Contract) -> bool:
+    return exchange.intent is Intent.SEEDED and exchange.expected is not None
 
 
 def judge_body(
@@ -277,10 +331,8 @@ def describe_datetime(value: str) -> str:
 # --- The checks, one per requirement, in catalogue order.
 
 
-@check("body.json")
+@check("body.json", applies=_served_body)
 def body_is_one_json_object(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    if not exchange.is_success_body:
-        return
     response = exchange.response
     if response.truncated:
         yield Problem(f"body is incomplete: {response.truncated}")
@@ -292,11 +344,9 @@ def body_is_one_json_object(exchange: Exchange, contract: Contract) -> Iterator[
         yield Problem(f"top-level value is a JSON {_json_type(parsed.value)}, not an object")
 
 
-@check("body.required")
+@check("body.required", applies=_served_job)
 def required_fields_present(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    job = exchange.job
-    if job is None:
-        return
+    job = exchange.job or {}
     for name in contract.required:
         if name not in job:
             nullable = contract.fields[name].nullable
@@ -304,11 +354,9 @@ def required_fields_present(exchange: Exchange, contract: Contract) -> Iterator[
             yield Problem(f"{name} is missing{hint}", _pointer(name))
 
 
-@check("body.types")
+@check("body.types", applies=_served_job)
 def fields_have_documented_types(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    job = exchange.job
-    if job is None:
-        return
+    job = exchange.job or {}
     for name, spec in contract.fields.items():
         if name not in job or "object" in spec.types:
             continue
@@ -320,11 +368,9 @@ def fields_have_documented_types(exchange: Exchange, contract: Contract) -> Iter
             )
 
 
-@check("body.uuid")
+@check("body.uuid", applies=_served_job)
 def uuid_fields_match_pattern(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    job = exchange.job
-    if job is None:
-        return
+    job = exchange.job or {}
     for name in contract.fields_with_format("uuid"):
         value = job.get(name)
         if isinstance(value, str) and not contract.uuid_pattern.search(value):
@@ -333,11 +379,9 @@ def uuid_fields_match_pattern(exchange: Exchange, contract: Contract) -> Iterato
             )
 
 
-@check("body.datetime")
+@check("body.datetime", applies=_served_job)
 def timestamps_match_pattern(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    job = exchange.job
-    if job is None:
-        return
+    job = exchange.job or {}
     for name in contract.fields_with_format("date-time"):
         value = job.get(name)
         if isinstance(value, str) and not contract.datetime_pattern.search(value):
@@ -346,11 +390,9 @@ def timestamps_match_pattern(exchange: Exchange, contract: Contract) -> Iterator
             )
 
 
-@check("body.datetime-rfc3339")
+@check("body.datetime-rfc3339", applies=_served_job)
 def timestamps_are_rfc3339(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    job = exchange.job
-    if job is None:
-        return
+    job = exchange.job or {}
     for name in contract.fields_with_format("date-time"):
         value = job.get(name)
         if isinstance(value, str) and not is_rfc3339_datetime(value):
@@ -362,12 +404,9 @@ def timestamps_are_rfc3339(exchange: Exchange, contract: Contract) -> Iterator[P
             yield Problem(f"{name} = {_shown(value)}: {reason}", _pointer(name), value)
 
 
-@check("body.job-config")
+@check("body.job-config", applies=_has_job_config)
 def job_config_is_object(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    job = exchange.job
-    if job is None or "jobConfigJson" not in job:
-        return
-    value = job["jobConfigJson"]
+    value = (exchange.job or {})["jobConfigJson"]
     if not isinstance(value, dict):
         hint = " holding JSON text" if isinstance(value, str) else ""
         yield Problem(
@@ -377,13 +416,9 @@ def job_config_is_object(exchange: Exchange, contract: Contract) -> Iterator[Pro
         )
 
 
-@check("body.workflow-order")
+@check("body.workflow-order", applies=_has_workflow_order)
 def workflow_order_is_uuid_array(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    job = exchange.job
-    config = job.get("jobConfigJson") if job else None
-    if not isinstance(config, dict) or "workflowExecutionOrder" not in config:
-        return
-    order = config["workflowExecutionOrder"]
+    order = (exchange.job or {})["jobConfigJson"]["workflowExecutionOrder"]
     where = ("jobConfigJson", "workflowExecutionOrder")
     if not isinstance(order, list):
         yield Problem(
@@ -407,18 +442,10 @@ def workflow_order_is_uuid_array(exchange: Exchange, contract: Contract) -> Iter
             )
 
 
-@check("body.timeline")
+@check("body.timeline", applies=_has_valid_timeline)
 def updated_not_before_created(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    job = exchange.job
-    if job is None:
-        return
-    created, updated = job.get("createdAt"), job.get("updatedAt")
-    if not (isinstance(created, str) and isinstance(updated, str)):
-        return
-    if not (
-        contract.datetime_pattern.search(created) and contract.datetime_pattern.search(updated)
-    ):
-        return
+    job = exchange.job or {}
+    created, updated = job["createdAt"], job["updatedAt"]
     start, end = instant_of(created), instant_of(updated)
     if start is not None and end is not None and end < start:
         yield Problem(
@@ -426,14 +453,11 @@ def updated_not_before_created(exchange: Exchange, contract: Contract) -> Iterat
         )
 
 
-@check("http.content-type")
+@check("http.content-type", applies=_content_type_known)
 def success_is_json(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    if not exchange.is_success_body:
-        return
     header = exchange.response.header("Content-Type")
     if header is None:
-        if exchange.intent is not Intent.CAPTURED:
-            yield Problem("the 200 response has no Content-Type")
+        yield Problem("the 200 response has no Content-Type")
         return
     media_type = header.split(";", 1)[0].strip().lower()
     if media_type != "application/json":
@@ -442,30 +466,25 @@ def success_is_json(exchange: Exchange, contract: Contract) -> Iterator[Problem]
         )
 
 
-@check("http.status-known")
+@check("http.status-known", applies=_intent(Intent.KNOWN))
 def known_job_is_found(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    if exchange.intent is Intent.KNOWN and exchange.response.status != 200:
+    if exchange.response.status != 200:
         yield Problem(
             f"a held job was answered {exchange.response.status}, not 200", value=exchange.job_id
         )
 
 
-@check("http.id-echo")
+@check("http.id-echo", applies=_echoes_requested_id)
 def body_id_is_requested_id(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    job = exchange.job
-    if job is None or exchange.job_id is None or exchange.intent is Intent.CAPTURED:
-        return
-    got = job.get("id")
-    if isinstance(got, str) and got.lower() != exchange.job_id.lower():
+    got = (exchange.job or {})["id"]
+    if got.lower() != str(exchange.job_id).lower():
         yield Problem(
             f"requested {exchange.job_id!r} but the body's id is {_shown(got)}", "/id", got
         )
 
 
-@check("http.case-insensitive")
+@check("http.case-insensitive", applies=_intent(Intent.CASE_VARIANT))
 def case_variant_finds_same_job(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    if exchange.intent is not Intent.CASE_VARIANT:
-        return
     if exchange.response.status != 200:
         yield Problem(
             f"{exchange.job_id!r} was answered {exchange.response.status}; the same job in "
@@ -481,11 +500,10 @@ def case_variant_finds_same_job(exchange: Exchange, contract: Contract) -> Itera
         )
 
 
-@check("http.idempotent")
+@check("http.idempotent", applies=_repeats_a_request)
 def repeated_get_is_same(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
     baseline = exchange.baseline
-    if exchange.intent is not Intent.REPEAT or baseline is None:
-        return
+    assert baseline is not None  # the predicate admits only repeats with a baseline
     if exchange.response.status != baseline.response.status:
         yield Problem(
             f"the same GET was answered {baseline.response.status}, then {exchange.response.status}"
@@ -501,40 +519,38 @@ def _changed_members(first: Mapping[str, Any], second: Mapping[str, Any]) -> lis
     return sorted(k for k in set(first) | set(second) if first.get(k) != second.get(k))
 
 
-@check("http.unknown-404")
+@check("http.unknown-404", applies=_intent(Intent.UNKNOWN))
 def unknown_id_is_404(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
     status = exchange.response.status
-    if exchange.intent is Intent.UNKNOWN and status not in (404, 410):
+    if status not in (404, 410):
         yield Problem(
             f"the well-formed, unheld id {exchange.job_id!r} was answered {status}; expected 404",
             value=exchange.job_id,
         )
 
 
-@check("http.malformed-4xx")
+@check("http.malformed-4xx", applies=_intent(Intent.MALFORMED))
 def malformed_id_is_4xx(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
     status = exchange.response.status
-    if exchange.intent is Intent.MALFORMED and not 400 <= status < 500:
+    if not 400 <= status < 500:
         yield Problem(
             f"the malformed id {_shown(exchange.job_id)} was answered {status}; expected 4xx",
             value=exchange.job_id,
         )
 
 
-@check("auth.required")
+@check("auth.required", applies=_intent(Intent.UNAUTHENTICATED))
 def credentials_are_required(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
     status = exchange.response.status
-    if exchange.intent is Intent.UNAUTHENTICATED and status not in (401, 403):
+    if status not in (401, 403):
         yield Problem(
             f"a request without valid credentials was answered {status}; expected 401 or 403"
         )
 
 
-@check("seed.round-trip")
+@check("seed.round-trip", applies=_seeded_with_expectation)
 def seeded_job_round_trips(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
-    expected = exchange.expected
-    if exchange.intent is not Intent.SEEDED or expected is None:
-        return
+    expected = exchange.expected or {}
     if exchange.request is not None and exchange.request.method == "PUT":
         yield Problem(
             f"the seeding URL answered {exchange.response.status} to a conforming job",

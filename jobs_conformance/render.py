@@ -1,4 +1,4 @@
-"""Human-readable reports rendered from ``conformance.json``: HTML, Markdown and a badge.
+"""Human-readable reports rendered from ``conformance.json``: console table, HTML, Markdown, badge.
 
 Everything here renders a saved report; nothing re-judges. Text that came
 from the target (bodies, headers, messages quoting values) is escaped for its
@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,10 @@ from jobs_conformance.contract import spec_data
 from jobs_conformance.report import write_atomic
 
 __all__ = [
+    "ConsoleLine",
     "curl_command",
     "render_badge",
+    "render_console",
     "render_html",
     "render_markdown",
     "write_human_reports",
@@ -165,6 +168,62 @@ def render_badge(report: Mapping[str, Any]) -> str:
         f'<g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">'
         f'<text x="{left / 2}" y="14">{label}</text><text x="{left + right / 2}" y="14">{message}</text></g></svg>\n'
     )
+
+
+@dataclass(frozen=True)
+class ConsoleLine:
+    """One line of the terminal summary, with how to stress it."""
+
+    text: str
+    bold: bool = False
+    red: bool = False
+    green: bool = False
+
+
+def render_console(
+    report: Mapping[str, Any], *, report_dir: Path, problem: str | None = None
+) -> list[ConsoleLine]:
+    """The per-requirement table and the verdict, as the terminal shows them at the end of a run.
+
+    ``problem`` is a run-level failure to state first (reports not written).
+    """
+    lines = [ConsoleLine(f"jobs-conformance: {problem}", bold=True, red=True)] if problem else []
+    incomplete = report["verdict"] == "incomplete"
+    if incomplete and not any(row["checked"] for row in report["requirements"]):
+        for error in report["errors"][:1]:
+            lines.append(ConsoleLine(f"jobs-conformance: {visible(error)}", bold=True, red=True))
+        lines.append(
+            ConsoleLine(
+                f"verdict  INCOMPLETE: no requirement could be checked (report in {report_dir}/)"
+            )
+        )
+        return lines
+    lines.append(ConsoleLine(f"target   {visible(report['target'])}"))
+    width = max(len(r["id"]) for r in report["requirements"])
+    lines.append(ConsoleLine(f"{'requirement':<{width}}  severity  status       checked"))
+    for row in report["requirements"]:
+        lines.append(
+            ConsoleLine(
+                f"{row['id']:<{width}}  {row['severity']:<8}  {row['status']:<11}  {row['checked']:>7}"
+            )
+        )
+        if row["status"] == "fail" and row["counterexamples"]:
+            lines.append(ConsoleLine(f"    {visible(row['counterexamples'][0]['message'])}"[:300]))
+        elif row["status"] == "not-checked":
+            lines.append(ConsoleLine(f"    {row['reason']}"))
+    for note in [*report["notes"], *report["errors"][:5]]:
+        lines.append(ConsoleLine(f"note: {visible(note.splitlines()[0] if note else '')}"))
+    verdict = report["verdict"].upper()
+    lines.append(
+        ConsoleLine(
+            f"verdict  {verdict}  ({report['requests_sent']} requests, "
+            f"{report['duration_s']:.1f} s; reports in {report_dir}/)",
+            bold=True,
+            red=verdict != "PASS",
+            green=verdict == "PASS",
+        )
+    )
+    return lines
 
 
 def write_human_reports(report: Mapping[str, Any], report_dir: Path) -> list[Path]:

@@ -9,11 +9,10 @@ replays the minimal example last, so that is the shrunk counterexample.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobs_conformance.contract import Contract, Requirement
+from jobs_conformance.contract import Contract, Requirement, counts
 from jobs_conformance.exchange import Exchange
 from jobs_conformance.oracle import Judgement, Violation
 
@@ -85,14 +84,12 @@ class Results:
         self.crashes: list[str] = []
         self.errors: list[str] = []
 
-    def observe(
-        self, exchange: Exchange, judgement: Judgement, applicable: Iterable[str], *, test: str
-    ) -> None:
-        """Count ``applicable`` requirements as checked and hold the violations as pending."""
+    def observe(self, exchange: Exchange, judgement: Judgement, *, test: str) -> None:
+        """Count the requirements the judgement applied as checked; hold the violations as pending."""
         with self._lock:
             if judgement.skipped:
                 return
-            for requirement_id in applicable:
+            for requirement_id in judgement.applicable:
                 self.requirements[requirement_id].checked += 1
             for violation in judgement.violations:
                 self._pending[(test, violation.requirement)] = (exchange, violation)
@@ -116,7 +113,7 @@ class Results:
         return [
             r
             for r in self.requirements.values()
-            if r.status == "fail" and (strict or r.requirement.severity == "must")
+            if r.status == "fail" and counts(r.requirement.severity, strict=strict)
         ]
 
     def rows(self) -> list[RequirementResult]:

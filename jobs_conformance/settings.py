@@ -1,13 +1,19 @@
-"""The run's configuration, resolved once: option, then environment, then ini/pyproject, then default.
+"""The run's configuration: one table of options, resolved once.
 
-Repeatable options (``--job-id``, ``--header``) add their environment values
-to the command line's instead of being replaced by them.
+Every option is declared here once, with its default, and has four
+spellings that all come from that one entry: the CLI's short flag
+(``--timeout``), the pytest flag (``--conformance-timeout``: a plugin is a
+guest in other projects' sessions, so its generic names carry a prefix), an
+environment variable (``JOBS_CONFORMANCE_TIMEOUT``) and an ini key
+(``jobs_conformance_timeout``, in ``[tool.pytest.ini_options]``). The base
+URL is pytest-base-url's (``--base-url``, ``PYTEST_BASE_URL``, ``base_url``).
 
-One table of options serves the pytest plugin and ``jobs-conformance run``
-alike, so both take the same names, and :func:`resolve` turns whatever was
-given into one validated :class:`Settings`. ``--base-url`` itself belongs to
-the pytest-base-url plugin (with its ``PYTEST_BASE_URL`` variable and
-``base_url`` ini key).
+:func:`resolve` takes option, then environment, then ini, then default, and
+returns one validated :class:`Settings`. ``jobs-conformance run`` hands its
+options to pytest under their pytest spellings, so the plugin resolves
+every run the same way, however it was started. Repeatable options
+(``--job-id``, ``--header``) add their environment values to the command
+line's instead of being replaced by them.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,139 +29,141 @@ from urllib.parse import urlsplit
 from jobs_conformance.contract import load_contract
 from jobs_conformance.errors import UsageError
 
-__all__ = ["OPTIONS", "Option", "PresetSettings", "Settings", "parse_header", "resolve"]
+__all__ = ["OPTIONS", "PROFILES", "CliSpelling", "Option", "Settings", "option", "parse_header", "resolve"]
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
+_TRUE = ("1", "true", "yes", "on")
+
+# ci: derandomized and modest, the same verdict every run; thorough: many
+# random examples, with schemathesis's generation when it is installed.
+PROFILES = ("ci", "thorough")
 
 
 @dataclass(frozen=True)
 class Option:
-    """One option: its flag, where else it may come from, and its meaning."""
+    """One option: its name, kind, meaning and default; every spelling derives from the name."""
 
-    flag: str
-    kind: str  # "str", "int", "float", "flag", "list"
+    name: str
+    kind: str  # "str", "int", "float", "flag", "list", "choice"
     help: str
-    env: str | None = None
     default: Any = None
-    # pytest reserves some names (its own --strict); there the option takes this one.
-    pytest_flag: str | None = None
+    choices: tuple[str, ...] = ()
+    env_name: str | None = None
+    cli_name: str | None = None
+    # Declared by another plugin (pytest-base-url): read, never declared here.
+    foreign: bool = False
 
     @property
     def dest(self) -> str:
-        return self.flag.lstrip("-").replace("-", "_")
+        return self.name.replace("-", "_")
+
+    @property
+    def cli_flag(self) -> str:
+        return "--" + (self.cli_name or self.name)
+
+    @property
+    def pytest_flag(self) -> str:
+        return "--" + self.name if self.foreign else "--conformance-" + self.name
+
+    @property
+    def pytest_dest(self) -> str:
+        return self.dest if self.foreign else "conformance_" + self.dest
+
+    @property
+    def env(self) -> str:
+        return self.env_name or "JOBS_CONFORMANCE_" + self.dest.upper()
 
     @property
     def ini(self) -> str:
-        return "jobs_conformance_" + self.dest
+        return self.dest if self.foreign else "jobs_conformance_" + self.dest
+
+    @property
+    def described(self) -> str:
+        """The help text with its default, as both command lines show it."""
+        shown = self.default if self.kind != "choice" else "|".join(self.choices)
+        suffix = f" (default {shown})" if self.default not in (None, False, ()) else ""
+        return f"{self.help}{suffix} [env {self.env}]"
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("--job-id", "list", "a job the target holds (repeatable)", "JOBS_CONFORMANCE_JOB_IDS"),
     Option(
-        "--job-ids-file",
+        "base-url",
         "str",
-        "file with one held job id per line ('#' comments)",
-        "JOBS_CONFORMANCE_JOB_IDS_FILE",
+        "the target, e.g. https://host/api/v2; without it, the embedded reference server",
+        env_name="PYTEST_BASE_URL",
+        foreign=True,
     ),
+    Option("job-id", "list", "a job the target holds (repeatable)", env_name="JOBS_CONFORMANCE_JOB_IDS"),
+    Option("job-ids-file", "str", "file with one held job id per line ('#' comments)"),
     Option(
-        "--header",
+        "header",
         "list",
-        "'Name: value' sent with every request (repeatable); values are secrets, redacted everywhere. "
-        "JOBS_CONFORMANCE_HEADERS takes one per line, keeping them off the command line",
-        "JOBS_CONFORMANCE_HEADERS",
+        "'Name: value' sent with every request (repeatable); values are secrets, redacted "
+        "everywhere. JOBS_CONFORMANCE_HEADERS takes one per line, keeping them off the command line",
+        env_name="JOBS_CONFORMANCE_HEADERS",
     ),
+    Option("seed-url", "str", "seeding endpoint: jobs are PUT to {seed-url}/{id} before being read"),
+    Option("strict", "flag", "should-level failures fail the run too", False),
+    Option("report-dir", "str", "where reports are written", "reports"),
+    Option("timeout", "float", "seconds per request", 10.0),
+    Option("max-requests", "int", "hard cap on requests sent; the rest is reported not-checked"),
+    Option("rate-limit", "float", "at most this many requests in any one second"),
+    Option("max-body-bytes", "int", "read at most this many bytes of a body", 10 * 1024 * 1024),
+    Option("workers", "int", "requests in flight at once, where independent", 16),
+    Option("ca-bundle", "str", "CA certificates (PEM) to verify the target's TLS certificate"),
+    Option("insecure", "flag", "do not verify TLS certificates (prints a warning)", False),
     Option(
-        "--seed-url",
-        "str",
-        "seeding endpoint: jobs are PUT to {seed-url}/{id} before being read",
-        "JOBS_CONFORMANCE_SEED_URL",
-    ),
-    Option(
-        "--strict",
+        "schemathesis",
         "flag",
-        "should-level failures fail the run too",
-        "JOBS_CONFORMANCE_STRICT",
-        False,
-        pytest_flag="--strict-conformance",
-    ),
-    Option(
-        "--report-dir",
-        "str",
-        "where reports are written (default reports/)",
-        "JOBS_CONFORMANCE_REPORT_DIR",
-        "reports",
-    ),
-    Option(
-        "--timeout", "float", "seconds per request (default 10)", "JOBS_CONFORMANCE_TIMEOUT", 10.0
-    ),
-    Option(
-        "--max-requests",
-        "int",
-        "hard cap on requests sent; the rest is reported not-checked",
-        "JOBS_CONFORMANCE_MAX_REQUESTS",
-    ),
-    Option(
-        "--rate-limit",
-        "float",
-        "at most this many requests in any one second",
-        "JOBS_CONFORMANCE_RATE_LIMIT",
-    ),
-    Option(
-        "--max-body-bytes",
-        "int",
-        "read at most this much of a body (default 10 MiB)",
-        "JOBS_CONFORMANCE_MAX_BODY_BYTES",
-        10 * 1024 * 1024,
-    ),
-    Option(
-        "--workers",
-        "int",
-        "requests in flight at once, where independent (default 16)",
-        "JOBS_CONFORMANCE_WORKERS",
-        16,
-    ),
-    Option(
-        "--ca-bundle",
-        "str",
-        "CA certificates (PEM) to verify the target's TLS certificate",
-        "JOBS_CONFORMANCE_CA_BUNDLE",
-    ),
-    Option(
-        "--insecure",
-        "flag",
-        "do not verify TLS certificates (prints a warning)",
-        "JOBS_CONFORMANCE_INSECURE",
+        "also run schemathesis's generation over the spec (positive and negative ids); needs the "
+        "schemathesis extra; on with the thorough profile where installed",
         False,
     ),
     Option(
-        "--schemathesis",
-        "flag",
-        "also run schemathesis's generation over spec/openapi.yaml (positive and negative ids); "
-        "on with --hypothesis-profile thorough",
-        "JOBS_CONFORMANCE_SCHEMATHESIS",
-        False,
+        "profile",
+        "choice",
+        "ci: derandomized, 30 examples per property; thorough: 1000, random",
+        "ci",
+        choices=PROFILES,
+        cli_name="hypothesis-profile",
+    ),
+    Option(
+        "cache-dir",
+        "str",
+        "where Hypothesis keeps its caches in a run of the contract suite alone (default "
+        "$XDG_CACHE_HOME/jobs-conformance, else ~/.cache/jobs-conformance); 'off' for a temporary "
+        "folder removed after the run",
     ),
 )
+
+_BY_NAME = {o.name: o for o in OPTIONS}
+
+
+def option(name: str) -> Option:
+    """The table's entry ``name`` (KeyError if there is none)."""
+    return _BY_NAME[name]
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a run needs, validated."""
+    """Everything a run needs, validated. Built only by :func:`resolve`."""
 
-    base_url: str | None = None
-    job_ids: tuple[str, ...] = ()
-    headers: Mapping[str, str] = field(default_factory=dict)
-    seed_url: str | None = None
-    strict: bool = False
-    report_dir: Path = Path("reports")
-    timeout: float = 10.0
-    max_requests: int | None = None
-    rate_limit: float | None = None
-    max_body_bytes: int = 10 * 1024 * 1024
-    workers: int = 16
-    ca_bundle: str | None = None
-    insecure: bool = False
-    schemathesis: bool = False
+    base_url: str | None
+    job_ids: tuple[str, ...]
+    headers: Mapping[str, str]
+    seed_url: str | None
+    strict: bool
+    report_dir: Path
+    timeout: float
+    max_requests: int | None
+    rate_limit: float | None
+    max_body_bytes: int
+    workers: int
+    ca_bundle: str | None
+    insecure: bool
+    schemathesis: bool
+    profile: str
+    cache_dir: Path | None  # None: a temporary folder, removed after the run
 
     @property
     def verify(self) -> bool | str:
@@ -164,117 +172,125 @@ class Settings:
         return self.ca_bundle or True
 
 
-class PresetSettings:
-    """A pytest plugin object that hands settings resolved by ``jobs-conformance run`` to
-    the conformance plugin, so they are resolved once."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+class CliSpelling:
+    """Registered with pytest by ``jobs-conformance run``: messages name options as the CLI spells them."""
 
 
-def parse_header(text: str) -> tuple[str, str]:
-    """``"Name: value"`` as a pair, or a UsageError."""
+def parse_header(text: str, source: str = "--header") -> tuple[str, str]:
+    """``"Name: value"`` as a pair, or a UsageError (the value is never shown)."""
     name, sep, value = text.partition(":")
     name = name.strip()
     if not sep or not _HEADER_NAME.match(name):
-        raise UsageError("--header", "<hidden>" if sep else text, "'Name: value' with a token name")
+        raise UsageError(source, "<hidden>" if sep else text, "'Name: value' with a token name")
     return name, value.strip()
-
-
-def _url(option: str, value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(option, value, "an http:// or https:// URL with a host")
-    return value.rstrip("/")
-
-
-def _number(option: str, text: Any, kind: type, low: float, what: str) -> Any:
-    try:
-        value = kind(text)
-    except (TypeError, ValueError):
-        raise UsageError(option, text, what) from None
-    if value < low or value != value:  # NaN compares unequal to itself
-        raise UsageError(option, text, what)
-    return value
-
-
-def _read_ids(path: str) -> list[str]:
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError("--job-ids-file", path, f"a readable UTF-8 file of ids ({exc})") from exc
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 def resolve(
     given: Mapping[str, Any],
     *,
-    base_url: str | None = None,
     environ: Mapping[str, str] | None = None,
-    ini: Callable[[str], Any] | None = None,
+    ini: Callable[[Option], Any] | None = None,
+    spelling: Callable[[Option], str] = lambda o: o.pytest_flag,
 ) -> Settings:
-    """Resolve ``given`` (option dest -> value or None) over environment, ini and defaults."""
+    """Resolve ``given`` (option dest -> value, or None when not given) over environment, ini, defaults.
+
+    ``spelling`` names an option in error messages the way the user wrote it
+    (the CLI's ``--timeout`` or pytest's ``--conformance-timeout``); a value
+    that came from the environment or the ini is named by its variable or key.
+    """
     environ = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
-    for option in OPTIONS:
-        value = given.get(option.dest)
-        if option.kind == "list" and option.env and environ.get(option.env):
+    source: dict[str, str] = {}
+    for entry in OPTIONS:
+        value, where = given.get(entry.dest), spelling(entry)
+        from_env = environ.get(entry.env)
+        if entry.kind == "list" and from_env:
             # Repeatable options add up: a non-secret --header on the command
             # line must not silently drop the secret one kept in the environment.
-            separator = "\n" if option.dest == "header" else None
-            text = environ[option.env] if separator else environ[option.env].replace(",", " ")
-            value = [*(value or []), *(p.strip() for p in text.split(separator) if p.strip())]
-        elif value in (None, [], False) and option.env and environ.get(option.env):
-            text = environ[option.env]
-            if option.kind == "flag":
-                value = text.strip().lower() in ("1", "true", "yes", "on")
-            else:
-                value = text
+            parts = from_env.split("\n") if entry.name == "header" else from_env.replace(",", " ").split()
+            value = [*(value or []), *(p.strip() for p in parts if p.strip())]
+        elif value in (None, [], False) and from_env:
+            value = from_env.strip().lower() in _TRUE if entry.kind == "flag" else from_env
+            where = entry.env
         if value in (None, [], False) and ini is not None:
-            value = ini(option.ini) or value
-        raw[option.dest] = option.default if value in (None, []) else value
+            configured = ini(entry)
+            if configured not in (None, [], ""):
+                value = configured.strip().lower() in _TRUE if entry.kind == "flag" else configured
+                where = f"ini {entry.ini}"
+        raw[entry.dest] = entry.default if value in (None, []) else value
+        source[entry.dest] = where
+    return _validated(raw, source)
 
-    headers = dict(parse_header(h) for h in (raw["header"] or []))
+
+def _validated(raw: Mapping[str, Any], source: Mapping[str, str]) -> Settings:
+    def number(dest: str, kind: type, low: float, high: float | None, what: str) -> Any:
+        text = raw[dest]
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            raise UsageError(source[dest], text, what) from None
+        # NaN compares unequal to itself.
+        if value != value or value < low or (high is not None and value > high):
+            raise UsageError(source[dest], text, what)
+        return value
+
+    def url(dest: str) -> str | None:
+        value = raw[dest]
+        if not value:
+            return None
+        parts = urlsplit(str(value))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(source[dest], value, "an http:// or https:// URL with a host")
+        return str(value).rstrip("/")
+
+    headers = dict(parse_header(h, source["header"]) for h in raw["header"] or [])
     contract = load_contract()
-    job_ids = list(raw["job_id"] or [])
+    job_ids = [str(i) for i in raw["job_id"] or []]
     if raw["job_ids_file"]:
-        job_ids += _read_ids(str(raw["job_ids_file"]))
+        job_ids += _read_ids(source["job_ids_file"], str(raw["job_ids_file"]))
     for job_id in job_ids:
         if not contract.path_pattern.search(job_id):
-            raise UsageError("--job-id", job_id, "a UUID matching the documented jobId pattern")
-    workers = _number("--workers", raw["workers"], int, 1, "a whole number from 1 to 64")
-    if workers > 64:
-        raise UsageError("--workers", workers, "a whole number from 1 to 64")
+            raise UsageError(source["job_id"], job_id, "a UUID matching the documented jobId pattern")
     ca_bundle = raw["ca_bundle"]
     if ca_bundle and not Path(ca_bundle).is_file():
-        raise UsageError("--ca-bundle", ca_bundle, "a readable PEM file")
+        raise UsageError(source["ca_bundle"], ca_bundle, "a readable PEM file")
+    if raw["profile"] not in PROFILES:
+        raise UsageError(source["profile"], raw["profile"], " or ".join(PROFILES))
+    cache_dir = str(raw["cache_dir"] or _user_cache_dir()).strip()
     return Settings(
-        base_url=_url("--base-url", base_url) if base_url else None,
+        base_url=url("base_url"),
         job_ids=tuple(dict.fromkeys(job_ids)),
         headers=headers,
-        seed_url=_url("--seed-url", raw["seed_url"]) if raw["seed_url"] else None,
+        seed_url=url("seed_url"),
         strict=bool(raw["strict"]),
         report_dir=Path(raw["report_dir"]),
-        timeout=_number("--timeout", raw["timeout"], float, 0.001, "a number of seconds above 0"),
-        max_requests=_number(
-            "--max-requests", raw["max_requests"], int, 1, "a whole number, 1 or more"
-        )
-        if raw["max_requests"] is not None
-        else None,
-        rate_limit=_number(
-            "--rate-limit", raw["rate_limit"], float, 0.01, "requests per second above 0"
-        )
-        if raw["rate_limit"] is not None
-        else None,
-        max_body_bytes=_number(
-            "--max-body-bytes",
-            raw["max_body_bytes"],
-            int,
-            1024,
-            "a whole number of bytes, 1024 or more",
+        timeout=number("timeout", float, 0.001, None, "a number of seconds above 0"),
+        max_requests=None
+        if raw["max_requests"] is None
+        else number("max_requests", int, 1, None, "a whole number, 1 or more"),
+        rate_limit=None
+        if raw["rate_limit"] is None
+        else number("rate_limit", float, 0.01, None, "requests per second above 0"),
+        max_body_bytes=number(
+            "max_body_bytes", int, 1024, None, "a whole number of bytes, 1024 or more"
         ),
-        workers=workers,
+        workers=number("workers", int, 1, 64, "a whole number from 1 to 64"),
         ca_bundle=ca_bundle,
         insecure=bool(raw["insecure"]),
         schemathesis=bool(raw["schemathesis"]),
+        profile=raw["profile"],
+        cache_dir=None if cache_dir.lower() in ("off", "") else Path(cache_dir).expanduser(),
     )
+
+
+def _user_cache_dir() -> str:
+    # XDG Base Directory Specification: $XDG_CACHE_HOME, else ~/.cache.
+    return str(Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "jobs-conformance")
+
+
+def _read_ids(where: str, path: str) -> list[str]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(where, path, f"a readable UTF-8 file of ids ({exc})") from exc
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from strategies._labels import Invalid
-from strategies.jobs import MUTATION_KINDS, Mutation, encode_job, job_mutations, jobs
-from strategies.timestamps import INVALID_TIMESTAMP_CLASSES, invalid_timestamps, valid_timestamps
-from strategies.uuids import (
+from jobs_conformance.strategies._labels import Invalid
+from jobs_conformance.strategies.jobs import (
+    MUTATION_KINDS,
+    Mutation,
+    encode_job,
+    job_mutations,
+    jobs,
+)
+from jobs_conformance.strategies.timestamps import (
+    INVALID_TIMESTAMP_CLASSES,
+    invalid_timestamps,
+    valid_timestamps,
+)
+from jobs_conformance.strategies.uuids import (
     INVALID_UUID_CLASSES,
     NEAR_MISS_KINDS,
     invalid_uuids,

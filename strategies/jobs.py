@@ -15,13 +15,13 @@ from typing import Any, NamedTuple
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from strategies.timestamps import (
+from jobs_conformance.strategies.timestamps import (
     drop_seconds,
     invalid_timestamps,
     timestamp_sort_key,
     valid_timestamps,
 )
-from strategies.uuids import invalid_uuids, valid_uuids
+from jobs_conformance.strategies.uuids import invalid_uuids, valid_uuids
 
 __all__ = [
     "JOB_FIELDS",

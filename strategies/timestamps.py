@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from strategies._labels import Invalid
+from jobs_conformance.strategies._labels import Invalid
 
 __all__ = [
     "CENTURY_BOUNDARIES",

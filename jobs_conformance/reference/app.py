@@ -14,16 +14,18 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from jobs_conformance.contract import load_contract
+from jobs_conformance.contract import counts, load_contract
 from jobs_conformance.oracle import describe_uuid, judge_body
 from jobs_conformance.reference.faults import Behaviour, Reply, gzip_body, json_reply
 from jobs_conformance.reference.store import JobStore
 
-__all__ = ["API_PREFIX", "SEED_PREFIX", "ReferenceApp", "canonical_document"]
+__all__ = ["API_PREFIX", "SEED_PATH", "SEED_PREFIX", "ReferenceApp", "canonical_document"]
 
 API_PREFIX = "/api/v2"
 JOBS_PREFIX = API_PREFIX + "/jobs/"
-SEED_PREFIX = API_PREFIX + "/__seed/jobs/"
+# Below the base URL: where the reference takes seeded jobs (--allow-seeding).
+SEED_PATH = "/__seed/jobs"
+SEED_PREFIX = API_PREFIX + SEED_PATH + "/"
 _ALLOW = "GET, HEAD, OPTIONS"
 _MAX_SEED_BODY = 1 << 20
 
@@ -186,7 +188,9 @@ class ReferenceApp:
         body = environ["wsgi.input"].read(length)
         judgement = judge_body(body, "application/json")
         problems = [
-            f"{v.requirement}: {v.message}" for v in judgement.violations if v.severity == "must"
+            f"{v.requirement}: {v.message}"
+            for v in judgement.violations
+            if counts(v.severity, strict=False)
         ]
         if problems:
             return json_reply(

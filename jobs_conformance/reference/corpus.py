@@ -22,9 +22,9 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from jobs_conformance.contract import default_spec_dir
-from strategies.jobs import jobs
-from strategies.timestamps import LEAP_DAYS
-from strategies.uuids import NIL_UUID
+from jobs_conformance.strategies.jobs import jobs
+from jobs_conformance.strategies.timestamps import LEAP_DAYS
+from jobs_conformance.strategies.uuids import NIL_UUID
 
 __all__ = ["CORPUS_SEED", "build_corpus", "corpus_path", "load_corpus", "pinned_jobs"]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobs_conformance.contract import load_contract
-from strategies.uuids import MAX_UUID, NIL_UUID
+from jobs_conformance.strategies.uuids import MAX_UUID, NIL_UUID
 
 __all__ = ["FAULTS", "VARIANTS", "Behaviour", "Reply", "lookup_behaviour"]
 

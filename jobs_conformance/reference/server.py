@@ -20,8 +20,8 @@ from typing import Any
 import waitress
 import waitress.server
 
-from jobs_conformance.cli import command_line
 from jobs_conformance.errors import UsageError
+from jobs_conformance.invocation import command_line
 from jobs_conformance.reference.app import API_PREFIX, ReferenceApp
 from jobs_conformance.reference.corpus import build_corpus, corpus_path, load_corpus
 from jobs_conformance.reference.faults import FAULTS, VARIANTS, Behaviour

@@ -12,6 +12,8 @@ from typing import TypeVar
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from jobs_conformance.profiles import contract_settings
+
 T = TypeVar("T")
 
 BATCH = 16
@@ -24,11 +26,11 @@ def batches(values: st.SearchStrategy[T]) -> st.SearchStrategy[list[T]]:
 
 
 def batched_settings(*, share: float = 1.0, minimum: int = 3) -> settings:
-    """The loaded profile, with as many examples as keep the number of values about the same.
+    """The run's profile, with as many examples as keep the number of values about the same.
 
     Fewer, larger examples mean fewer round trips: against a remote target
     each example costs at least one network latency, however many values
     it sends at once.
     """
-    examples = max(minimum, int(settings.default.max_examples * share) // _MEAN_BATCH)
-    return settings(max_examples=examples)
+    examples = max(minimum, int(contract_settings().max_examples * share) // _MEAN_BATCH)
+    return contract_settings(max_examples=examples)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs_conformance.exchange import Intent
-from jobs_conformance.probes import Probe, alter_credentials, without_credentials
+from jobs_conformance.probes import Probe, alter_credentials, in_seed_namespace, without_credentials
 
 
 @pytest.mark.requirement("auth.required")
@@ -14,7 +14,7 @@ def test_requests_without_valid_credentials_are_refused(conformance, send, verdi
     job_id = (
         conformance.known_ids[0]
         if conformance.known_ids
-        else "5eed0000-0000-4000-8000-00000000a0a0"
+        else in_seed_namespace("00000000-0000-4000-8000-00000000a0a0")
     )
     verdicts.check_all(
         send(

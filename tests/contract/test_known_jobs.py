@@ -1,6 +1,6 @@
 """Held jobs: each is served conforming, by any case of its id, the same every time; near misses are 4xx.
 
-The requests are planned and sent concurrently once (ConformanceRun.known_probes);
+The requests are planned (jobs_conformance.plan) and sent concurrently once;
 each test judges every job's share, so a failure lists every job it concerns.
 """
 
@@ -35,6 +35,4 @@ def test_other_cases_of_the_id_find_the_same_job(known, verdicts):
 
 @pytest.mark.requirement("http.malformed-4xx")
 def test_near_misses_of_held_ids_are_4xx(known, verdicts):
-    # Lenient parsers (uuid.UUID(), Python's `$`, unanchored matches,
-    # strip()) turn these back into a held id; random ids never reach them.
     verdicts.check_all(e for probes in known.values() for e in probes.of(Intent.MALFORMED))

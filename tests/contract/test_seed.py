@@ -5,22 +5,21 @@ from __future__ import annotations
 import functools
 
 import pytest
-from _batches import batched_settings, batches
 from hypothesis import example, given
 
-from jobs_conformance.probes import seed_and_fetch
+from jobs_conformance.contract_tests._batches import batched_settings, batches
+from jobs_conformance.probes import in_seed_namespace, seed_and_fetch
 from jobs_conformance.reference.corpus import pinned_jobs
-from strategies.jobs import jobs
-from strategies.uuids import NIL_UUID
+from jobs_conformance.strategies.jobs import jobs
+from jobs_conformance.strategies.uuids import NIL_UUID
 
 
 def _own_namespace(job: dict) -> dict:
-    # Seeded ids start with 5eed (in the id's own case), so the other tests,
-    # which never treat 5eed... ids as unknown, cannot meet them. The nil
-    # UUID is the one valid id with version 0, so it gets a version too.
+    # Seeded ids live in their own namespace, which the other tests never
+    # treat as unknown. The nil UUID is the one valid id with version 0, so
+    # it gets a version too.
     job_id = job["id"] if job["id"] != NIL_UUID else "00000000-0000-4000-8000-000000000000"
-    prefix = "5EED" if job_id[:4].isupper() else "5eed"
-    return {**job, "id": prefix + job_id[4:]}
+    return {**job, "id": in_seed_namespace(job_id)}
 
 
 @pytest.mark.seeding

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from tests_support import DOC_EXAMPLE, usage_error
 
-from jobs_conformance.cli import command_line
+from jobs_conformance.invocation import command_line
 
 
 def _validate(*args, stdin=b""):

@@ -11,7 +11,7 @@ from tests_support import vector_params
 
 from jobs_conformance.contract import load_contract
 from jobs_conformance.instants import days_in_month, instant_of, is_leap_year, is_rfc3339_datetime
-from strategies.timestamps import invalid_timestamps, valid_timestamps
+from jobs_conformance.strategies.timestamps import invalid_timestamps, valid_timestamps
 
 YEARS = (0, 1, 2, 3, 4, 1900, 2000, 2100, 2400, 9999)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -25,7 +26,9 @@ def test_registry_and_catalogue_are_one_to_one():
 
 def test_registry_refuses_a_second_check_for_a_requirement():
     with pytest.raises(ValueError, match="already registered"):
-        check("body.json")(lambda exchange, contract: iter(()))
+        check("body.json", applies=lambda exchange, contract: True)(
+            lambda exchange, contract: iter(())
+        )
 
 
 def test_doc_example_has_no_violation():
@@ -267,7 +270,7 @@ def test_a_crashing_check_is_reported_not_raised(monkeypatch):
         raise RuntimeError("bug in a check")
         yield Problem("unreachable")
 
-    monkeypatch.setitem(CHECKS, "body.timeline", broken)
+    monkeypatch.setitem(CHECKS, "body.timeline", dataclasses.replace(CHECKS["body.timeline"], function=broken))
     judgement = judge_body(json.dumps(EXAMPLE).encode())
     assert [c.requirement for c in judgement.crashes] == ["body.timeline"]
     assert "bug in a check" in judgement.crashes[0].error

@@ -7,7 +7,7 @@ import sys
 
 from jobs_conformance.instants import instant_of
 from jobs_conformance.reference.corpus import corpus_path, load_corpus
-from strategies.uuids import NIL_UUID
+from jobs_conformance.strategies.uuids import NIL_UUID
 
 
 def test_committed_corpus_equals_the_generator():

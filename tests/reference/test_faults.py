@@ -13,13 +13,14 @@ from jobs_conformance.probes import (
     case_variants,
     fetch,
     fetch_known,
+    in_seed_namespace,
     seed_and_fetch,
     without_credentials,
 )
 from jobs_conformance.reference.corpus import pinned_jobs
 from jobs_conformance.reference.faults import FAULTS, VARIANTS
 from jobs_conformance.reference.server import ReferenceServer
-from strategies.uuids import NEAR_MISS_KINDS, NIL_UUID, near_miss
+from jobs_conformance.strategies.uuids import NEAR_MISS_KINDS, NIL_UUID, near_miss
 
 API_KEY = "fault-test-key-0123"
 
@@ -54,7 +55,7 @@ def _observe(server: ReferenceServer, client, headers) -> set[str]:
             note(fetch(client, ids[0], Intent.UNAUTHENTICATED, headers=changed))
     if server.app.allow_seeding:
         for number, job in enumerate(pinned_jobs()[:4]):
-            fresh = {**job, "id": f"5eed0000-0000-4000-8000-{number:012d}"}
+            fresh = {**job, "id": in_seed_namespace(f"00000000-0000-4000-8000-{number:012d}")}
             note(seed_and_fetch(client, server.base_url + "/__seed/jobs", fresh))
     return seen
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 from tests_support import as_at_a_terminal, usage_error
 
-from jobs_conformance.cli import command_line
+from jobs_conformance.invocation import command_line
 from jobs_conformance.reference.corpus import load_corpus
 
 

@@ -16,8 +16,8 @@ from jobs_conformance.oracle import judge
 from jobs_conformance.probes import case_variants, fetch, fetch_known, seed_and_fetch
 from jobs_conformance.reference.corpus import pinned_jobs
 from jobs_conformance.reference.server import ReferenceServer
-from strategies.jobs import jobs
-from strategies.uuids import (
+from jobs_conformance.strategies.jobs import jobs
+from jobs_conformance.strategies.uuids import (
     INVALID_UUID_CLASSES,
     NEAR_MISS_KINDS,
     invalid_uuids,

@@ -10,7 +10,7 @@ from tests_support import DOC_EXAMPLE
 
 from jobs_conformance.contract import load_contract
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
-from jobs_conformance.oracle import applicable, judge
+from jobs_conformance.oracle import judge
 from jobs_conformance.redact import Redactor
 from jobs_conformance.report import build_report
 from jobs_conformance.results import Results
@@ -43,7 +43,7 @@ def hostile_report() -> dict:
             HttpResponse(200, headers, body), Intent.KNOWN, request, DOC_EXAMPLE["id"]
         )
         test = f"tests/contract/test_x.py::test_hostile[{number}]"
-        results.observe(exchange, judge(exchange), applicable(exchange), test=test)
+        results.observe(exchange, judge(exchange), test=test)
         results.finish_test(test)
     return build_report(
         results,

@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 import jsonschema
 from tests_support import run_suite, usage_error
 
-from jobs_conformance.cli import command_line
 from jobs_conformance.contract import default_spec_dir, load_contract
+from jobs_conformance.invocation import command_line
 from jobs_conformance.redact import Redactor
 from jobs_conformance.render import (
     curl_command,

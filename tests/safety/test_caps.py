@@ -11,7 +11,7 @@ import time
 import pytest
 from hostile import HostileServer, endless_zeros, gzip_bomb, json_400, json_404, reset, respond
 
-from jobs_conformance.cli import command_line
+from jobs_conformance.invocation import command_line
 
 from .conftest import HELD, is_held, is_malformed
 

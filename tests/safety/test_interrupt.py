@@ -9,7 +9,7 @@ import time
 
 from tests_support import as_at_a_terminal
 
-from jobs_conformance.cli import command_line
+from jobs_conformance.invocation import command_line
 from jobs_conformance.reference.server import ReferenceServer
 
 

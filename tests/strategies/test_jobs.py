@@ -8,7 +8,13 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from jobs_conformance.oracle import judge_body
-from strategies.jobs import JOB_FIELDS, MUTATION_KINDS, encode_job, job_mutations, jobs
+from jobs_conformance.strategies.jobs import (
+    JOB_FIELDS,
+    MUTATION_KINDS,
+    encode_job,
+    job_mutations,
+    jobs,
+)
 
 
 @given(jobs())

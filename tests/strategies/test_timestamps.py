@@ -10,7 +10,7 @@ from hypothesis.errors import InvalidArgument
 from jobs_conformance.contract import load_contract
 from jobs_conformance.instants import instant_of, is_rfc3339_datetime
 from jobs_conformance.oracle import describe_datetime
-from strategies.timestamps import (
+from jobs_conformance.strategies.timestamps import (
     INVALID_TIMESTAMP_CLASSES,
     LEAP_DAYS,
     NON_LEAP_FEB_29,

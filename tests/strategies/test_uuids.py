@@ -11,7 +11,7 @@ from hypothesis.errors import InvalidArgument
 
 from jobs_conformance.contract import load_contract
 from jobs_conformance.oracle import describe_uuid
-from strategies.uuids import (
+from jobs_conformance.strategies.uuids import (
     EDGE_UUIDS,
     INVALID_UUID_CLASSES,
     MAX_UUID,

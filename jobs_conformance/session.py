@@ -1,0 +1,418 @@
+"""One conformance run inside a pytest session: target, client, pool, what was judged, the record.
+
+The pytest hooks (``plugin.py``) drive it; it holds no pytest state of its
+own beyond what it is handed, so it is tested directly. Its life:
+:meth:`ConformanceSession.start` (the embedded reference when no target is
+given, the client, the worker pool), :meth:`preflight`, then contract tests
+judge exchanges through :attr:`recorder` and each test's end is filed with
+:meth:`file_outcome`; :meth:`finish` builds, writes and returns the record.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import secrets
+import time
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from jobs_conformance import __version__
+from jobs_conformance.client import Client, ClientSettings, TransportFailure
+from jobs_conformance.contract import Contract, counts, load_contract
+from jobs_conformance.errors import TargetUnreachable
+from jobs_conformance.exchange import Exchange, Intent
+from jobs_conformance.oracle import judge
+from jobs_conformance.outcomes import Kind, Outcome
+from jobs_conformance.plan import KnownProbes, comparison_probes, sampled_jobs
+from jobs_conformance.probes import Probe, concurrently, fetch, fetch_many
+from jobs_conformance.redact import Redactor
+from jobs_conformance.render import write_human_reports
+from jobs_conformance.report import CaseOutcome, build_report, write_json, write_junit
+from jobs_conformance.results import Results
+from jobs_conformance.settings import Settings
+
+__all__ = ["NOT_CHECKED_REASONS", "ConformanceSession", "Recorder", "RunState"]
+
+EMBEDDED_KEY_HEADER = "X-Api-Key"
+# An id of version 4 that no target holds by chance, sent before any test.
+PREFLIGHT_ID = "00000000-0000-4000-8000-000000000000"
+
+# Why a requirement was not checked, by what it needs (the catalogue's `applies`).
+NOT_CHECKED_REASONS = {
+    "known-job": "no known jobs: give --job-id / --job-ids-file, or --seed-url",
+    "credentials": "no credentials configured (--header)",
+    "seeding": "no seeding URL configured (--seed-url)",
+    "always": "no test reached it",
+}
+
+
+@dataclass
+class RunState:
+    """What a run learnt besides verdicts; what a pytest-xdist worker hands the controller."""
+
+    unreachable: str | None = None
+    budget_spent: bool = False
+    requests_sent: int = 0
+    other_failures: int = 0  # failed tests that are not contract tests
+    targets: list[str] = field(default_factory=list)
+
+    def merge(self, other: RunState) -> None:
+        self.unreachable = self.unreachable or other.unreachable
+        self.budget_spent = self.budget_spent or other.budget_spent
+        self.requests_sent += other.requests_sent
+        self.other_failures += other.other_failures
+        self.targets.extend(other.targets)
+
+
+class Recorder:
+    """What a contract test uses to judge an exchange: record it, and fail on what counts.
+
+    One per run (so Hypothesis tests may use it); it files each exchange under
+    the test that is running, which the plugin sets before every test.
+    """
+
+    def __init__(self, session: ConformanceSession) -> None:
+        self.session = session
+        self.test = ""
+        self.memo: dict[Probe, Exchange] = {}
+
+    def start(self, test: str) -> None:
+        self.test = test
+        self.memo = {}
+
+    def record(self, exchange: Exchange) -> list[str]:
+        """Judge and file ``exchange``; the failures that count, one line each."""
+        session = self.session
+        judgement = judge(exchange, session.contract)
+        session.results.observe(exchange, judgement, test=self.test)
+        request = exchange.request
+        where = (
+            f" ({request.method} {request.url} -> {exchange.response.status})" if request else ""
+        )
+        return [
+            f"{v.requirement}: {v.message}{where}"
+            for v in judgement.violations
+            if counts(v.severity, strict=session.settings.strict)
+        ]
+
+    def check(self, exchange: Exchange) -> None:
+        """Judge ``exchange``; raise AssertionError if a counted requirement failed."""
+        self.check_all([exchange])
+
+    def check_all(self, exchanges: Iterable[Exchange]) -> None:
+        """Judge every exchange, then fail once with all that counted (in these exchanges only:
+        inside Hypothesis, each example must pass or fail on its own evidence)."""
+        lines = [line for exchange in exchanges for line in self.record(exchange)]
+        if lines:
+            raise AssertionError(self.session.redactor.text("\n".join(lines)))
+
+
+class ConformanceSession:
+    """The state of one conformance run."""
+
+    def __init__(
+        self, settings: Settings, *, schemathesis: bool = False, contract: Contract | None = None
+    ) -> None:
+        self.settings = settings
+        # A gate's run is targeted: on the 41-fault catalogue schemathesis's
+        # generation found nothing the project's strategies missed, and it
+        # cost 40% of the run. --schemathesis, or a thorough run where it is
+        # installed, adds it.
+        self.schemathesis = schemathesis
+        self.active = False  # whether this process ran (or merged) contract tests
+        self.contract = contract or load_contract()
+        self.results = Results(self.contract)
+        self.outcomes: list[CaseOutcome] = []
+        self.state = RunState()
+        self.notes: list[str] = []
+        if settings.profile == "thorough" and not schemathesis:
+            self.notes.append(
+                "schemathesis's generation was not run: install jobs-conformance[schemathesis]."
+            )
+        self.started = datetime.datetime.now(datetime.timezone.utc)
+        self._clock = time.monotonic()
+        self.embedded = settings.base_url is None
+        self.headers = dict(settings.headers)
+        if self.embedded and EMBEDDED_KEY_HEADER not in self.headers:
+            # The embedded reference requires a key so auth.required is checked
+            # too; a fresh one each run, redacted like any configured secret.
+            self.headers[EMBEDDED_KEY_HEADER] = "ref-" + secrets.token_urlsafe(18)
+        self.redactor = Redactor.for_headers(self.headers)
+        self.seed_url = settings.seed_url
+        self.known_ids = list(settings.job_ids)
+        if self.embedded:
+            from jobs_conformance.reference.corpus import load_corpus
+
+            self.known_ids = [job["id"] for job in load_corpus()]
+        self.recorder = Recorder(self)
+        self.server: Any = None
+        self.client: Client | None = None
+        self.pool: ThreadPoolExecutor | None = None
+        self._known: dict[str, KnownProbes] = {}
+        self._prefetch: Future[None] | None = None
+        self.report: dict[str, Any] | None = None
+        self.report_error: str | None = None
+
+    @functools.cached_property
+    def held_ids(self) -> frozenset[str]:
+        """Lower-case ids of every job the target is known to hold."""
+        return frozenset(i.lower() for i in self.known_ids)
+
+    @property
+    def target(self) -> str:
+        if self.embedded and self.server is None and self.state.targets:
+            return f"embedded reference ({len(self.state.targets)} pytest-xdist workers, one server each)"
+        if self.embedded:
+            url = self.server.base_url if self.server else "(not started)"
+            return f"embedded reference {url}"
+        return str(self.settings.base_url)
+
+    # --- Lifecycle.
+
+    def boot_embedded(self) -> None:
+        """Start the embedded reference server's process (once); it boots in the background."""
+        if self.embedded and self.server is None:
+            from jobs_conformance.reference.server import ReferenceProcess
+
+            self.server = ReferenceProcess(
+                api_key=self.headers[EMBEDDED_KEY_HEADER],
+                allow_seeding=True,
+                threads=max(8, self.settings.workers),
+            )
+
+    def start(self) -> Client:
+        """Start the embedded server if needed and open the client (once)."""
+        if self.client is not None:
+            return self.client
+        base_url = self.settings.base_url
+        if self.embedded:
+            from jobs_conformance.reference.app import SEED_PATH
+
+            self.boot_embedded()
+            base_url = self.server.base_url
+            self.seed_url = self.seed_url or base_url + SEED_PATH
+        if self.settings.workers > 1:
+            self.pool = ThreadPoolExecutor(
+                self.settings.workers, thread_name_prefix="jobs-conformance"
+            )
+        self.client = Client(
+            ClientSettings(
+                base_url=str(base_url),
+                headers=self.headers,
+                timeout_s=self.settings.timeout,
+                max_requests=self.settings.max_requests,
+                rate_limit=self.settings.rate_limit,
+                max_body_bytes=self.settings.max_body_bytes,
+                verify=self.settings.verify,
+                pool_size=self.settings.workers,
+            ),
+            self.redactor,
+        )
+        return self.client
+
+    def preflight(self) -> None:
+        """One request before any test, so an unreachable target ends the run at once.
+
+        Raises TargetUnreachable with one clear message instead of failing every test.
+        """
+        client = self.start()
+        try:
+            exchange = fetch(client, PREFLIGHT_ID, Intent.UNKNOWN)
+        except TransportFailure as exc:
+            raise TargetUnreachable(f"the target did not answer: {exc.reason}") from exc
+        if exchange.job_id not in self.held_ids:
+            # Its own recorder: it runs inside the first test's setup, whose
+            # exchanges are filed under that test.
+            preflight = Recorder(self)
+            preflight.start("preflight")
+            preflight.record(exchange)
+            self.results.finish_test("preflight")
+
+    def stop(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.client is not None:
+            self.state.requests_sent += self.client.requests_sent
+            self.client.close()
+            self.client = None
+        if self.server is not None:
+            self.server.stop()
+
+    # --- Sending.
+
+    def send(self, probes: list[Probe]) -> list[Exchange]:
+        """The probes' exchanges, fetched ``--workers`` at a time, in order.
+
+        Within one test, a probe asked again (Hypothesis replays examples while it
+        shrinks) is answered from the exchange already received instead of
+        resent. Only probes whose verdict does not depend on when they are asked
+        go this way (unknown, malformed and unauthenticated ids); idempotency has
+        its own test.
+        """
+        memo = self.recorder.memo
+        missing = [p for p in dict.fromkeys(probes) if p not in memo]
+        for probe, exchange in zip(
+            missing, fetch_many(self.start(), self.pool, missing), strict=True
+        ):
+            memo[probe] = exchange
+        return [memo[p] for p in probes]
+
+    def known_probes(self) -> dict[str, KnownProbes]:
+        """Every request the known-job tests make (:mod:`jobs_conformance.plan`), fetched once, by id."""
+        self.prefetch_known()
+        assert self._prefetch is not None
+        self._prefetch.result()
+        return self._known
+
+    def prefetch_known(self) -> None:
+        """Start fetching the known-job plan in the background (once).
+
+        It shares the ``--workers`` pool with the other tests, so the pool
+        stays busy while those wait on their own round trips.
+        """
+        if self._prefetch is None:
+            self._prefetch = ThreadPoolExecutor(
+                1, thread_name_prefix="jobs-conformance-plan"
+            ).submit(self._fetch_known)
+
+    def _fetch_known(self) -> None:
+        client = self.start()
+        # No more of the plan queued than the pool runs at once: a test's own
+        # batch, a round trip Hypothesis waits on before drawing the next,
+        # then waits behind one round of the plan, not all of it (20 ms
+        # latency: 0.90 s a run, against 1.06 s with the whole plan queued
+        # and 0.97 s with half the pool kept free).
+        bulk = functools.partial(
+            concurrently, self.pool, return_exceptions=True, limit=self.settings.workers
+        )
+        baselines = bulk(
+            [functools.partial(Probe(i, Intent.KNOWN).send, client) for i in self.known_ids]
+        )
+        for job_id, baseline in zip(self.known_ids, baselines, strict=True):
+            self._known[job_id] = KnownProbes(baseline)
+        flat = [
+            (job_id, probe)
+            for job_id in sampled_jobs(self.known_ids)
+            if self._known[job_id].fetched
+            for probe in comparison_probes(job_id, self._known[job_id].baseline)
+        ]
+        answers = bulk([functools.partial(p.send, client) for _, p in flat])
+        for (job_id, probe), exchange in zip(flat, answers, strict=True):
+            self._known[job_id].add(probe.intent, exchange)
+
+    # --- Outcomes.
+
+    def file_outcome(
+        self,
+        test: str,
+        outcome: str,
+        duration_s: float,
+        requirements: tuple[str, ...],
+        message: str,
+        classified: Outcome | None = None,
+    ) -> str:
+        """Record one contract test's end; returns the outcome it is reported with.
+
+        ``classified`` is what its exception meant (:func:`jobs_conformance.outcomes.classify`).
+        """
+        kind = classified.kind if classified else None
+        if kind is Kind.BUDGET_SPENT:
+            self.state.budget_spent = True
+            outcome, message = "skipped", classified.message if classified else message
+        elif kind is Kind.UNREACHABLE and classified:
+            self.state.unreachable = classified.message
+            self.results.error(classified.message)
+        elif kind in (Kind.TRANSPORT, Kind.SUITE_ERROR, Kind.CRASH) and classified:
+            self.results.error(f"{test}: {classified.message}")
+        if outcome == "failed" and kind not in (None, Kind.VIOLATION):
+            outcome = "error"
+        self.results.finish_test(test)
+        self.outcomes.append(
+            CaseOutcome(test, outcome, duration_s, requirements, self.redactor.text(message))
+        )
+        return outcome
+
+    def unreachable(self, message: str) -> None:
+        """No answer at all: no verdict on anything."""
+        self.state.unreachable = message
+        self.results.error(message)
+
+    # --- pytest-xdist: a worker's part, carried to the controller as plain data.
+
+    def worker_data(self) -> dict[str, Any]:
+        self.stop()
+        state = RunState(**{**asdict(self.state), "targets": [self.target]})
+        return {
+            "results": self.results.to_data(),
+            "outcomes": [asdict(o) for o in self.outcomes],
+            "state": asdict(state),
+        }
+
+    def merge_worker(self, data: dict[str, Any]) -> None:
+        self.results.merge(data["results"])
+        self.outcomes.extend(
+            CaseOutcome(**{**o, "requirements": tuple(o["requirements"])}) for o in data["outcomes"]
+        )
+        self.state.merge(RunState(**data["state"]))
+
+    # --- Finish.
+
+    def contract_failures(self) -> int:
+        return sum(o.outcome in ("failed", "error") for o in self.outcomes)
+
+    def finish(self, *, interrupted: bool, seed: str) -> dict[str, Any]:
+        """Stop, give every not-checked requirement its reason, build and write the record."""
+        self.stop()
+        state = self.state
+        for result in self.results.rows():
+            if result.status != "not-checked":
+                continue
+            if state.unreachable:
+                result.reason = f"no verdict: {state.unreachable}"
+            elif state.budget_spent:
+                result.reason = (
+                    f"request budget of {self.settings.max_requests} spent before it was checked"
+                )
+            elif result.requirement.id == "http.case-insensitive" and self.known_ids:
+                result.reason = "no known id has hex letters to change the case of"
+            else:
+                result.reason = NOT_CHECKED_REASONS[result.requirement.applies]
+        if not self.known_ids and not self.seed_url and not state.unreachable:
+            self.notes.append(
+                "No known jobs and no seeding: body-level and known-job requirements were not checked."
+            )
+        if state.budget_spent:
+            self.notes.append(
+                f"The request budget (--max-requests {self.settings.max_requests}) was spent."
+            )
+        if interrupted and state.unreachable is None:
+            self.notes.append(
+                "The run was interrupted; the report holds what was checked until then."
+            )
+        report = build_report(
+            self.results,
+            target=self.target,
+            started=self.started,
+            duration_s=time.monotonic() - self._clock,
+            spec_sha256=self.contract.spec_sha256,
+            seed=seed,
+            strict=self.settings.strict,
+            interrupted=interrupted or state.unreachable is not None,
+            requests_sent=state.requests_sent,
+            known_jobs=len(self.known_ids),
+            notes=self.notes,
+            suite_version=__version__,
+            redactor=self.redactor,
+        )
+        self.report = report
+        report_dir = self.settings.report_dir
+        try:
+            write_json(report, report_dir)
+            write_junit(self.outcomes, report_dir, redactor=self.redactor)
+            write_human_reports(report, report_dir)
+        except OSError as exc:
+            self.report_error = f"reports could not be written to {report_dir}: {exc}"
+        return report
