@@ -17,7 +17,7 @@ import importlib.util
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from jobs_conformance.fixtures import SESSION_KEY, conformance_session
 from jobs_conformance.outcomes import Kind, Outcome, classify
 from jobs_conformance.render import render_console
 from jobs_conformance.session import ConformanceSession
-from jobs_conformance.settings import OPTIONS, CliSpelling, Option, Settings, resolve
+from jobs_conformance.settings import OPTIONS, CliSpelling, Option, Settings, option, resolve
 
 SUITE_MODULE = "jobs_conformance.contract_tests"
 # Collected only when asked for (--schemathesis, or the thorough profile with
@@ -72,24 +72,30 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "requirement(*ids): catalogue requirements a contract test checks"
     )
     config.addinivalue_line("markers", "seeding: the test stores jobs on the target (runs last)")
-    settings = _resolve(config)
+    settings, spelling = _resolve(config)
     profiles.select(settings.profile)
-    session = ConformanceSession(settings, schemathesis=_schemathesis(settings))
+    session = ConformanceSession(settings, schemathesis=_schemathesis(settings, spelling))
     config.stash[SESSION_KEY] = session
     config.stash[_SUITE_KEY] = contract_tests_dir().resolve()
     _collect_the_suite(config)
     _keep_hypothesis_out_of_the_working_directory(config, settings)
     if settings.insecure:
         # On stderr, whatever the capture and warning filters: it must be seen.
-        sys.stderr.write("jobs-conformance: warning: --insecure: TLS certificates are NOT verified\n")
+        sys.stderr.write(
+            "jobs-conformance: warning: --insecure: TLS certificates are NOT verified\n"
+        )
     # Boot the embedded server while pytest collects, in a process that runs
     # tests: not a pytest-xdist controller.
     if not (getattr(config.option, "numprocesses", None) and not _is_worker(config)):
         session.boot_embedded()
 
 
-def _resolve(config: pytest.Config) -> Settings:
+def _resolve(config: pytest.Config) -> tuple[Settings, Callable[[Option], str]]:
+    """The run's settings, and how its options are spelt to the user (CLI or pytest)."""
     by_cli = any(isinstance(p, CliSpelling) for p in config.pluginmanager.get_plugins())
+    spelling: Callable[[Option], str] = (
+        (lambda o: o.cli_flag) if by_cli else (lambda o: o.pytest_flag)
+    )
 
     def ini(entry: Option) -> Any:
         try:
@@ -99,22 +105,19 @@ def _resolve(config: pytest.Config) -> Settings:
 
     given = {entry.dest: config.getoption(entry.pytest_dest, None) for entry in OPTIONS}
     try:
-        return resolve(
-            given,
-            ini=ini,
-            spelling=(lambda o: o.cli_flag) if by_cli else (lambda o: o.pytest_flag),
-        )
+        return resolve(given, ini=ini, spelling=spelling), spelling
     except UsageError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise pytest.UsageError(f"jobs-conformance: {exc}") from None
 
 
-def _schemathesis(settings: Settings) -> bool:
+def _schemathesis(settings: Settings, spelling: Callable[[Option], str]) -> bool:
     installed = importlib.util.find_spec("schemathesis") is not None
     if settings.schemathesis and not installed:
         raise pytest.UsageError(
-            str(
+            "jobs-conformance: "
+            + str(
                 UsageError(
-                    "--schemathesis",
+                    spelling(option("schemathesis")),
                     "on",
                     "schemathesis installed: pip install 'jobs-conformance[schemathesis]'",
                 )
@@ -215,7 +218,9 @@ def pytest_collection_modifyitems(
         set_hypothesis_home_dir(None)
 
 
-def _keep_hypothesis_out_of_the_working_directory(config: pytest.Config, settings: Settings) -> None:
+def _keep_hypothesis_out_of_the_working_directory(
+    config: pytest.Config, settings: Settings
+) -> None:
     # Hypothesis keeps caches (its character map, the constants it collects
     # from source files) in ./.hypothesis, some while the contract modules
     # are imported. A conformance run puts them in the user's cache folder,
@@ -246,9 +251,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     report = yield
     session = _session(item.config)
     if not _in_suite(item):
@@ -272,7 +275,12 @@ def pytest_runtest_makereport(
     elif report.failed and excinfo is not None:
         message = f"{type(excinfo.value).__name__}: {excinfo.value}"
     outcome = session.file_outcome(
-        _test_name(item), report.outcome, report.duration, _requirements_of(item), message, classified
+        _test_name(item),
+        report.outcome,
+        report.duration,
+        _requirements_of(item),
+        message,
+        classified,
     )
     if outcome == "skipped" and report.outcome != "skipped" and classified is not None:
         report.outcome = "skipped"

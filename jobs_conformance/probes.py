@@ -153,7 +153,9 @@ def is_seeded(job_id: str) -> bool:
 
 def in_seed_namespace(job_id: str) -> str:
     """``job_id`` moved into the seeded namespace, keeping the case of its first hex digits."""
-    prefix = SEEDED_ID_PREFIX.upper() if job_id[: len(SEEDED_ID_PREFIX)].isupper() else SEEDED_ID_PREFIX
+    prefix = (
+        SEEDED_ID_PREFIX.upper() if job_id[: len(SEEDED_ID_PREFIX)].isupper() else SEEDED_ID_PREFIX
+    )
     return prefix + job_id[len(SEEDED_ID_PREFIX) :]
 
 

@@ -48,6 +48,9 @@ def verdict_of(results: Results, *, strict: bool, interrupted: bool) -> str:
         return "fail"
     if results.errors or results.crashes:
         return "incomplete"
+    if not any(r.checked for r in results.rows()):
+        # Nothing was judged (--collect-only, say): no verdict, never a pass.
+        return "incomplete"
     return "pass"
 
 

@@ -149,6 +149,7 @@ class ConformanceSession:
             self.known_ids = [job["id"] for job in load_corpus()]
         self.recorder = Recorder(self)
         self.server: Any = None
+        self._embedded_url: str | None = None  # known once the embedded server answered
         self.client: Client | None = None
         self.pool: ThreadPoolExecutor | None = None
         self._known: dict[str, KnownProbes] = {}
@@ -166,8 +167,7 @@ class ConformanceSession:
         if self.embedded and self.server is None and self.state.targets:
             return f"embedded reference ({len(self.state.targets)} pytest-xdist workers, one server each)"
         if self.embedded:
-            url = self.server.base_url if self.server else "(not started)"
-            return f"embedded reference {url}"
+            return f"embedded reference {self._embedded_url or '(not started)'}"
         return str(self.settings.base_url)
 
     # --- Lifecycle.
@@ -192,7 +192,7 @@ class ConformanceSession:
             from jobs_conformance.reference.app import SEED_PATH
 
             self.boot_embedded()
-            base_url = self.server.base_url
+            base_url = self._embedded_url = self.server.base_url
             self.seed_url = self.seed_url or base_url + SEED_PATH
         if self.settings.workers > 1:
             self.pool = ThreadPoolExecutor(

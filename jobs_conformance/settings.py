@@ -29,7 +29,16 @@ from urllib.parse import urlsplit
 from jobs_conformance.contract import load_contract
 from jobs_conformance.errors import UsageError
 
-__all__ = ["OPTIONS", "PROFILES", "CliSpelling", "Option", "Settings", "option", "parse_header", "resolve"]
+__all__ = [
+    "OPTIONS",
+    "PROFILES",
+    "CliSpelling",
+    "Option",
+    "Settings",
+    "option",
+    "parse_header",
+    "resolve",
+]
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
 _TRUE = ("1", "true", "yes", "on")
@@ -80,8 +89,7 @@ class Option:
     @property
     def described(self) -> str:
         """The help text with its default, as both command lines show it."""
-        shown = self.default if self.kind != "choice" else "|".join(self.choices)
-        suffix = f" (default {shown})" if self.default not in (None, False, ()) else ""
+        suffix = f" (default {self.default})" if self.default not in (None, False, ()) else ""
         return f"{self.help}{suffix} [env {self.env}]"
 
 
@@ -93,7 +101,9 @@ OPTIONS: tuple[Option, ...] = (
         env_name="PYTEST_BASE_URL",
         foreign=True,
     ),
-    Option("job-id", "list", "a job the target holds (repeatable)", env_name="JOBS_CONFORMANCE_JOB_IDS"),
+    Option(
+        "job-id", "list", "a job the target holds (repeatable)", env_name="JOBS_CONFORMANCE_JOB_IDS"
+    ),
     Option("job-ids-file", "str", "file with one held job id per line ('#' comments)"),
     Option(
         "header",
@@ -102,7 +112,9 @@ OPTIONS: tuple[Option, ...] = (
         "everywhere. JOBS_CONFORMANCE_HEADERS takes one per line, keeping them off the command line",
         env_name="JOBS_CONFORMANCE_HEADERS",
     ),
-    Option("seed-url", "str", "seeding endpoint: jobs are PUT to {seed-url}/{id} before being read"),
+    Option(
+        "seed-url", "str", "seeding endpoint: jobs are PUT to {seed-url}/{id} before being read"
+    ),
     Option("strict", "flag", "should-level failures fail the run too", False),
     Option("report-dir", "str", "where reports are written", "reports"),
     Option("timeout", "float", "seconds per request", 10.0),
@@ -130,7 +142,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "cache-dir",
         "str",
-        "where Hypothesis keeps its caches in a run of the contract suite alone (default "
+        "where Hypothesis keeps its caches during a conformance run (default "
         "$XDG_CACHE_HOME/jobs-conformance, else ~/.cache/jobs-conformance); 'off' for a temporary "
         "folder removed after the run",
     ),
@@ -207,7 +219,11 @@ def resolve(
         if entry.kind == "list" and from_env:
             # Repeatable options add up: a non-secret --header on the command
             # line must not silently drop the secret one kept in the environment.
-            parts = from_env.split("\n") if entry.name == "header" else from_env.replace(",", " ").split()
+            parts = (
+                from_env.split("\n")
+                if entry.name == "header"
+                else from_env.replace(",", " ").split()
+            )
             value = [*(value or []), *(p.strip() for p in parts if p.strip())]
         elif value in (None, [], False) and from_env:
             value = from_env.strip().lower() in _TRUE if entry.kind == "flag" else from_env
@@ -250,7 +266,9 @@ def _validated(raw: Mapping[str, Any], source: Mapping[str, str]) -> Settings:
         job_ids += _read_ids(source["job_ids_file"], str(raw["job_ids_file"]))
     for job_id in job_ids:
         if not contract.path_pattern.search(job_id):
-            raise UsageError(source["job_id"], job_id, "a UUID matching the documented jobId pattern")
+            raise UsageError(
+                source["job_id"], job_id, "a UUID matching the documented jobId pattern"
+            )
     ca_bundle = raw["ca_bundle"]
     if ca_bundle and not Path(ca_bundle).is_file():
         raise UsageError(source["ca_bundle"], ca_bundle, "a readable PEM file")

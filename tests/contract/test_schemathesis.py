@@ -44,9 +44,7 @@ def _probe(job_id: str, held_ids: frozenset[str]) -> Probe:
 @given(cases=batches(OPERATION.as_strategy(generation_mode=GenerationMode.POSITIVE)))
 def test_schema_positive(send, verdicts, held_ids, cases):
     job_ids = [c.path_parameters["jobId"] for c in cases]
-    verdicts.check_all(
-        send([_probe(i, held_ids) for i in job_ids if not is_seeded(i)])
-    )
+    verdicts.check_all(send([_probe(i, held_ids) for i in job_ids if not is_seeded(i)]))
 
 
 @pytest.mark.requirement("http.malformed-4xx", "http.unknown-404")
