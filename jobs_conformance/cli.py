@@ -19,7 +19,7 @@ from typing import NoReturn
 
 from jobs_conformance.errors import ExitCode, SuiteError, UsageError
 
-__all__ = ["main"]
+__all__ = ["main", "run_arguments"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -257,7 +257,6 @@ def _run(args: argparse.Namespace) -> int:
     """The contract suite through pytest and the plugin: the options resolve there, once."""
     import pytest
 
-    from jobs_conformance.plugin import SUITE_MODULE
     from jobs_conformance.settings import OPTIONS, CliSpelling
 
     given: list[str] = []
@@ -269,16 +268,37 @@ def _run(args: argparse.Namespace) -> int:
             given += [entry.pytest_flag] if value else []
         elif value is not None:
             given.append(f"{entry.pytest_flag}={value}")
-    # Plugins a conformance run does not use; each costs start-up time.
-    # schemathesis's own pytest plugin (the suite uses its library, not its
-    # plugin) and anyio come with the schemathesis extra; xdist is kept when
-    # asked for with -n.
-    unused = ["doctest", "pastebin", "junitxml", "anyio", "schemathesis", "benchmark"]
-    if not any(a.startswith(("-n", "--numprocesses")) for a in args.pytest_args):
-        unused.append("xdist")
     # A gate's run is not changed by options meant for a project's own tests.
     os.environ.pop("PYTEST_ADDOPTS", None)
-    pytest_args = [
+    session = run_arguments(args.pytest_args)
+    return int(pytest.main([*session, *given, *args.pytest_args], plugins=[CliSpelling()]))
+
+
+def run_arguments(extra: Sequence[str] = ()) -> list[str]:
+    """The pytest arguments of ``jobs-conformance run``, before its options and ``extra``.
+
+    The contract suite alone, with the plugin; what a project configures
+    for its own tests (``addopts``) does not apply.
+    """
+    from jobs_conformance.plugin import SUITE_MODULE
+
+    # Plugins a conformance run does not use; each costs start-up time.
+    # schemathesis's own pytest plugin (the suite uses its library, not its
+    # plugin) and anyio come with the schemathesis extra; unraisableexception
+    # collects garbage several times over at the end; xdist is kept when
+    # asked for with -n.
+    unused = [
+        "doctest",
+        "pastebin",
+        "junitxml",
+        "anyio",
+        "schemathesis",
+        "benchmark",
+        "unraisableexception",
+    ]
+    if not any(a.startswith(("-n", "--numprocesses")) for a in extra):
+        unused.append("xdist")
+    return [
         "-p",
         "jobs_conformance",
         # pytest-base-url's --base-url, even where plugin autoloading is off.
@@ -302,10 +322,7 @@ def _run(args: argparse.Namespace) -> int:
         "--no-header",
         "--tb=no",
         "-rN",
-        *given,
-        *args.pytest_args,
     ]
-    return int(pytest.main(pytest_args, plugins=[CliSpelling()]))
 
 
 def _report(args: argparse.Namespace) -> ExitCode:

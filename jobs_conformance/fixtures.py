@@ -46,31 +46,31 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[ConformanceSession]:
 
 
 @pytest.fixture(scope="session")
-def client(conformance: ConformanceSession) -> Client:
+def conformance_client(conformance: ConformanceSession) -> Client:
     """The run's HTTP client."""
     return conformance.start()
 
 
 @pytest.fixture(scope="session")
-def verdicts(conformance: ConformanceSession) -> Recorder:
+def conformance_verdicts(conformance: ConformanceSession) -> Recorder:
     """Judge and record exchanges for the running test."""
     return conformance.recorder
 
 
 @pytest.fixture(scope="session")
-def send(conformance: ConformanceSession) -> Callable[[list[Probe]], list[Exchange]]:
+def conformance_send(conformance: ConformanceSession) -> Callable[[list[Probe]], list[Exchange]]:
     """``send(probes)``: the probes' exchanges, ``--workers`` at a time, in order (see ConformanceSession.send)."""
     return conformance.send
 
 
 @pytest.fixture(scope="session")
-def in_parallel(conformance: ConformanceSession) -> Callable[..., list[Any]]:
+def conformance_in_parallel(conformance: ConformanceSession) -> Callable[..., list[Any]]:
     """``in_parallel(calls)``: the calls' results, run ``--workers`` at a time, in order."""
     return functools.partial(concurrently, conformance.pool)
 
 
 @pytest.fixture(scope="session")
-def known(conformance: ConformanceSession) -> dict[str, KnownProbes]:
+def conformance_known(conformance: ConformanceSession) -> dict[str, KnownProbes]:
     """The known-job exchanges by id; skips (not-checked) when no job is known."""
     if not conformance.known_ids:
         pytest.skip(NOT_CHECKED_REASONS["known-job"])
@@ -78,13 +78,13 @@ def known(conformance: ConformanceSession) -> dict[str, KnownProbes]:
 
 
 @pytest.fixture(scope="session")
-def held_ids(conformance: ConformanceSession) -> frozenset[str]:
+def conformance_held_ids(conformance: ConformanceSession) -> frozenset[str]:
     """Lower-case ids of every job the target is known to hold."""
     return conformance.held_ids
 
 
 @pytest.fixture(scope="session")
-def credentials(conformance: ConformanceSession) -> dict[str, str]:
+def conformance_credentials(conformance: ConformanceSession) -> dict[str, str]:
     """The configured headers; skips (auth.required not-checked) when there are none."""
     if not conformance.headers:
         pytest.skip(f"{NOT_CHECKED_REASONS['credentials']}: auth.required is not checked")
@@ -92,7 +92,7 @@ def credentials(conformance: ConformanceSession) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def seed_url(conformance: ConformanceSession) -> str:
+def conformance_seed_url(conformance: ConformanceSession) -> str:
     """The seeding URL; skips (seed.round-trip not-checked) when none is configured."""
     if not conformance.seed_url:
         pytest.skip(f"{NOT_CHECKED_REASONS['seeding']}: seed.round-trip is not checked")

@@ -206,7 +206,7 @@ def pytest_collection_modifyitems(
         (items[n] for n in positions),
         key=lambda item: (
             item.get_closest_marker("seeding") is not None,
-            "known" in getattr(item, "fixturenames", ()),
+            "conformance_known" in getattr(item, "fixturenames", ()),
         ),
     )
     for n, item in zip(positions, ordered, strict=True):

@@ -212,33 +212,46 @@ def resolve(
     """
     environ = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
+    # Where each value came from, as the user wrote it; a list option's
+    # items each have their own (the command line's and the environment's add up).
     source: dict[str, str] = {}
+    item_sources: dict[str, list[str]] = {}
     for entry in OPTIONS:
         value, where = given.get(entry.dest), spelling(entry)
         from_env = environ.get(entry.env)
-        if entry.kind == "list" and from_env:
-            # Repeatable options add up: a non-secret --header on the command
-            # line must not silently drop the secret one kept in the environment.
-            parts = (
-                from_env.split("\n")
-                if entry.name == "header"
-                else from_env.replace(",", " ").split()
-            )
-            value = [*(value or []), *(p.strip() for p in parts if p.strip())]
-        elif value in (None, [], False) and from_env:
+        if entry.kind == "list":
+            items = [(str(v), where) for v in value or []]
+            if from_env:
+                # Repeatable options add up: a non-secret --header on the command
+                # line must not silently drop the secret one kept in the environment.
+                parts = (
+                    from_env.split("\n")
+                    if entry.name == "header"
+                    else from_env.replace(",", " ").split()
+                )
+                items += [(p.strip(), entry.env) for p in parts if p.strip()]
+            if not items and ini is not None:
+                items = [(str(v), f"ini {entry.ini}") for v in ini(entry) or []]
+            raw[entry.dest] = [v for v, _ in items]
+            item_sources[entry.dest] = [w for _, w in items]
+            source[entry.dest] = where
+            continue
+        if value in (None, False) and from_env:
             value = from_env.strip().lower() in _TRUE if entry.kind == "flag" else from_env
             where = entry.env
-        if value in (None, [], False) and ini is not None:
+        if value in (None, False) and ini is not None:
             configured = ini(entry)
-            if configured not in (None, [], ""):
+            if configured not in (None, ""):
                 value = configured.strip().lower() in _TRUE if entry.kind == "flag" else configured
                 where = f"ini {entry.ini}"
-        raw[entry.dest] = entry.default if value in (None, []) else value
+        raw[entry.dest] = entry.default if value is None else value
         source[entry.dest] = where
-    return _validated(raw, source)
+    return _validated(raw, source, item_sources)
 
 
-def _validated(raw: Mapping[str, Any], source: Mapping[str, str]) -> Settings:
+def _validated(
+    raw: Mapping[str, Any], source: Mapping[str, str], item_sources: Mapping[str, list[str]]
+) -> Settings:
     def number(dest: str, kind: type, low: float, high: float | None, what: str) -> Any:
         text = raw[dest]
         try:
@@ -259,16 +272,19 @@ def _validated(raw: Mapping[str, Any], source: Mapping[str, str]) -> Settings:
             raise UsageError(source[dest], value, "an http:// or https:// URL with a host")
         return str(value).rstrip("/")
 
-    headers = dict(parse_header(h, source["header"]) for h in raw["header"] or [])
+    headers = dict(
+        parse_header(h, where)
+        for h, where in zip(raw["header"], item_sources["header"], strict=True)
+    )
     contract = load_contract()
-    job_ids = [str(i) for i in raw["job_id"] or []]
+    job_ids = list(zip(raw["job_id"], item_sources["job_id"], strict=True))
     if raw["job_ids_file"]:
-        job_ids += _read_ids(source["job_ids_file"], str(raw["job_ids_file"]))
-    for job_id in job_ids:
+        path = str(raw["job_ids_file"])
+        where = f"{source['job_ids_file']} {path}"
+        job_ids += [(i, where) for i in _read_ids(source["job_ids_file"], path)]
+    for job_id, where in job_ids:
         if not contract.path_pattern.search(job_id):
-            raise UsageError(
-                source["job_id"], job_id, "a UUID matching the documented jobId pattern"
-            )
+            raise UsageError(where, job_id, "a UUID matching the documented jobId pattern")
     ca_bundle = raw["ca_bundle"]
     if ca_bundle and not Path(ca_bundle).is_file():
         raise UsageError(source["ca_bundle"], ca_bundle, "a readable PEM file")
@@ -277,7 +293,7 @@ def _validated(raw: Mapping[str, Any], source: Mapping[str, str]) -> Settings:
     cache_dir = str(raw["cache_dir"] or _user_cache_dir()).strip()
     return Settings(
         base_url=url("base_url"),
-        job_ids=tuple(dict.fromkeys(job_ids)),
+        job_ids=tuple(dict.fromkeys(i for i, _ in job_ids)),
         headers=headers,
         seed_url=url("seed_url"),
         strict=bool(raw["strict"]),

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from conftest import SHARED
+from jobs_conformance.cli import run_arguments
 from jobs_conformance.invocation import command_line
 
 JSTS = SHARED / "vectors" / "jsts" / "draft2020-12"
@@ -75,6 +76,33 @@ def run_suite(
     )
 
 
+# What `jobs-conformance run` hands pytest besides its options, for running
+# the contract suite in this process with pytester; randomly stays out (the
+# suite's own runs are ordered), tracebacks are shown for a failing case.
+def plugin_args(*extra: str) -> tuple[str, ...]:
+    return (*run_arguments(extra), "-p", "no:randomly", "--tb=short")
+
+
+PLUGIN_ARGS = plugin_args()
+
+
+def run_in_process(pytester: pytest.Pytester, *args: str, report_dir: Path):
+    """``pytest -p jobs_conformance ARGS`` in this process; (exit code, conformance.json or None, output).
+
+    The same session a subprocess would run, without the interpreter's start
+    (about 1.5 s of a 2.5 s run). Hypothesis's storage folder is the test's
+    own, so the plugin leaves this process's Hypothesis settings alone.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(pytester.path / ".hypothesis"))
+        result = pytester.runpytest_inprocess(
+            *plugin_args(*args), "--conformance-report-dir", str(report_dir), *args
+        )
+    path = report_dir / "conformance.json"
+    report = json.loads(path.read_text()) if path.exists() else None
+    return int(result.ret), report, "\n".join(result.outlines + result.errlines)
+
+
 def usage_error(*args: str) -> str:
     """``jobs-conformance ARGS``, which must be a usage error (exit 4, no traceback); its stderr."""
     import subprocess
@@ -100,3 +128,18 @@ def as_at_a_terminal() -> None:
 def statuses(report: dict[str, Any]) -> dict[str, str]:
     """requirement id -> status, from a conformance.json document."""
     return {row["id"]: row["status"] for row in report["requirements"]}
+
+
+UNHELD = "00000000-0000-4000-8000-000000000001"
+
+
+def unknown_id_exchange(status: int, job_id: str = UNHELD):
+    """A GET of an id the target does not hold, answered ``status`` (404 conforms; 500 breaks http.unknown-404 only)."""
+    from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
+
+    return Exchange(
+        HttpResponse(status, (("Content-Type", "application/json"),), b"{}"),
+        Intent.UNKNOWN,
+        request=HttpRequest("GET", f"http://127.0.0.1:1/api/v2/jobs/{job_id}"),
+        job_id=job_id,
+    )

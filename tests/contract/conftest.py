@@ -1,18 +1,20 @@
-"""The contract tests' fixtures, scoped to this folder.
+"""The contract tests' fixtures, defined in :mod:`jobs_conformance.fixtures`.
 
-They are defined in :mod:`jobs_conformance.fixtures` and brought in here,
-not registered by the plugin: in a session that runs a project's own tests
-beside the contract suite, names like ``client`` stay that project's.
+Every name carries the ``conformance`` prefix: pytest scopes a conftest's
+fixtures to its folder only inside the rootdir, and an installed suite sits
+outside it, so these are visible to a project's own tests in the same
+session, and must not take a name (``client``, say) that those tests or
+another plugin use.
 """
 
 from jobs_conformance.fixtures import (  # noqa: F401
-    client,
     conformance,
-    credentials,
-    held_ids,
-    in_parallel,
-    known,
-    send,
-    verdicts,
+    conformance_client,
+    conformance_credentials,
+    conformance_held_ids,
+    conformance_in_parallel,
+    conformance_known,
+    conformance_seed_url,
+    conformance_send,
+    conformance_verdicts,
 )
-from jobs_conformance.fixtures import seed_url as seed_url

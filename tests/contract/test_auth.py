@@ -9,17 +9,19 @@ from jobs_conformance.probes import Probe, alter_credentials, in_seed_namespace,
 
 
 @pytest.mark.requirement("auth.required")
-def test_requests_without_valid_credentials_are_refused(conformance, send, verdicts, credentials):
+def test_requests_without_valid_credentials_are_refused(
+    conformance, conformance_send, conformance_verdicts, conformance_credentials
+):
     # A held job if there is one: its data is what must not leak.
     job_id = (
         conformance.known_ids[0]
         if conformance.known_ids
         else in_seed_namespace("00000000-0000-4000-8000-00000000a0a0")
     )
-    verdicts.check_all(
-        send(
+    conformance_verdicts.check_all(
+        conformance_send(
             [
-                Probe(job_id, Intent.UNAUTHENTICATED, headers=changed(credentials))
+                Probe(job_id, Intent.UNAUTHENTICATED, headers=changed(conformance_credentials))
                 for changed in (without_credentials, alter_credentials)
             ]
         )

@@ -21,16 +21,20 @@ from jobs_conformance.strategies.uuids import (
 @batched_settings()
 @given(job_ids=batches(valid_uuids()))
 @example(job_ids=[NIL_UUID, *EDGE_UUIDS[1:6]])
-def test_unknown_well_formed_ids_are_404(send, verdicts, held_ids, job_ids):
-    unknown = [i for i in job_ids if i.lower() not in held_ids and not is_seeded(i)]
-    verdicts.check_all(send([Probe(i, Intent.UNKNOWN) for i in unknown]))
+def test_unknown_well_formed_ids_are_404(
+    conformance_send, conformance_verdicts, conformance_held_ids, job_ids
+):
+    unknown = [i for i in job_ids if i.lower() not in conformance_held_ids and not is_seeded(i)]
+    conformance_verdicts.check_all(conformance_send([Probe(i, Intent.UNKNOWN) for i in unknown]))
 
 
 @pytest.mark.requirement("http.malformed-4xx")
 @batched_settings()
 @given(invalid=batches(invalid_uuids()))
-def test_malformed_ids_are_4xx(send, verdicts, invalid):
-    verdicts.check_all(send([Probe(i.value, Intent.MALFORMED) for i in invalid]))
+def test_malformed_ids_are_4xx(conformance_send, conformance_verdicts, invalid):
+    conformance_verdicts.check_all(
+        conformance_send([Probe(i.value, Intent.MALFORMED) for i in invalid])
+    )
 
 
 # Every class, every run: the simplest value of each (what Hypothesis would
@@ -39,7 +43,9 @@ SIMPLEST_INVALID = simplest_invalid_uuids()
 
 
 @pytest.mark.requirement("http.malformed-4xx")
-def test_every_invalid_class_is_4xx(send, verdicts):
-    verdicts.check_all(
-        send([Probe(invalid.value, Intent.MALFORMED) for invalid in SIMPLEST_INVALID.values()])
+def test_every_invalid_class_is_4xx(conformance_send, conformance_verdicts):
+    conformance_verdicts.check_all(
+        conformance_send(
+            [Probe(invalid.value, Intent.MALFORMED) for invalid in SIMPLEST_INVALID.values()]
+        )
     )

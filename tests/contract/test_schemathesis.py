@@ -42,16 +42,20 @@ def _probe(job_id: str, held_ids: frozenset[str]) -> Probe:
 @pytest.mark.requirement("http.unknown-404", "http.status-known")
 @batched_settings(share=0.5)
 @given(cases=batches(OPERATION.as_strategy(generation_mode=GenerationMode.POSITIVE)))
-def test_schema_positive(send, verdicts, held_ids, cases):
+def test_schema_positive(conformance_send, conformance_verdicts, conformance_held_ids, cases):
     job_ids = [c.path_parameters["jobId"] for c in cases]
-    verdicts.check_all(send([_probe(i, held_ids) for i in job_ids if not is_seeded(i)]))
+    conformance_verdicts.check_all(
+        conformance_send([_probe(i, conformance_held_ids) for i in job_ids if not is_seeded(i)])
+    )
 
 
 @pytest.mark.requirement("http.malformed-4xx", "http.unknown-404")
 @batched_settings(share=0.3)
 @given(cases=batches(OPERATION.as_strategy(generation_mode=GenerationMode.NEGATIVE)))
-def test_schema_negative(send, verdicts, held_ids, cases):
+def test_schema_negative(conformance_send, conformance_verdicts, conformance_held_ids, cases):
     # schemathesis hands negative path values over already percent-encoded.
-    verdicts.check_all(
-        send([_probe(unquote(str(c.path_parameters["jobId"])), held_ids) for c in cases])
+    conformance_verdicts.check_all(
+        conformance_send(
+            [_probe(unquote(str(c.path_parameters["jobId"])), conformance_held_ids) for c in cases]
+        )
     )

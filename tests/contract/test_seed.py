@@ -32,8 +32,15 @@ def _own_namespace(job: dict) -> dict:
 @given(batch=batches(jobs(allow_missing_seconds=True).map(_own_namespace)))
 # 0000-02-29 without seconds; 2024-02-29 with a 12-digit fraction; years 0999 and 9999.
 @example(batch=[_own_namespace(pinned_jobs()[i]) for i in (0, 2, 7)])
-def test_seeded_jobs_round_trip(client, in_parallel, verdicts, seed_url, batch):
+def test_seeded_jobs_round_trip(
+    conformance_client, conformance_in_parallel, conformance_verdicts, conformance_seed_url, batch
+):
     unique = list({job["id"].lower(): job for job in batch}.values())
-    verdicts.check_all(
-        in_parallel([functools.partial(seed_and_fetch, client, seed_url, job) for job in unique])
+    conformance_verdicts.check_all(
+        conformance_in_parallel(
+            [
+                functools.partial(seed_and_fetch, conformance_client, conformance_seed_url, job)
+                for job in unique
+            ]
+        )
     )

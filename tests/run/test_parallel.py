@@ -1,60 +1,37 @@
-"""`pytest -n auto` (pytest-xdist) gives the same verdict as a serial run, in one merged report."""
+"""`pytest -p jobs_conformance -n 2` (pytest-xdist) gives the same verdict as a serial run, in one merged report.
+
+One faulty target shows both halves of the merge: requirements that pass
+and requirements that fail. How a worker's data is carried and merged is
+tested without processes in tests/harness/test_session.py.
+"""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from tests_support import run_in_process
 
-import pytest
-
-from jobs_conformance.contract import contract_tests_dir
 from jobs_conformance.reference.server import ReferenceServer
 
-CONTRACT_TESTS = contract_tests_dir()
+pytest_plugins = ["pytester"]
 
 
-def _pytest(report_dir, *args):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(CONTRACT_TESTS),
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--report-dir",
-            str(report_dir),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=CONTRACT_TESTS.parent.parent,
-    )
-    report = json.loads((report_dir / "conformance.json").read_text())
-    return result.returncode, report
+def _rows(report) -> dict[str, tuple[str, int]]:
+    return {row["id"]: (row["status"], row["checked"] > 0) for row in report["requirements"]}
 
 
-def _failed(report):
-    return {row["id"] for row in report["requirements"] if row["status"] == "fail"}
-
-
-@pytest.mark.parametrize(
-    "faults", [[], ["ts-offset", "python-dollar"]], ids=["conforming", "faulty"]
-)
-def test_xdist_and_serial_runs_agree(tmp_path, faults):
-    with ReferenceServer(faults=faults) as server:
-        ids = tmp_path / "ids.txt"
+def test_xdist_and_serial_runs_agree(pytester):
+    with ReferenceServer(faults=["ts-offset", "python-dollar"]) as server:
+        ids = pytester.path / "ids.txt"
         ids.write_text("\n".join(server.job_ids()))
-        args = ["--base-url", server.base_url, "--job-ids-file", str(ids)]
-        serial_code, serial = _pytest(tmp_path / "serial", *args)
-        parallel_code, parallel = _pytest(tmp_path / "parallel", *args, "-n", "2")
-    assert serial_code == parallel_code == (1 if faults else 0)
-    assert serial["verdict"] == parallel["verdict"]
-    assert _failed(serial) == _failed(parallel)
-    assert {row["id"]: row["status"] for row in serial["requirements"]} == {
-        row["id"]: row["status"] for row in parallel["requirements"]
-    }
+        args = ["--base-url", server.base_url, "--conformance-job-ids-file", str(ids)]
+        serial_code, serial, serial_output = run_in_process(
+            pytester, *args, report_dir=pytester.path / "serial"
+        )
+        parallel_code, parallel, parallel_output = run_in_process(
+            pytester, *args, "-n", "2", report_dir=pytester.path / "parallel"
+        )
+    assert serial_code == parallel_code == 1, serial_output + parallel_output
+    assert serial["verdict"] == parallel["verdict"] == "fail"
+    assert _rows(serial) == _rows(parallel)
+    assert {"pass", "fail"} <= {status for status, _ in _rows(parallel).values()}
+    assert "bringing up nodes" in parallel_output  # it did run under pytest-xdist
     assert parallel["requests_sent"] > 0
