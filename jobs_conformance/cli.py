@@ -19,7 +19,7 @@ from typing import NoReturn
 
 from jobs_conformance.errors import ExitCode, SuiteError, UsageError
 
-__all__ = ["main", "run_arguments"]
+__all__ = ["main", "run_arguments", "run_invocation"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -257,6 +257,18 @@ def _run(args: argparse.Namespace) -> int:
     """The contract suite through pytest and the plugin: the options resolve there, once."""
     import pytest
 
+    # A gate's run is not changed by options meant for a project's own tests.
+    os.environ.pop("PYTEST_ADDOPTS", None)
+    arguments, plugins = _invocation(args)
+    return int(pytest.main(arguments, plugins=plugins))
+
+
+def run_invocation(argv: Sequence[str]) -> tuple[list[str], list[object]]:
+    """What ``jobs-conformance run ARGV`` hands ``pytest.main``: its arguments and plugins."""
+    return _invocation(_build_parser().parse_args(["run", *argv]))
+
+
+def _invocation(args: argparse.Namespace) -> tuple[list[str], list[object]]:
     from jobs_conformance.settings import OPTIONS, CliSpelling
 
     given: list[str] = []
@@ -268,10 +280,7 @@ def _run(args: argparse.Namespace) -> int:
             given += [entry.pytest_flag] if value else []
         elif value is not None:
             given.append(f"{entry.pytest_flag}={value}")
-    # A gate's run is not changed by options meant for a project's own tests.
-    os.environ.pop("PYTEST_ADDOPTS", None)
-    session = run_arguments(args.pytest_args)
-    return int(pytest.main([*session, *given, *args.pytest_args], plugins=[CliSpelling()]))
+    return [*run_arguments(args.pytest_args), *given, *args.pytest_args], [CliSpelling()]
 
 
 def run_arguments(extra: Sequence[str] = ()) -> list[str]:
@@ -285,8 +294,9 @@ def run_arguments(extra: Sequence[str] = ()) -> list[str]:
     # Plugins a conformance run does not use; each costs start-up time.
     # schemathesis's own pytest plugin (the suite uses its library, not its
     # plugin) and anyio come with the schemathesis extra; unraisableexception
-    # collects garbage several times over at the end; xdist is kept when
-    # asked for with -n.
+    # collects garbage several times over at the end; randomly would reorder
+    # what the run orders itself (and imports numpy to reseed it); xdist is
+    # kept when asked for with -n.
     unused = [
         "doctest",
         "pastebin",
@@ -295,6 +305,7 @@ def run_arguments(extra: Sequence[str] = ()) -> list[str]:
         "schemathesis",
         "benchmark",
         "unraisableexception",
+        "randomly",
     ]
     if not any(a.startswith(("-n", "--numprocesses")) for a in extra):
         unused.append("xdist")

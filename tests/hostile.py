@@ -120,12 +120,26 @@ def json_400(seen: Seen, connection: socket.socket) -> None:
 
 
 def gzip_bomb(decompressed_bytes: int) -> bytes:
-    """A gzip stream of ``decompressed_bytes`` zeros (about a thousandth of that on the wire)."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    """One gzip member of ``decompressed_bytes`` zeros (a whole number of MiB; ~1/1000 on the wire).
+
+    Built without compressing it all: a MiB of zeros is deflated once, ending
+    in a full flush (which resets the compressor, so the same bytes would
+    follow any earlier block), and repeated; then an empty final block and
+    the trailer (RFC 1951 section 3.2.3, RFC 1952 section 2.3). Compressing
+    1 GiB takes seconds.
+    """
     block = bytes(1 << 20)
-    parts = [compressor.compress(block) for _ in range(decompressed_bytes >> 20)]
-    parts.append(compressor.flush())
-    return b"".join(parts)
+    count, rest = divmod(decompressed_bytes, len(block))
+    assert rest == 0, "a whole number of MiB"
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = deflate.compress(block) + deflate.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(count):
+        crc = zlib.crc32(block, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    final_empty_block = b"\x03\x00"
+    trailer = struct.pack("<II", crc, decompressed_bytes & 0xFFFFFFFF)
+    return header + chunk * count + final_empty_block + trailer
 
 
 def endless_zeros(total: int) -> Iterator[bytes]:

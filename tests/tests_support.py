@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conftest import SHARED
-from jobs_conformance.cli import run_arguments
+from jobs_conformance.cli import run_arguments, run_invocation
 from jobs_conformance.invocation import command_line
 
 JSTS = SHARED / "vectors" / "jsts" / "draft2020-12"
@@ -76,11 +76,32 @@ def run_suite(
     )
 
 
+def run_cli_in_process(
+    pytester: pytest.Pytester, *args: str, report_dir: Path, env: dict[str, str] | None = None
+):
+    """``jobs-conformance run ARGS`` in this process: the same pytest session the command
+    starts (its arguments and plugins, from the CLI itself), without an interpreter's start.
+
+    Returns what :func:`run_suite` does: (exit code, conformance.json or None, stdout, stderr).
+    For what only a process shows (exit without teardown, signals, memory), use run_suite.
+    """
+    arguments, plugins = run_invocation(["--report-dir", str(report_dir), *args])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(pytester.path / ".hypothesis"))
+        patch.delenv("PYTEST_ADDOPTS", raising=False)
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        result = pytester.runpytest_inprocess(*arguments, plugins=plugins)
+    path = report_dir / "conformance.json"
+    report = json.loads(path.read_text()) if path.exists() else None
+    return int(result.ret), report, "\n".join(result.outlines), "\n".join(result.errlines)
+
+
 # What `jobs-conformance run` hands pytest besides its options, for running
-# the contract suite in this process with pytester; randomly stays out (the
-# suite's own runs are ordered), tracebacks are shown for a failing case.
+# the contract suite in this process with pytester; tracebacks are shown for
+# a failing case.
 def plugin_args(*extra: str) -> tuple[str, ...]:
-    return (*run_arguments(extra), "-p", "no:randomly", "--tb=short")
+    return (*run_arguments(extra), "--tb=short")
 
 
 PLUGIN_ARGS = plugin_args()

@@ -270,7 +270,9 @@ def test_a_crashing_check_is_reported_not_raised(monkeypatch):
         raise RuntimeError("bug in a check")
         yield Problem("unreachable")
 
-    monkeypatch.setitem(CHECKS, "body.timeline", dataclasses.replace(CHECKS["body.timeline"], function=broken))
+    monkeypatch.setitem(
+        CHECKS, "body.timeline", dataclasses.replace(CHECKS["body.timeline"], function=broken)
+    )
     judgement = judge_body(json.dumps(EXAMPLE).encode())
     assert [c.requirement for c in judgement.crashes] == ["body.timeline"]
     assert "bug in a check" in judgement.crashes[0].error

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import jsonschema
-from tests_support import run_suite, usage_error
+from tests_support import run_cli_in_process, usage_error
 
 from jobs_conformance.contract import default_spec_dir, load_contract
 from jobs_conformance.invocation import command_line
@@ -23,6 +23,8 @@ from jobs_conformance.render import (
 from jobs_conformance.report import CaseOutcome, write_json, write_junit
 
 from .conftest import HOSTILE_NAME, SECRET
+
+pytest_plugins = ["pytester"]
 
 
 class _Tags(HTMLParser):
@@ -164,8 +166,8 @@ def test_report_command_re_renders_a_saved_report(tmp_path, report):
         assert "--from" in usage_error("report", "--from", str(bad))
 
 
-def test_run_writes_every_report(tmp_path):
-    code, _, _, _ = run_suite("--max-requests", "30", report_dir=tmp_path / "r")
+def test_run_writes_every_report(pytester, tmp_path):
+    code, _, _, _ = run_cli_in_process(pytester, "--max-requests", "30", report_dir=tmp_path / "r")
     assert code == 0
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [
         "badge.svg",

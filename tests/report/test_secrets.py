@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 from hostile import HostileServer, respond
-from tests_support import DOC_EXAMPLE, run_suite
+from tests_support import DOC_EXAMPLE, run_cli_in_process
+
+pytest_plugins = ["pytester"]
 
 TOKEN = "tok-9f8e7d6c5b4a39281706"
 API_KEY = "key-0a1b2c3d4e5f60718293"
@@ -26,10 +28,11 @@ def _echoing(seen, connection):
         respond(connection, 500, f"upstream rejected credentials {echoed}".encode(), headers)
 
 
-def test_secrets_never_reach_reports_or_console(tmp_path):
+def test_secrets_never_reach_reports_or_console(pytester, tmp_path):
     report_dir = tmp_path / "reports"
     with HostileServer(_echoing) as server:
-        code, report, out, err = run_suite(
+        code, report, out, err = run_cli_in_process(
+            pytester,
             "--base-url",
             server.base_url,
             "--job-id",

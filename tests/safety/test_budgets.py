@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 
-from tests_support import run_suite, statuses
+from tests_support import run_cli_in_process, statuses
 
 from jobs_conformance.reference.server import ReferenceServer
 
 from .conftest import Recording
+
+pytest_plugins = ["pytester"]
 
 
 def _server_with_recorder(**kwargs):
@@ -18,10 +20,11 @@ def _server_with_recorder(**kwargs):
     return server, recorder
 
 
-def test_max_requests_is_a_hard_cap_and_the_rest_is_not_checked(tmp_path):
+def test_max_requests_is_a_hard_cap_and_the_rest_is_not_checked(pytester, tmp_path):
     server, recorder = _server_with_recorder()
     with server:
-        code, report, out, err = run_suite(
+        code, report, out, err = run_cli_in_process(
+            pytester,
             "--base-url",
             server.base_url,
             "--job-id",
@@ -38,11 +41,12 @@ def test_max_requests_is_a_hard_cap_and_the_rest_is_not_checked(tmp_path):
     assert any("budget" in note for note in report["notes"])
 
 
-def test_rate_limit_caps_every_one_second_window(tmp_path):
+def test_rate_limit_caps_every_one_second_window(pytester, tmp_path):
     server, recorder = _server_with_recorder()
     with server:
         started = time.monotonic()
-        run_suite(
+        run_cli_in_process(
+            pytester,
             "--base-url",
             server.base_url,
             "--rate-limit",
@@ -79,12 +83,13 @@ class _Throttle:
         return self.app(environ, start_response)
 
 
-def test_429_and_503_with_retry_after_are_waited_out_and_not_counted(tmp_path):
+def test_429_and_503_with_retry_after_are_waited_out_and_not_counted(pytester, tmp_path):
     server = ReferenceServer()
     throttle = _Throttle(server.app)
     server.app = throttle
     with server:
-        code, report, out, err = run_suite(
+        code, report, out, err = run_cli_in_process(
+            pytester,
             "--base-url",
             server.base_url,
             "--job-id",

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from hostile import HostileServer, json_404, respond
-from tests_support import run_suite
+from tests_support import run_cli_in_process
 
 from .conftest import HELD, is_held, is_malformed
+
+pytest_plugins = ["pytester"]
 
 SECRET = "Bearer redirect-test-secret-4b1d"
 
 
-def test_a_redirect_to_another_host_is_a_violation_and_is_not_followed(tmp_path):
+def test_a_redirect_to_another_host_is_a_violation_and_is_not_followed(pytester, tmp_path):
     with HostileServer(lambda seen, c: respond(c, 200, b"{}"), host="127.0.0.2") as elsewhere:
 
         def redirecting(seen, connection):
@@ -20,7 +22,8 @@ def test_a_redirect_to_another_host_is_a_violation_and_is_not_followed(tmp_path)
                 json_404(seen, connection)
 
         with HostileServer(redirecting) as target:
-            code, report, out, err = run_suite(
+            code, report, out, err = run_cli_in_process(
+                pytester,
                 "--base-url",
                 target.base_url,
                 "--job-id",

@@ -10,9 +10,11 @@ from urllib.parse import unquote
 
 import pytest
 import trustme
-from tests_support import run_suite
+from tests_support import run_cli_in_process
 
 from jobs_conformance.contract import load_contract
+
+pytest_plugins = ["pytester"]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -52,27 +54,31 @@ def tls_target(tmp_path_factory):
     server.server_close()
 
 
-def test_an_untrusted_certificate_is_refused_by_default(tmp_path, tls_target):
+def test_an_untrusted_certificate_is_refused_by_default(pytester, tmp_path, tls_target):
     url, _ = tls_target
-    code, report, out, err = run_suite("--base-url", url, report_dir=tmp_path / "r")
+    code, report, out, err = run_cli_in_process(
+        pytester, "--base-url", url, report_dir=tmp_path / "r"
+    )
     assert code == 2
     assert "TLS failed" in out + err and "certificate verify failed" in out + err
     assert report["verdict"] == "incomplete"
 
 
-def test_ca_bundle_trusts_a_private_ca(tmp_path, tls_target):
+def test_ca_bundle_trusts_a_private_ca(pytester, tmp_path, tls_target):
     url, bundle = tls_target
-    code, report, out, err = run_suite(
-        "--base-url", url, "--ca-bundle", str(bundle), report_dir=tmp_path / "r"
+    code, report, out, err = run_cli_in_process(
+        pytester, "--base-url", url, "--ca-bundle", str(bundle), report_dir=tmp_path / "r"
     )
     assert code == 0, out + err
     assert report["verdict"] == "pass"
     assert "warning" not in err.lower()
 
 
-def test_insecure_works_only_with_a_warning(tmp_path, tls_target):
+def test_insecure_works_only_with_a_warning(pytester, tmp_path, tls_target):
     url, _ = tls_target
-    code, _, out, err = run_suite("--base-url", url, "--insecure", report_dir=tmp_path / "r")
+    code, _, out, err = run_cli_in_process(
+        pytester, "--base-url", url, "--insecure", report_dir=tmp_path / "r"
+    )
     assert code == 0, out + err
     assert "NOT verified" in err
     assert err.count("InsecureRequestWarning") == 0
