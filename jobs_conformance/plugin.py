@@ -13,6 +13,7 @@ verdict, 4 usage error).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
@@ -32,6 +33,7 @@ from jobs_conformance.outcomes import Kind, Outcome, classify
 from jobs_conformance.render import render_console
 from jobs_conformance.session import ConformanceSession
 from jobs_conformance.settings import OPTIONS, CliSpelling, Option, Settings, option, resolve
+from jobs_conformance.signals import StopSignals
 
 SUITE_MODULE = "jobs_conformance.contract_tests"
 # Collected only when asked for (--schemathesis, or the thorough profile with
@@ -42,6 +44,7 @@ _XDIST_KEY = "jobs_conformance"
 _HYPOTHESIS_PATCH_KEY = "_hypothesis_failing_examples"
 _SUITE_KEY = pytest.StashKey[Path]()
 _CACHE_KEY = pytest.StashKey[tempfile.TemporaryDirectory]()  # type: ignore[type-arg]
+_STOPS_KEY = pytest.StashKey[StopSignals]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -84,9 +87,17 @@ def pytest_configure(config: pytest.Config) -> None:
         sys.stderr.write(
             "jobs-conformance: warning: --insecure: TLS certificates are NOT verified\n"
         )
+    # SIGTERM and SIGHUP (CI cancelling the job) stop the run as Ctrl-C does.
+    stops = StopSignals()
+    stops.install()
+    config.stash[_STOPS_KEY] = stops
     # Boot the embedded server while pytest collects, in a process that runs
     # tests: not a pytest-xdist controller.
-    if not (getattr(config.option, "numprocesses", None) and not _is_worker(config)):
+    if getattr(config.option, "numprocesses", None) and not _is_worker(config):
+        # A pytest-xdist controller collects nothing itself, yet writes the
+        # one report, even when stopped before a worker reported.
+        session.active = True
+    else:
         session.boot_embedded()
 
 
@@ -304,19 +315,23 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _session(session.config)
     if not run.active:
-        run.stop()
+        run.stop(abandon=exitstatus == pytest.ExitCode.INTERRUPTED)
         return
     if _is_worker(session.config):
         # Under pytest-xdist each worker sends what it gathered to the
         # controller, which writes the one report.
         session.config.workeroutput[_XDIST_KEY] = run.worker_data()  # type: ignore[attr-defined]
         return
-    report = run.finish(
-        interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
-        seed="derandomized"
-        if profiles.derandomized()
-        else str(session.config.getoption("hypothesis_seed", None) or "random"),
-    )
+    stops = session.config.stash.get(_STOPS_KEY, None)
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    with stops.finishing() if stops else contextlib.nullcontext():
+        report = run.finish(
+            interrupted=interrupted,
+            seed="derandomized"
+            if profiles.derandomized()
+            else str(session.config.getoption("hypothesis_seed", None) or "random"),
+            stopped_by=stops.received if stops and interrupted else None,
+        )
     if run.report_error:
         session.exitstatus = int(ExitCode.NO_VERDICT)
         return
@@ -340,8 +355,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     session = conformance_session(config)
+    stops = config.stash.get(_STOPS_KEY, None)
     if session is not None:
-        session.stop()
+        session.stop(abandon=bool(stops and stops.received))
+    if stops is not None:
+        stops.restore()
     temporary = config.stash.get(_CACHE_KEY, None)
     if temporary is not None:
         temporary.cleanup()

@@ -154,6 +154,7 @@ class ConformanceSession:
         self.pool: ThreadPoolExecutor | None = None
         self._known: dict[str, KnownProbes] = {}
         self._prefetch: Future[None] | None = None
+        self._prefetch_pool: ThreadPoolExecutor | None = None
         self.report: dict[str, Any] | None = None
         self.report_error: str | None = None
 
@@ -231,9 +232,15 @@ class ConformanceSession:
             preflight.record(exchange)
             self.results.finish_test("preflight")
 
-    def stop(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+    def stop(self, *, abandon: bool = False) -> None:
+        """Close the pool, the client and the embedded server.
+
+        ``abandon``: the run was stopped; requests still in flight are left
+        to their threads (the process ends), not waited for up to --timeout.
+        """
+        for pool in (self.pool, self._prefetch_pool):
+            if pool is not None:
+                pool.shutdown(wait=not abandon, cancel_futures=True)
         if self.client is not None:
             self.state.requests_sent += self.client.requests_sent
             self.client.close()
@@ -274,9 +281,8 @@ class ConformanceSession:
         stays busy while those wait on their own round trips.
         """
         if self._prefetch is None:
-            self._prefetch = ThreadPoolExecutor(
-                1, thread_name_prefix="jobs-conformance-plan"
-            ).submit(self._fetch_known)
+            self._prefetch_pool = ThreadPoolExecutor(1, thread_name_prefix="jobs-conformance-plan")
+            self._prefetch = self._prefetch_pool.submit(self._fetch_known)
 
     def _fetch_known(self) -> None:
         client = self.start()
@@ -363,9 +369,14 @@ class ConformanceSession:
     def contract_failures(self) -> int:
         return sum(o.outcome in ("failed", "error") for o in self.outcomes)
 
-    def finish(self, *, interrupted: bool, seed: str) -> dict[str, Any]:
-        """Stop, give every not-checked requirement its reason, build and write the record."""
-        self.stop()
+    def finish(
+        self, *, interrupted: bool, seed: str, stopped_by: str | None = None
+    ) -> dict[str, Any]:
+        """Stop, give every not-checked requirement its reason, build and write the record.
+
+        ``stopped_by``: the signal that interrupted the run, when one did.
+        """
+        self.stop(abandon=interrupted)
         state = self.state
         for result in self.results.rows():
             if result.status != "not-checked":
@@ -395,8 +406,9 @@ class ConformanceSession:
                 f"The request budget (--max-requests {self.settings.max_requests}) was spent."
             )
         if interrupted and state.unreachable is None:
+            by = f" ({stopped_by})" if stopped_by else ""
             self.notes.append(
-                "The run was interrupted; the report holds what was checked until then."
+                f"The run was interrupted{by}; the report holds what was checked until then."
             )
         report = build_report(
             self.results,

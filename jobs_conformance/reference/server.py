@@ -8,11 +8,14 @@ tick at a time so :meth:`ReferenceServer.stop` can end it promptly.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
 import subprocess
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -148,6 +151,25 @@ class ReferenceServer:
         self.stop()
 
 
+def _ends_with_its_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has Linux end the server when the run's process ends, however it ends.
+
+    A run stopped by a second signal, or killed, leaves no server holding a
+    port. Linux sends the signal when the *thread* that started the child
+    ends, so only the main thread asks for it.
+    """
+    if not sys.platform.startswith("linux") or (
+        threading.current_thread() is not threading.main_thread()
+    ):
+        return None
+
+    def ask() -> None:
+        pr_set_pdeathsig = 1  # prctl(2)
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return ask
+
+
 class ReferenceProcess:
     """The reference server in a process of its own (``jobs-conformance serve``).
 
@@ -174,7 +196,12 @@ class ReferenceProcess:
             # Through the environment: a command line is visible to every user of the machine.
             environment["JOBS_REFERENCE_API_KEY"] = api_key
         self._process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment,
+            preexec_fn=_ends_with_its_parent(),
         )
         self._base_url: str | None = None
 

@@ -1,50 +1,129 @@
-"""Ctrl-C during a run stops it within seconds and keeps everything checked so far."""
+"""Stopped from outside (Ctrl-C, CI cancelling the job, a closed terminal), a run ends within
+seconds, keeps everything checked so far, and leaves no process or port behind."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import subprocess
 import time
+import uuid
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
+import pytest
 from tests_support import as_at_a_terminal
 
 from jobs_conformance.invocation import command_line
 from jobs_conformance.reference.server import ReferenceServer
 
 
-def test_sigint_writes_an_incomplete_report_and_exits_2(tmp_path):
-    report_dir = tmp_path / "r"
-    # 500 ms a response: the run takes well over the few seconds before Ctrl-C.
-    with ReferenceServer(latency_ms=500, threads=16) as server:
-        ids = tmp_path / "ids.txt"
-        ids.write_text("\n".join(server.job_ids()))
-        process = subprocess.Popen(
-            command_line(
-                "run",
-                "--base-url",
-                server.base_url,
-                "--job-ids-file",
-                str(ids),
-                "--report-dir",
-                str(report_dir),
-            ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            preexec_fn=as_at_a_terminal,
-        )
-        time.sleep(4)
-        assert process.poll() is None, "the run finished before it could be interrupted"
-        interrupted_at = time.monotonic()
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-        stopped_after = time.monotonic() - interrupted_at
-    assert process.returncode == 2, out[-2000:] + err[-2000:]
-    assert stopped_after < 10, stopped_after
+def _start(tmp_path: Path, *args: str, marker: str = "") -> subprocess.Popen:
+    return subprocess.Popen(
+        command_line("run", "--report-dir", str(tmp_path / "r"), *args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=as_at_a_terminal,
+        env={**os.environ, "JOBS_CONFORMANCE_TEST_RUN": marker},
+    )
+
+
+def _running(process: subprocess.Popen, seconds: float) -> None:
+    time.sleep(seconds)
+    assert process.poll() is None, "the run finished before it could be stopped"
+
+
+def _incomplete_report(report_dir: Path, signal_name: str) -> dict:
     report = json.loads((report_dir / "conformance.json").read_text())
     assert report["verdict"] == "incomplete"
     assert sum(row["checked"] for row in report["requirements"]) > 0
-    assert any("interrupted" in note for note in report["notes"])
-    assert "Traceback" not in err
+    assert any(f"interrupted ({signal_name})" in note for note in report["notes"]), report["notes"]
+    assert ET.parse(report_dir / "junit.xml").getroot().tag == "testsuite"
     assert not list(report_dir.glob(".*.tmp"))
+    return report
+
+
+@pytest.fixture(scope="module")
+def slow_target(tmp_path_factory):
+    # 500 ms a response: the run takes well over the seconds before the signal.
+    with ReferenceServer(latency_ms=500, threads=16) as server:
+        ids = tmp_path_factory.mktemp("ids") / "ids.txt"
+        ids.write_text("\n".join(server.job_ids()))
+        yield server.base_url, ids
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=str)
+def test_a_stop_signal_writes_an_incomplete_report_and_exits_2_within_3_s(
+    tmp_path, slow_target, number
+):
+    base_url, ids = slow_target
+    process = _start(tmp_path, "--base-url", base_url, "--job-ids-file", str(ids))
+    _running(process, 3)
+    stopped_at = time.monotonic()
+    process.send_signal(number)
+    out, err = process.communicate(timeout=30)
+    stopped_after = time.monotonic() - stopped_at
+    assert process.returncode == 2, out[-2000:] + err[-2000:]
+    assert stopped_after < 3, stopped_after
+    _incomplete_report(tmp_path / "r", signal.Signals(number).name)
+    assert "Traceback" not in err
+
+
+def test_a_second_signal_ends_the_run_at_once(tmp_path, slow_target):
+    base_url, ids = slow_target
+    process = _start(tmp_path, "--base-url", base_url, "--job-ids-file", str(ids))
+    _running(process, 3)
+    process.send_signal(signal.SIGTERM)
+    # Signals of one kind are not queued: the second must come once the
+    # first was taken, while the run winds down.
+    time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert time.monotonic() - started < 1
+
+
+def _processes_marked(marker: str) -> list[int]:
+    """Processes whose environment carries ``marker``: the run and what it started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environment = (entry / "environ").read_bytes()
+        except OSError:  # gone, or not ours to read
+            continue
+        if f"JOBS_CONFORMANCE_TEST_RUN={marker}".encode() in environment.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_a_terminated_run_against_the_embedded_reference_leaves_no_process_and_no_port(tmp_path):
+    marker = uuid.uuid4().hex
+    # A low rate keeps the embedded run going for seconds.
+    process = _start(tmp_path, "--rate-limit", "20", marker=marker)
+    _running(process, 3)
+    assert len(_processes_marked(marker)) >= 2, "the run and its embedded reference"
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=30)
+    assert process.returncode == 2
+    report = _incomplete_report(tmp_path / "r", "SIGTERM")
+    port = int(report["target"].rsplit(":", 1)[1].split("/", 1)[0])
+    deadline = time.monotonic() + 5
+    while _processes_marked(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_marked(marker) == []
+    assert _port_is_free(port)
