@@ -1,4 +1,4 @@
-"""Fixtures shared by the suite's own tests (tests/ except tests/contract).
+"""Hooks of the suite's own test sessions (tests/ except tests/contract).
 
 The contract suite in tests/contract belongs to the plugin: it is collected
 only in a session that loaded it (``pytest -p jobs_conformance``,
@@ -18,14 +18,16 @@ from hypothesis import settings
 from jobs_conformance.fixtures import conformance_session
 from jobs_conformance.profiles import PROFILE_NAMES
 
-# The suite's own property tests run derandomized, like a conformance run:
-# a CI gate that flips between runs is worse than none.
-settings.load_profile(PROFILE_NAMES["ci"])
+_CONTRACT = Path(__file__).resolve().parent / "tests" / "contract"
 
-_ROOT = Path(__file__).resolve().parent
-_CONTRACT = _ROOT / "tests" / "contract"
-# ../shared beside the checkout: the doc page and the peer vectors (CI has it).
-SHARED = _ROOT.parent / "shared"
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite's own property tests run derandomized, like a conformance
+    # run: a CI gate that flips between runs is worse than none. Not in a
+    # conformance session, which loads this file too from an editable
+    # install, and must leave a project's own Hypothesis settings alone.
+    if not config.pluginmanager.has_plugin("jobs_conformance.plugin"):
+        settings.load_profile(PROFILE_NAMES["ci"])
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook; absent where xdist is off
@@ -41,11 +43,3 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path == _CONTRACT and conformance_session(config) is None:
         return True
     return None
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """``../shared`` (doc page, peer vectors); tests that need it skip, saying why, when absent."""
-    if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is absent: the doc page and peer vectors live there (CI has it)")
-    return SHARED

@@ -16,7 +16,8 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/jobs-conformance-oldest.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 # Nothing from the calling shell reaches the runs: no path onto the checkout,
 # no pytest options meant for the project's own tests.
-unset PYTHONPATH PYTEST_ADDOPTS PYTEST_PLUGINS PYTEST_BASE_URL
+unset PYTHONPATH PYTEST_ADDOPTS PYTEST_PLUGINS PYTEST_BASE_URL HYPOTHESIS_STORAGE_DIRECTORY
+unset "${!JOBS_CONFORMANCE_@}"
 
 log() { cat >>"$work/$1.log"; }
 

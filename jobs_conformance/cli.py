@@ -310,6 +310,13 @@ def run_arguments(extra: Sequence[str] = ()) -> list[str]:
     if not any(a.startswith(("-n", "--numprocesses")) for a in extra):
         unused.append("xdist")
     return [
+        # The suite's own names, whatever the project configures for its tests.
+        "-o",
+        "python_files=test_*.py",
+        "-o",
+        "python_functions=test_*",
+        "-o",
+        "python_classes=Test*",
         "-p",
         "jobs_conformance",
         # pytest-base-url's --base-url, even where plugin autoloading is off.

@@ -18,7 +18,7 @@ from jobs_conformance.errors import ExitCode, TargetUnreachable
 from jobs_conformance.exchange import Exchange
 from jobs_conformance.plan import KnownProbes
 from jobs_conformance.probes import Probe, concurrently
-from jobs_conformance.session import NOT_CHECKED_REASONS, ConformanceSession, Recorder
+from jobs_conformance.session import ConformanceSession, Recorder
 
 SESSION_KEY = pytest.StashKey[ConformanceSession]()
 
@@ -73,7 +73,7 @@ def conformance_in_parallel(conformance: ConformanceSession) -> Callable[..., li
 def conformance_known(conformance: ConformanceSession) -> dict[str, KnownProbes]:
     """The known-job exchanges by id; skips (not-checked) when no job is known."""
     if not conformance.known_ids:
-        pytest.skip(NOT_CHECKED_REASONS["known-job"])
+        pytest.skip(conformance.not_checked_reason("known-job"))
     return conformance.known_probes()
 
 
@@ -87,7 +87,9 @@ def conformance_held_ids(conformance: ConformanceSession) -> frozenset[str]:
 def conformance_credentials(conformance: ConformanceSession) -> dict[str, str]:
     """The configured headers; skips (auth.required not-checked) when there are none."""
     if not conformance.headers:
-        pytest.skip(f"{NOT_CHECKED_REASONS['credentials']}: auth.required is not checked")
+        pytest.skip(
+            f"{conformance.not_checked_reason('credentials')}: auth.required is not checked"
+        )
     return conformance.headers
 
 
@@ -95,5 +97,5 @@ def conformance_credentials(conformance: ConformanceSession) -> dict[str, str]:
 def conformance_seed_url(conformance: ConformanceSession) -> str:
     """The seeding URL; skips (seed.round-trip not-checked) when none is configured."""
     if not conformance.seed_url:
-        pytest.skip(f"{NOT_CHECKED_REASONS['seeding']}: seed.round-trip is not checked")
+        pytest.skip(f"{conformance.not_checked_reason('seeding')}: seed.round-trip is not checked")
     return conformance.seed_url

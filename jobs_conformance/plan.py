@@ -8,7 +8,7 @@ repeats, case variants and near misses compared with its canonical answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.probes import Probe, case_variants
@@ -74,8 +74,3 @@ class KnownProbes:
             if isinstance(exchange, BaseException):
                 raise exchange
         return exchanges  # type: ignore[return-value]
-
-    @staticmethod
-    def every(known: Iterable[KnownProbes], intent: Intent) -> list[Exchange]:
-        """The exchanges of ``intent`` across jobs, in job order."""
-        return [exchange for probes in known for exchange in probes.of(intent)]

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis.configuration
 import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
@@ -45,6 +46,7 @@ _HYPOTHESIS_PATCH_KEY = "_hypothesis_failing_examples"
 _SUITE_KEY = pytest.StashKey[Path]()
 _CACHE_KEY = pytest.StashKey[tempfile.TemporaryDirectory]()  # type: ignore[type-arg]
 _STOPS_KEY = pytest.StashKey[StopSignals]()
+_HOME_KEY = pytest.StashKey["Path | None"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -75,9 +77,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "requirement(*ids): catalogue requirements a contract test checks"
     )
     config.addinivalue_line("markers", "seeding: the test stores jobs on the target (runs last)")
+    if config.option.help or config.option.version:
+        return  # `pytest -p jobs_conformance --help` shows the options; nothing runs
     settings, spelling = _resolve(config)
     profiles.select(settings.profile)
-    session = ConformanceSession(settings, schemathesis=_schemathesis(settings, spelling))
+    session = ConformanceSession(
+        settings, schemathesis=_schemathesis(settings, spelling), spell=spelling
+    )
     config.stash[SESSION_KEY] = session
     config.stash[_SUITE_KEY] = contract_tests_dir().resolve()
     _collect_the_suite(config)
@@ -93,6 +99,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STOPS_KEY] = stops
     # Boot the embedded server while pytest collects, in a process that runs
     # tests: not a pytest-xdist controller.
+    if config.option.collectonly:
+        return  # nothing is sent: no target to start
     if getattr(config.option, "numprocesses", None) and not _is_worker(config):
         # A pytest-xdist controller collects nothing itself, yet writes the
         # one report, even when stopped before a worker reported.
@@ -115,10 +123,24 @@ def _resolve(config: pytest.Config) -> tuple[Settings, Callable[[Option], str]]:
             return None
 
     given = {entry.dest: config.getoption(entry.pytest_dest, None) for entry in OPTIONS}
+    # pytest-base-url folds PYTEST_BASE_URL and its ini key into --base-url;
+    # only a URL given on the command line is the option's, so that a bad
+    # one is named the way it was given.
+    if not any(
+        arg == "--base-url" or arg.startswith("--base-url=") for arg in _command_line(config)
+    ):
+        given["base_url"] = None
     try:
         return resolve(given, ini=ini, spelling=spelling), spelling
     except UsageError as exc:
         raise pytest.UsageError(f"jobs-conformance: {exc}") from None
+
+
+def _command_line(config: pytest.Config) -> list[str]:
+    """The arguments as given: the command line, ``addopts`` and PYTEST_ADDOPTS."""
+    return [str(a) for a in (*config.invocation_params.args, *config.getini("addopts"))] + (
+        os.environ.get("PYTEST_ADDOPTS", "").split()
+    )
 
 
 def _schemathesis(settings: Settings, spelling: Callable[[Option], str]) -> bool:
@@ -188,7 +210,9 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    session = _session(config)
+    session = conformance_session(config)
+    if session is None:
+        return []
     settings = session.settings
     seeding = settings.seed_url or ("embedded" if session.embedded else "off")
     return [
@@ -222,11 +246,19 @@ def pytest_collection_modifyitems(
     )
     for n, item in zip(positions, ordered, strict=True):
         items[n] = item
-    run.active = bool(positions)
-    if len(positions) < len(items):
+    # Loaded, the plugin owes a verdict: a selection (-k, -m) or a project's
+    # python_files/python_functions that leave no contract test is no verdict
+    # (exit 2, with the reason), never "no tests ran" or a pass.
+    run.active = True
+    if not positions:
+        run.notes.append(
+            "No contract test was collected (a -k or -m selection, or the project's "
+            "python_files / python_functions settings): nothing was checked."
+        )
+    if len(positions) < len(items) and _HOME_KEY in config.stash:
         # A project's own tests run here too: their examples and caches stay
         # in that project's Hypothesis folder, as without the plugin.
-        set_hypothesis_home_dir(None)
+        set_hypothesis_home_dir(config.stash[_HOME_KEY])
 
 
 def _keep_hypothesis_out_of_the_working_directory(
@@ -239,6 +271,8 @@ def _keep_hypothesis_out_of_the_working_directory(
     # HYPOTHESIS_STORAGE_DIRECTORY is set, that is the user's choice.
     if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         return
+    # What a project set itself comes back once the run is over (unconfigure).
+    config.stash[_HOME_KEY] = vars(hypothesis.configuration).get("__hypothesis_home_directory")
     if settings.cache_dir is None:
         temporary = tempfile.TemporaryDirectory(prefix="jobs-conformance-")
         config.stash[_CACHE_KEY] = temporary
@@ -314,7 +348,8 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _session(session.config)
-    if not run.active:
+    if not run.active or session.config.option.collectonly:
+        # --collect-only judges nothing: the last real record stays as it is.
         run.stop(abandon=exitstatus == pytest.ExitCode.INTERRUPTED)
         return
     if _is_worker(session.config):
@@ -354,6 +389,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if _HOME_KEY in config.stash:
+        set_hypothesis_home_dir(config.stash[_HOME_KEY])
     session = conformance_session(config)
     stops = config.stash.get(_STOPS_KEY, None)
     if session is not None:

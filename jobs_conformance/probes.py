@@ -28,7 +28,6 @@ __all__ = [
     "case_variants",
     "concurrently",
     "fetch",
-    "fetch_known",
     "fetch_many",
     "in_seed_namespace",
     "is_seeded",
@@ -114,10 +113,6 @@ def concurrently(
 def fetch_many(client: Client, pool: Executor | None, probes: Sequence[Probe]) -> list[Exchange]:
     """Send independent probes concurrently; the exchanges come back in the probes' order."""
     return concurrently(pool, [functools.partial(probe.send, client) for probe in probes])
-
-
-def fetch_known(client: Client, job_id: str) -> Exchange:
-    return fetch(client, job_id, Intent.KNOWN)
 
 
 def case_variants(job_id: str) -> list[str]:

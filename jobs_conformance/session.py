@@ -14,7 +14,7 @@ import datetime
 import functools
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,21 +32,30 @@ from jobs_conformance.redact import Redactor
 from jobs_conformance.render import write_human_reports
 from jobs_conformance.report import CaseOutcome, build_report, write_json, write_junit
 from jobs_conformance.results import Results
-from jobs_conformance.settings import Settings
+from jobs_conformance.settings import Option, Settings, option
 
-__all__ = ["NOT_CHECKED_REASONS", "ConformanceSession", "Recorder", "RunState"]
+__all__ = ["ConformanceSession", "Recorder", "RunState", "not_checked_reason"]
 
 EMBEDDED_KEY_HEADER = "X-Api-Key"
 # An id of version 4 that no target holds by chance, sent before any test.
 PREFLIGHT_ID = "00000000-0000-4000-8000-000000000000"
 
-# Why a requirement was not checked, by what it needs (the catalogue's `applies`).
-NOT_CHECKED_REASONS = {
-    "known-job": "no known jobs: give --job-id / --job-ids-file, or --seed-url",
-    "credentials": "no credentials configured (--header)",
-    "seeding": "no seeding URL configured (--seed-url)",
-    "always": "no test reached it",
-}
+
+def not_checked_reason(applies: str, spell: Callable[[Option], str] = lambda o: o.cli_flag) -> str:
+    """Why a requirement that needs ``applies`` (the catalogue's) was not checked.
+
+    ``spell`` names the options as the run was started with them (the CLI's
+    ``--job-id`` or pytest's ``--conformance-job-id``).
+    """
+    job_id, ids_file, seed_url, header = (
+        spell(option(name)) for name in ("job-id", "job-ids-file", "seed-url", "header")
+    )
+    return {
+        "known-job": f"no known jobs: give {job_id} / {ids_file}, or {seed_url}",
+        "credentials": f"no credentials configured ({header})",
+        "seeding": f"no seeding URL configured ({seed_url})",
+        "always": "no test reached it",
+    }[applies]
 
 
 @dataclass
@@ -98,10 +107,6 @@ class Recorder:
             if counts(v.severity, strict=session.settings.strict)
         ]
 
-    def check(self, exchange: Exchange) -> None:
-        """Judge ``exchange``; raise AssertionError if a counted requirement failed."""
-        self.check_all([exchange])
-
     def check_all(self, exchanges: Iterable[Exchange]) -> None:
         """Judge every exchange, then fail once with all that counted (in these exchanges only:
         inside Hypothesis, each example must pass or fail on its own evidence)."""
@@ -114,9 +119,15 @@ class ConformanceSession:
     """The state of one conformance run."""
 
     def __init__(
-        self, settings: Settings, *, schemathesis: bool = False, contract: Contract | None = None
+        self,
+        settings: Settings,
+        *,
+        schemathesis: bool = False,
+        contract: Contract | None = None,
+        spell: Callable[[Option], str] = lambda o: o.cli_flag,
     ) -> None:
         self.settings = settings
+        self.spell = spell  # how the user names options: in messages and reasons
         # A gate's run is targeted: on the 41-fault catalogue schemathesis's
         # generation found nothing the project's strategies missed, and it
         # cost 40% of the run. --schemathesis, or a thorough run where it is
@@ -157,6 +168,9 @@ class ConformanceSession:
         self._prefetch_pool: ThreadPoolExecutor | None = None
         self.report: dict[str, Any] | None = None
         self.report_error: str | None = None
+
+    def not_checked_reason(self, applies: str) -> str:
+        return not_checked_reason(applies, self.spell)
 
     @functools.cached_property
     def held_ids(self) -> frozenset[str]:
@@ -396,7 +410,7 @@ class ConformanceSession:
                     "no held job's answer could show it (what it judges was absent or invalid)"
                 )
             else:
-                result.reason = NOT_CHECKED_REASONS[result.requirement.applies]
+                result.reason = self.not_checked_reason(result.requirement.applies)
         if not self.known_ids and not self.seed_url and not state.unreachable:
             self.notes.append(
                 "No known jobs and no seeding: body-level and known-job requirements were not checked."

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from conftest import SHARED
 from jobs_conformance.cli import run_arguments, run_invocation
 from jobs_conformance.invocation import command_line
 
+# ../shared beside the checkout: the doc page and the peer vectors (CI has it).
+SHARED = Path(__file__).resolve().parents[2] / "shared"
 JSTS = SHARED / "vectors" / "jsts" / "draft2020-12"
 
 

@@ -66,7 +66,6 @@ def test_known_probes_hand_out_exchanges_by_intent():
     probes.add(Intent.REPEAT, repeat)
     assert probes.fetched and probes.baseline is baseline
     assert probes.of(Intent.REPEAT) == [repeat] and probes.of(Intent.CASE_VARIANT) == []
-    assert KnownProbes.every([probes, probes], Intent.REPEAT) == [repeat, repeat]
 
 
 def test_a_failed_fetch_fails_every_test_of_the_job():

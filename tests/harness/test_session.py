@@ -11,7 +11,7 @@ from jobs_conformance.client import BudgetExhausted
 from jobs_conformance.errors import TargetUnreachable
 from jobs_conformance.outcomes import Kind, Outcome, classify
 from jobs_conformance.reference.server import ReferenceServer
-from jobs_conformance.session import NOT_CHECKED_REASONS, ConformanceSession
+from jobs_conformance.session import ConformanceSession, not_checked_reason
 from jobs_conformance.settings import resolve
 
 TARGET = "http://127.0.0.1:9/api/v2"  # never contacted unless a test starts the session
@@ -109,9 +109,11 @@ def test_finish_gives_every_not_checked_requirement_its_reason(tmp_path):
     assert (
         rows["http.unknown-404"]["status"] == "pass" and rows["http.unknown-404"]["reason"] is None
     )
-    assert rows["body.json"]["reason"] == NOT_CHECKED_REASONS["known-job"]
-    assert rows["auth.required"]["reason"] == NOT_CHECKED_REASONS["credentials"]
-    assert rows["seed.round-trip"]["reason"] == NOT_CHECKED_REASONS["seeding"]
+    assert rows["body.json"]["reason"] == not_checked_reason("known-job")
+    assert rows["auth.required"]["reason"] == not_checked_reason("credentials")
+    assert rows["seed.round-trip"]["reason"] == not_checked_reason("seeding")
+    assert "--job-id" in not_checked_reason("known-job")
+    assert "--conformance-job-id" in not_checked_reason("known-job", lambda o: o.pytest_flag)
     assert any("No known jobs" in note for note in report["notes"])
     assert report["verdict"] == "pass"
 

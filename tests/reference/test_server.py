@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from jobs_conformance.client import Client, ClientSettings
 from jobs_conformance.exchange import Intent
 from jobs_conformance.oracle import judge
-from jobs_conformance.probes import case_variants, fetch, fetch_known, seed_and_fetch
+from jobs_conformance.probes import case_variants, fetch, seed_and_fetch
 from jobs_conformance.reference.corpus import pinned_jobs
 from jobs_conformance.reference.server import ReferenceServer
 from jobs_conformance.strategies.jobs import jobs
@@ -36,7 +36,7 @@ def test_every_corpus_job_is_served_with_no_violation(reference, client):
     ids = reference.job_ids()
     assert len(ids) >= 50
     for job_id in ids:
-        known = fetch_known(client, job_id)
+        known = fetch(client, job_id, Intent.KNOWN)
         assert known.response.status == 200
         assert _violations(known) == [], job_id
         again = fetch(client, job_id, Intent.REPEAT, baseline=known)
@@ -45,7 +45,7 @@ def test_every_corpus_job_is_served_with_no_violation(reference, client):
 
 def test_upper_and_mixed_case_ids_return_the_same_job(reference, client):
     for job_id in reference.job_ids()[:12]:
-        known = fetch_known(client, job_id)
+        known = fetch(client, job_id, Intent.KNOWN)
         for variant in case_variants(job_id):
             exchange = fetch(client, variant, Intent.CASE_VARIANT, baseline=known)
             assert exchange.response.status == 200
