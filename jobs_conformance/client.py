@@ -5,7 +5,13 @@ Safe to point at production: only GET, HEAD and OPTIONS reach the endpoint
 request has a timeout, bodies are read up to a cap (decompressed output
 included, so a gzip bomb stays small), a hard request budget and a
 requests-per-second window are enforced, 429/503 with Retry-After are waited
-out a bounded number of times, and stored requests carry redacted headers.
+out a bounded number of times, and stored requests carry redacted headers and
+URLs.
+
+Credentials in URLs are sent the way curl sends them: user-info becomes Basic
+``Authorization`` (``Proxy-Authorization`` for the proxy's) and is taken out
+of the URL requested. A proxy is used only when one is configured
+(``--proxy``): no proxy setting is read from the environment.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ import http.client
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import certifi
 import urllib3
@@ -24,7 +32,10 @@ import urllib3
 from jobs_conformance import __version__
 from jobs_conformance.errors import SuiteError, TargetUnreachable
 from jobs_conformance.exchange import HttpRequest, HttpResponse
-from jobs_conformance.redact import Redactor
+from jobs_conformance.redact import Redactor, basic_credentials, userinfo, without_userinfo
+
+if TYPE_CHECKING:
+    from jobs_conformance.settings import Settings
 
 __all__ = ["BudgetExhausted", "Client", "ClientSettings", "TransportFailure", "encode_segment"]
 
@@ -79,6 +90,31 @@ class ClientSettings:
     verify: bool | str = True
     max_retries: int = 3
     pool_size: int = 4
+    # The seeding URL as configured: its query and user-info go with every
+    # URL built under it (see Client.send).
+    seed_url: str | None = None
+    proxy: str | None = None  # http://[user:password@]host:port
+    client_cert: str | None = None  # PEM; holds the key too unless client_key is given
+    client_key: str | None = None
+
+    @classmethod
+    def of(cls, settings: Settings, *, base_url: str, headers: Mapping[str, str]) -> ClientSettings:
+        """The client's part of a run's ``settings``; ``base_url`` and ``headers`` as the run uses them
+        (the embedded reference's own, say)."""
+        return cls(
+            base_url=base_url,
+            headers=headers,
+            timeout_s=settings.timeout,
+            max_requests=settings.max_requests,
+            rate_limit=settings.rate_limit,
+            max_body_bytes=settings.max_body_bytes,
+            verify=settings.verify,
+            pool_size=settings.workers,
+            seed_url=settings.seed_url,
+            proxy=settings.proxy,
+            client_cert=settings.client_cert,
+            client_key=settings.client_key,
+        )
 
 
 class Client:
@@ -88,20 +124,50 @@ class Client:
     request through sessions, cookies, hooks and environment settings the
     suite never uses, and that cost about 0.25 ms a request, more than a
     whole exchange with the reference on loopback (benchmarks/run.py). No
-    proxy, netrc or CA setting is taken from the environment.
+    proxy, netrc or CA setting is taken from the environment: a conformance
+    run goes where it is told, not through what the runner happens to have
+    configured.
     """
 
     def __init__(self, settings: ClientSettings, redactor: Redactor | None = None) -> None:
+        credentials = userinfo(settings.base_url)
+        if credentials is not None and not any(
+            name.lower() == "authorization" for name in settings.headers
+        ):
+            # The base URL's user-info joins the configured headers, so the
+            # authentication probes leave it out or alter it like any other.
+            headers = {**settings.headers, "Authorization": basic_credentials(*credentials)}
+            settings = replace(settings, headers=headers)
         self.settings = settings
-        self.redactor = redactor or Redactor.for_headers(settings.headers)
-        self.jobs_url = settings.base_url.rstrip("/") + "/jobs/"
-        self._pool = urllib3.PoolManager(
-            num_pools=4,
-            maxsize=settings.pool_size,
-            retries=False,
-            timeout=urllib3.Timeout(connect=settings.timeout_s, read=settings.timeout_s),
-            **_tls_options(settings.verify),
+        self.redactor = redactor or Redactor.for_credentials(
+            settings.headers, (settings.base_url, settings.seed_url, settings.proxy)
         )
+        base, self._base_query = _split_query(without_userinfo(settings.base_url))
+        self.jobs_url = base.rstrip("/") + "/jobs/"
+        self._seed = _split_query(settings.seed_url) if settings.seed_url else None
+        pool_options: dict[str, Any] = {
+            "num_pools": 4,
+            "maxsize": settings.pool_size,
+            "retries": False,
+            "timeout": urllib3.Timeout(connect=settings.timeout_s, read=settings.timeout_s),
+            **_tls_options(settings.verify),
+        }
+        if settings.client_cert:
+            pool_options.update(cert_file=settings.client_cert, key_file=settings.client_key)
+        self._proxy = without_userinfo(settings.proxy) if settings.proxy else None
+        self._pool: urllib3.PoolManager
+        if self._proxy and settings.proxy:
+            proxy_credentials = userinfo(settings.proxy)
+            proxy_headers = (
+                {"Proxy-Authorization": basic_credentials(*proxy_credentials)}
+                if proxy_credentials is not None
+                else {}
+            )
+            self._pool = urllib3.ProxyManager(
+                self._proxy, proxy_headers=proxy_headers, **pool_options
+            )
+        else:
+            self._pool = urllib3.PoolManager(**pool_options)
         self._lock = threading.Lock()
         self._sent: collections.deque[float] = collections.deque()
         self.requests_sent = 0
@@ -113,7 +179,8 @@ class Client:
         self._pool.clear()
 
     def job_url(self, raw_id: str) -> str:
-        return self.jobs_url + encode_segment(raw_id)
+        query = f"?{self._base_query}" if self._base_query else ""
+        return self.jobs_url + encode_segment(raw_id) + query
 
     def get_job(
         self, raw_id: str, *, headers: Mapping[str, str] | None = None
@@ -130,11 +197,22 @@ class Client:
         body: bytes | None = None,
         seeding: bool = False,
     ) -> tuple[HttpRequest, HttpResponse]:
-        """Send one request, waiting out 429/503 Retry-After a bounded number of times."""
+        """Send one request, waiting out 429/503 Retry-After a bounded number of times.
+
+        A URL's user-info is sent as its Basic ``Authorization``, in place of
+        any other, and taken out of the URL; a URL built under the seeding
+        URL (``{seed-url}/{id}``) gets the seeding URL's query.
+        """
         if method not in _READ_METHODS and not seeding:
             raise SuiteError(f"refusing to send {method} to the target: the suite is read-only")
         chosen = dict(self.settings.headers if headers is None else headers)
-        record = HttpRequest(method, url, self.redactor.headers(chosen))
+        url = self._under_seed(url)
+        credentials = userinfo(url)
+        if credentials is not None:
+            url = without_userinfo(url)
+            chosen = {k: v for k, v in chosen.items() if k.lower() != "authorization"}
+            chosen["Authorization"] = basic_credentials(*credentials)
+        record = HttpRequest(method, self.redactor.text(url), self.redactor.headers(chosen))
         response = self._send_once(method, url, chosen, body, record)
         for _ in range(self.settings.max_retries):
             wait = _retry_after(response)
@@ -143,6 +221,17 @@ class Client:
             time.sleep(wait)
             response = self._send_once(method, url, chosen, body, record)
         return record, response
+
+    def _under_seed(self, url: str) -> str:
+        # The seeding code appends "/{id}" to the URL as configured; with a
+        # query, the id must go in the path, before it.
+        if self._seed is None or not self._seed[1]:
+            return url
+        assert self.settings.seed_url is not None
+        prefix = self.settings.seed_url + "/"
+        if not url.startswith(prefix):
+            return url
+        return f"{self._seed[0].rstrip('/')}/{url[len(prefix) :]}?{self._seed[1]}"
 
     def _reserve(self) -> None:
         with self._lock:
@@ -208,19 +297,40 @@ class Client:
         try:
             reply = self._request(method, url, headers, body)
         except urllib3.exceptions.SSLError as exc:
-            raise TargetUnreachable(f"TLS failed for {_origin(url)}: {_reason(exc)}") from exc
+            reason = self._reason(exc)
+            if not self.settings.client_cert and "verify failed" not in reason:
+                # A server that requires a client certificate ends the
+                # handshake without saying why (TLS 1.3: often a bare EOF).
+                reason += " (if it requires a client certificate: --client-cert)"
+            raise TargetUnreachable(f"TLS failed for {_origin(url)}: {reason}") from exc
         except urllib3.exceptions.ReadTimeoutError as exc:
             raise TransportFailure(
                 record, f"no response within {self.settings.timeout_s:g} s"
             ) from exc
+        except urllib3.exceptions.ProxyError as exc:
+            # Nothing listening at the proxy, or it refused the tunnel.
+            message = (
+                f"cannot connect to {_origin(url)} through the proxy "
+                f"{_origin(self._proxy or '')}: {self._reason(exc)}"
+            )
+            if not self._reached:
+                raise TargetUnreachable(self.redactor.text(message)) from exc
+            raise TransportFailure(record, self.redactor.text(message)) from exc
         except _CONNECTION_ERRORS as exc:
             if not self._reached:
                 raise TargetUnreachable(
-                    f"cannot connect to {_origin(url)}: {_reason(exc)}"
+                    self.redactor.text(f"cannot connect to {_origin(url)}: {self._reason(exc)}")
                 ) from exc
-            raise TransportFailure(record, f"connection failed: {_reason(exc)}") from exc
+            raise TransportFailure(record, f"connection failed: {self._reason(exc)}") from exc
         except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
-            raise TransportFailure(record, _reason(exc)) from exc
+            raise TransportFailure(record, self._reason(exc)) from exc
+        if reply.status == 407 and self._proxy:
+            # RFC 9110 section 15.5.8: the proxy's answer, not the target's.
+            reply.close()
+            raise TargetUnreachable(
+                f"the proxy {_origin(self._proxy)} requires credentials (407): give them as "
+                "http://USER:PASSWORD@host:port"
+            )
         self._reached = True
         complete = False
         try:
@@ -300,7 +410,17 @@ class Client:
                     return b"".join(chunks), f"body exceeds the {cap}-byte cap"
                 chunks.append(chunk)
         except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
-            return b"".join(chunks), f"connection failed after {size} bytes: {_reason(exc)}"
+            return b"".join(chunks), f"connection failed after {size} bytes: {self._reason(exc)}"
+
+    def _reason(self, exc: BaseException) -> str:
+        # urllib3's messages may quote a URL, query and all.
+        return self.redactor.text(_reason(exc))
+
+
+def _split_query(url: str) -> tuple[str, str]:
+    """``url`` without its query and fragment, and its query (a fragment is never sent)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query="", fragment="")), parts.query
 
 
 # No connection, or the connection died before a status line arrived.

@@ -31,6 +31,7 @@ from jobs_conformance.contract import contract_tests_dir
 from jobs_conformance.errors import ExitCode, UsageError
 from jobs_conformance.fixtures import SESSION_KEY, conformance_session
 from jobs_conformance.outcomes import Kind, Outcome, classify
+from jobs_conformance.redact import redact_url
 from jobs_conformance.render import render_console
 from jobs_conformance.session import ConformanceSession
 from jobs_conformance.settings import OPTIONS, CliSpelling, Option, Settings, option, resolve
@@ -214,9 +215,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if session is None:
         return []
     settings = session.settings
-    seeding = settings.seed_url or ("embedded" if session.embedded else "off")
+    seeding = redact_url(settings.seed_url) if settings.seed_url else None
+    seeding = seeding or ("embedded" if session.embedded else "off")
+    target = redact_url(settings.base_url) if settings.base_url else "embedded reference server"
     return [
-        f"jobs-conformance {__version__}: target {settings.base_url or 'embedded reference server'}",
+        f"jobs-conformance {__version__}: target {target}",
         f"  known jobs {len(session.known_ids)}, seeding {seeding}, strict {settings.strict}, "
         f"profile {settings.profile}, schemathesis {'on' if session.schemathesis else 'off'}",
     ]

@@ -1,24 +1,67 @@
 """Keeping credentials out of everything the suite writes or prints.
 
-Every value given with ``--header`` (or its environment variable) is a
-secret, and so is the value of any header whose name looks like a credential.
+What counts as a credential, in one place (the README's "Credentials" lists it):
+
+- every value given with ``--header`` (or its environment variable), and
+  its space-separated parts of 8 characters or more ("Bearer abc..."
+  leaks the token if only the whole value is known);
+- the value of any header whose name matches :data:`_SENSITIVE`
+  (``Authorization``, ``Cookie``, ``X-Api-Key``, ``*Token*``, ...); a Basic
+  value keeps its scheme (``Basic [REDACTED]``);
+- the user-info of any URL (``https://user:password@host``), wherever a URL
+  appears in text: it is shown as ``https://[REDACTED]@host``; the password
+  (as written and percent-decoded) and the Basic credentials it makes are
+  secrets too;
+- the value of any query parameter whose name matches :data:`_SENSITIVE_QUERY`
+  (the header rule, plus ``sig``, ``pwd`` and ``jwt``: ``api_key``, ``apikey``,
+  ``key``, ``token``, ``access_token``, ``secret``, ``password``, ``sig``,
+  ``signature``, ``X-Amz-Credential``, ``auth``...), shown as
+  ``name=[REDACTED]``; configured values are secrets (as written and decoded).
+
 :class:`Redactor` replaces them wherever they appear: request records,
-reports, curl reproductions, JUnit output, console lines.
+reports, curl reproductions, JUnit output, console lines, error messages.
+:func:`redact_url` applies the structural rules alone, for messages written
+before a run's redactor exists (a usage error that echoes a bad URL).
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-__all__ = ["MARKER", "Redactor", "is_sensitive_header"]
+if TYPE_CHECKING:
+    from jobs_conformance.settings import Settings
+
+__all__ = [
+    "BASIC_MARKER",
+    "MARKER",
+    "Redactor",
+    "basic_credentials",
+    "is_sensitive_header",
+    "is_sensitive_query",
+    "redact_url",
+    "url_secrets",
+    "userinfo",
+    "without_userinfo",
+]
 
 MARKER = "[REDACTED]"
-_SENSITIVE = re.compile(
-    r"authorization|cookie|key|token|secret|password|passwd|session|signature|credential|auth", re.I
-)
+BASIC_MARKER = f"Basic {MARKER}"
+_WORDS = "authorization|cookie|key|token|secret|password|passwd|session|signature|credential|auth"
+_SENSITIVE = re.compile(_WORDS, re.I)
+# Query names: the header words, plus the short names signed URLs use (Azure
+# SAS's "sig"), "pwd" and "jwt". "sig" only as a whole word of the name, so
+# "design" or "signal" keep their values.
+_SENSITIVE_QUERY = re.compile(rf"{_WORDS}|pwd|jwt|(?:^|[-_.])sig(?:$|[-_.])", re.I)
 _MIN_SECRET = 4  # shorter values would blank out ordinary text such as "true"
+# "scheme://" then an authority holding an "@" (the last one before the path:
+# a password with a raw "@" in it is still the user-info's).
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s\"'<>]*@")
+# name=value after "?", "&" or ";", up to the next separator, quote or space.
+_QUERY_PARAM = re.compile(r"([?&;])([^=&;#?/\s\"'<>]+)=([^&;#\s\"'<>]+)")
 
 
 def is_sensitive_header(name: str) -> bool:
@@ -26,8 +69,72 @@ def is_sensitive_header(name: str) -> bool:
     return bool(_SENSITIVE.search(name))
 
 
+def is_sensitive_query(name: str) -> bool:
+    """Whether a query parameter's name (percent-decoded) says it carries a credential."""
+    return bool(_SENSITIVE_QUERY.search(unquote(name)))
+
+
+def _query_value(match: re.Match[str]) -> str:
+    separator, name, _ = match.groups()
+    return f"{separator}{name}={MARKER}" if is_sensitive_query(name) else match.group()
+
+
+def redact_url(text: str) -> str:
+    """``text`` with every URL's user-info and credential-like query values replaced.
+
+    The structural rules only; :meth:`Redactor.text` adds the run's known secrets.
+    """
+    if "@" in text:
+        text = _USERINFO.sub(rf"\1{MARKER}@", text)
+    if "=" in text:
+        text = _QUERY_PARAM.sub(_query_value, text)
+    return text
+
+
+def userinfo(url: str) -> tuple[str, str] | None:
+    """The percent-decoded user and password of ``url`` (``""`` when absent), or None."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return None
+    return unquote(parts.username or ""), unquote(parts.password or "")
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` without its user-info: what is requested, the credentials going in a header."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def basic_credentials(user: str, password: str) -> str:
+    """An ``Authorization`` (or ``Proxy-Authorization``) value, as curl sends user-info (RFC 7617)."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The secrets ``url`` holds: its password and Basic credentials, credential-like query values.
+
+    Each as written and percent-decoded, since a target may echo either.
+    """
+    if not url:
+        return []
+    found: list[str] = []
+    parts = urlsplit(url)
+    credentials = userinfo(url)
+    if credentials is not None:
+        user, password = credentials
+        raw = parts.netloc.rpartition("@")[0]
+        found += [raw, raw.partition(":")[2], password, basic_credentials(user, password)[6:]]
+    for pair in parts.query.split("&"):
+        name, _, value = pair.partition("=")
+        if value and is_sensitive_query(name):
+            found += [value, unquote(value.replace("+", " "))]
+    return found
+
+
 class Redactor:
-    """Replaces known secret values, and credential-like header values, with :data:`MARKER`."""
+    """Replaces known secret values, credential-like header values and URL credentials with :data:`MARKER`."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         values = {s for s in secrets if s and len(s) >= _MIN_SECRET}
@@ -37,21 +144,34 @@ class Redactor:
     @classmethod
     def for_headers(cls, headers: Mapping[str, str]) -> Redactor:
         """A redactor for every value of ``headers`` (all were given as configuration)."""
-        secrets: list[str] = []
-        for value in headers.values():
-            secrets.append(value)
-            # "Bearer abc" leaks "abc" if only the whole value is known.
-            secrets.extend(part for part in value.split() if len(part) >= 8)
-        return cls(secrets)
+        return cls(_header_secrets(headers))
+
+    @classmethod
+    def for_credentials(
+        cls, headers: Mapping[str, str], urls: Iterable[str | None] = ()
+    ) -> Redactor:
+        """A redactor for every value of ``headers`` and every secret in ``urls``."""
+        return cls([*_header_secrets(headers), *(s for url in urls for s in url_secrets(url))])
+
+    @classmethod
+    def for_settings(cls, settings: Settings, headers: Mapping[str, str]) -> Redactor:
+        """A run's redactor: ``headers`` (the configured ones and any the run adds) and the
+        credentials in the base, seeding and proxy URLs."""
+        return cls.for_credentials(headers, (settings.base_url, settings.seed_url, settings.proxy))
 
     def text(self, value: str) -> str:
+        value = redact_url(value)
         for secret in self._secrets:
             if secret in value:
                 value = value.replace(secret, MARKER)
         return value
 
     def header(self, name: str, value: str) -> str:
-        return MARKER if is_sensitive_header(name) else self.text(value)
+        if not is_sensitive_header(name):
+            return self.text(value)
+        # The scheme is no secret, and says how to fill the value in again
+        # (a curl reproduction turns Basic into -u USER:PASSWORD).
+        return BASIC_MARKER if value[:6].lower() == "basic " else MARKER
 
     def headers(
         self, headers: Mapping[str, str] | Iterable[tuple[str, str]]
@@ -68,3 +188,12 @@ class Redactor:
         if isinstance(value, (list, tuple)):
             return [self.data(v) for v in value]
         return value
+
+
+def _header_secrets(headers: Mapping[str, str]) -> list[str]:
+    secrets: list[str] = []
+    for value in headers.values():
+        secrets.append(value)
+        # "Bearer abc" leaks "abc" if only the whole value is known.
+        secrets.extend(part for part in value.split() if len(part) >= 8)
+    return secrets

@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 
 from jobs_conformance.contract import spec_data
+from jobs_conformance.redact import BASIC_MARKER, MARKER
 from jobs_conformance.report import write_atomic
 
 __all__ = [
@@ -44,11 +45,27 @@ def visible(text: Any) -> str:
 
 
 def curl_command(request: Mapping[str, Any]) -> str:
-    """A copy-paste ``curl`` reproduction of a recorded (already redacted) request."""
+    """A copy-paste ``curl`` reproduction of a recorded (already redacted) request.
+
+    Redacted credentials stay placeholders for the user to fill in: Basic
+    credentials (a URL's user-info) become ``-u 'USER:PASSWORD'``, others
+    ``[REDACTED]``; ``-g`` keeps curl from reading a placeholder's brackets
+    in the URL as a glob.
+    """
+    url = str(request.get("url") or "")
     parts = ["curl", "-i", "-X", str(request.get("method") or "GET")]
+    basic = f"://{MARKER}@" in url
+    url = url.replace(f"{MARKER}@", "", 1) if basic else url
     for name, value in (request.get("headers") or {}).items():
-        parts += ["-H", f"{name}: {value}"]
-    parts.append(str(request.get("url") or ""))
+        if name.lower() == "authorization" and value == BASIC_MARKER:
+            basic = True
+        else:
+            parts += ["-H", f"{name}: {value}"]
+    if basic:
+        parts += ["-u", "USER:PASSWORD"]
+    if any(c in url for c in "[]{}"):
+        parts.insert(2, "-g")
+    parts.append(url)
     return visible(" ".join(shlex.quote(p) for p in parts))
 
 

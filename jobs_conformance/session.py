@@ -28,7 +28,7 @@ from jobs_conformance.oracle import judge
 from jobs_conformance.outcomes import Kind, Outcome
 from jobs_conformance.plan import KnownProbes, comparison_probes, sampled_jobs
 from jobs_conformance.probes import Probe, concurrently, fetch, fetch_many
-from jobs_conformance.redact import Redactor
+from jobs_conformance.redact import Redactor, redact_url
 from jobs_conformance.render import write_human_reports
 from jobs_conformance.report import CaseOutcome, build_report, write_json, write_junit
 from jobs_conformance.results import Results
@@ -151,7 +151,7 @@ class ConformanceSession:
             # The embedded reference requires a key so auth.required is checked
             # too; a fresh one each run, redacted like any configured secret.
             self.headers[EMBEDDED_KEY_HEADER] = "ref-" + secrets.token_urlsafe(18)
-        self.redactor = Redactor.for_headers(self.headers)
+        self.redactor = Redactor.for_settings(settings, self.headers)
         self.seed_url = settings.seed_url
         self.known_ids = list(settings.job_ids)
         if self.embedded:
@@ -183,7 +183,7 @@ class ConformanceSession:
             return f"embedded reference ({len(self.state.targets)} pytest-xdist workers, one server each)"
         if self.embedded:
             return f"embedded reference {self._embedded_url or '(not started)'}"
-        return str(self.settings.base_url)
+        return redact_url(str(self.settings.base_url))
 
     # --- Lifecycle.
 
@@ -214,16 +214,7 @@ class ConformanceSession:
                 self.settings.workers, thread_name_prefix="jobs-conformance"
             )
         self.client = Client(
-            ClientSettings(
-                base_url=str(base_url),
-                headers=self.headers,
-                timeout_s=self.settings.timeout,
-                max_requests=self.settings.max_requests,
-                rate_limit=self.settings.rate_limit,
-                max_body_bytes=self.settings.max_body_bytes,
-                verify=self.settings.verify,
-                pool_size=self.settings.workers,
-            ),
+            ClientSettings.of(self.settings, base_url=str(base_url), headers=self.headers),
             self.redactor,
         )
         return self.client

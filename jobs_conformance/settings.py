@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 
 from jobs_conformance.contract import load_contract
 from jobs_conformance.errors import UsageError
+from jobs_conformance.redact import basic_credentials, redact_url, userinfo
 
 __all__ = [
     "OPTIONS",
@@ -125,6 +127,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("ca-bundle", "str", "CA certificates (PEM) to verify the target's TLS certificate"),
     Option("insecure", "flag", "do not verify TLS certificates (prints a warning)", False),
     Option(
+        "client-cert",
+        "str",
+        "client certificate (PEM) for a target that requires mutual TLS; may hold the key too",
+    ),
+    Option("client-key", "str", "the private key (PEM, unencrypted) of --client-cert, if apart"),
+    Option(
+        "proxy",
+        "str",
+        "send every request through this HTTP proxy, http://[user:password@]host:port (https "
+        "targets through a CONNECT tunnel); proxy environment variables are never read",
+    ),
+    Option(
         "schemathesis",
         "flag",
         "also run schemathesis's generation over the spec (positive and negative ids); needs the "
@@ -158,7 +172,13 @@ def option(name: str) -> Option:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a run needs, validated. Built only by :func:`resolve`."""
+    """Everything a run needs, validated. Built only by :func:`resolve`.
+
+    URLs are kept as given, credentials included (the client takes user-info
+    out of what it requests, the redactor out of what is shown); ``headers``
+    holds the base URL's user-info as Basic ``Authorization``, so it travels,
+    and is left out by the authentication probes, like any configured credential.
+    """
 
     base_url: str | None
     job_ids: tuple[str, ...]
@@ -173,6 +193,9 @@ class Settings:
     workers: int
     ca_bundle: str | None
     insecure: bool
+    client_cert: str | None
+    client_key: str | None
+    proxy: str | None
     schemathesis: bool
     profile: str
     cache_dir: Path | None  # None: a temporary folder, removed after the run
@@ -263,19 +286,38 @@ def _validated(
             raise UsageError(source[dest], text, what)
         return value
 
-    def url(dest: str) -> str | None:
+    def url(dest: str, schemes: tuple[str, ...], what: str) -> str | None:
         value = raw[dest]
         if not value:
             return None
-        parts = urlsplit(str(value))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(source[dest], value, "an http:// or https:// URL with a host")
-        return str(value).rstrip("/")
+        text = str(value)
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 (raises ValueError when out of range or not a number)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in schemes or not parts.hostname:
+            # The message echoes the URL: never its credentials.
+            raise UsageError(source[dest], redact_url(text), what)
+        return text if parts.query else text.rstrip("/")
 
+    target_url = "an http:// or https:// URL with a host"
+    base_url = url("base_url", ("http", "https"), target_url)
     headers = dict(
         parse_header(h, where)
         for h, where in zip(raw["header"], item_sources["header"], strict=True)
     )
+    credentials = userinfo(base_url) if base_url else None
+    if base_url and credentials is not None:
+        # curl's -H would replace -u's header; two credentials for one
+        # target is more likely a mistake than a choice.
+        if any(name.lower() == "authorization" for name in headers):
+            raise UsageError(
+                source["base_url"],
+                redact_url(base_url),
+                "user-info or an Authorization header, not both",
+            )
+        headers["Authorization"] = basic_credentials(*credentials)
     contract = load_contract()
     job_ids = list(zip(raw["job_id"], item_sources["job_id"], strict=True))
     if raw["job_ids_file"]:
@@ -288,14 +330,15 @@ def _validated(
     ca_bundle = raw["ca_bundle"]
     if ca_bundle and not Path(ca_bundle).is_file():
         raise UsageError(source["ca_bundle"], ca_bundle, "a readable PEM file")
+    client_cert, client_key = _client_certificate(raw, source)
     if raw["profile"] not in PROFILES:
         raise UsageError(source["profile"], raw["profile"], " or ".join(PROFILES))
     cache_dir = str(raw["cache_dir"] or _user_cache_dir()).strip()
     return Settings(
-        base_url=url("base_url"),
+        base_url=base_url,
         job_ids=tuple(dict.fromkeys(i for i, _ in job_ids)),
         headers=headers,
-        seed_url=url("seed_url"),
+        seed_url=url("seed_url", ("http", "https"), target_url),
         strict=bool(raw["strict"]),
         report_dir=Path(raw["report_dir"]),
         timeout=number("timeout", float, 0.001, None, "a number of seconds above 0"),
@@ -311,10 +354,67 @@ def _validated(
         workers=number("workers", int, 1, 64, "a whole number from 1 to 64"),
         ca_bundle=ca_bundle,
         insecure=bool(raw["insecure"]),
+        client_cert=client_cert,
+        client_key=client_key,
+        proxy=url("proxy", ("http",), "an http:// URL of an HTTP proxy, with a host"),
         schemathesis=bool(raw["schemathesis"]),
         profile=raw["profile"],
         cache_dir=None if cache_dir.lower() in ("off", "") else Path(cache_dir).expanduser(),
     )
+
+
+class _EncryptedKey(Exception):
+    pass
+
+
+def _no_password() -> bytes:
+    # Without a callback, OpenSSL would prompt on the terminal for an
+    # encrypted key's passphrase, here and again in the client.
+    raise _EncryptedKey
+
+
+def _client_certificate(
+    raw: Mapping[str, Any], source: Mapping[str, str]
+) -> tuple[str | None, str | None]:
+    """--client-cert and --client-key, loaded here so a bad pair is a usage error, not a TLS failure."""
+    cert, key = raw["client_cert"] or None, raw["client_key"] or None
+    if key and not cert:
+        raise UsageError(
+            source["client_key"], key, f"{source['client_cert']} too: the certificate of this key"
+        )
+    if not cert:
+        return None, None
+    texts = {}
+    for dest, path in (("client_cert", cert), ("client_key", key)):
+        if path is None:
+            continue
+        try:
+            texts[dest] = Path(path).read_text(encoding="ascii", errors="replace")
+        except OSError as exc:
+            raise UsageError(
+                source[dest], path, f"a readable PEM file ({exc.strerror or exc})"
+            ) from None
+    if "-----BEGIN CERTIFICATE-----" not in texts["client_cert"]:
+        raise UsageError(source["client_cert"], cert, "a PEM file holding a certificate")
+    key_dest, key_path = ("client_key", key) if key else ("client_cert", cert)
+    if "PRIVATE KEY-----" not in texts[key_dest]:
+        holds = "a private key" if key else f"the private key too (or give {source['client_key']})"
+        raise UsageError(source[key_dest], key_path, f"a PEM file holding {holds}")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_cert_chain(cert, key, password=_no_password)
+    except _EncryptedKey:
+        raise UsageError(
+            source[key_dest], key_path, "an unencrypted private key (no passphrase can be asked)"
+        ) from None
+    except ssl.SSLError as exc:
+        expected = (
+            f"the private key of the certificate in {cert}"
+            if exc.reason == "KEY_VALUES_MISMATCH"
+            else f"a certificate and private key OpenSSL can load ({exc})"
+        )
+        raise UsageError(source[key_dest], key_path, expected) from None
+    return cert, key
 
 
 def _user_cache_dir() -> str:
