@@ -67,7 +67,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(
             entry.ini,
             help=entry.help,
-            type="args" if entry.kind == "list" else "string",
+            # One value a line: a header's value may hold spaces.
+            type="linelist" if entry.kind == "list" else "string",
             default=None,
         )
 

@@ -209,6 +209,8 @@ def render_console(
     if incomplete and not any(row["checked"] for row in report["requirements"]):
         for error in report["errors"][:1]:
             lines.append(ConsoleLine(f"jobs-conformance: {visible(error)}", bold=True, red=True))
+        # Why nothing was checked, when the run knows (nothing collected, stopped).
+        lines.extend(ConsoleLine(f"note: {visible(note)}") for note in report["notes"])
         lines.append(
             ConsoleLine(
                 f"verdict  INCOMPLETE: no requirement could be checked (report in {report_dir}/)"

@@ -216,7 +216,8 @@ def parse_header(text: str, source: str = "--header") -> tuple[str, str]:
     name, sep, value = text.partition(":")
     name = name.strip()
     if not sep or not _HEADER_NAME.match(name):
-        raise UsageError(source, "<hidden>" if sep else text, "'Name: value' with a token name")
+        # Never echoed, not even without a colon: that text may be the token itself.
+        raise UsageError(source, "<hidden>", "'Name: value' with a token name")
     return name, value.strip()
 
 
@@ -259,10 +260,13 @@ def resolve(
             item_sources[entry.dest] = [w for _, w in items]
             source[entry.dest] = where
             continue
-        if value in (None, False) and from_env:
+        # A flag is only ever turned on by its option; the environment's
+        # value, on or off, decides over the ini's.
+        decided = bool(value)
+        if not decided and from_env:
             value = from_env.strip().lower() in _TRUE if entry.kind == "flag" else from_env
-            where = entry.env
-        if value in (None, False) and ini is not None:
+            where, decided = entry.env, True
+        if not decided and ini is not None:
             configured = ini(entry)
             if configured not in (None, ""):
                 value = configured.strip().lower() in _TRUE if entry.kind == "flag" else configured

@@ -112,3 +112,20 @@ def test_a_usage_error_names_the_pytest_option_and_exits_4(pytester, args, named
     assert result.ret == 4
     assert f"jobs-conformance: {named}:" in result.stderr.str()
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_ini_headers_are_one_a_line_and_a_bad_one_is_never_echoed(pytester):
+    secret = "s3cr3t value-91c2"
+    pytester.makeini(
+        f"""
+        [pytest]
+        jobs_conformance_header =
+            X-Api-Key: {secret}
+            {secret}
+        """
+    )
+    result = pytester.runpytest_inprocess(*PLUGIN_ARGS, "--base-url", NOWHERE)
+    output = "\n".join(result.outlines + result.errlines)
+    assert result.ret == 4, output
+    assert "ini jobs_conformance_header" in output
+    assert "s3cr3t" not in output

@@ -41,12 +41,12 @@ def test_a_scalar_takes_option_then_environment_then_ini_then_default(given, env
     [
         ({"strict": True}, {}, {}, True),
         ({}, {"JOBS_CONFORMANCE_STRICT": "yes"}, {}, True),
-        ({}, {"JOBS_CONFORMANCE_STRICT": "0"}, {"jobs_conformance_strict": "true"}, True),
+        ({}, {"JOBS_CONFORMANCE_STRICT": "0"}, {"jobs_conformance_strict": "true"}, False),
         ({}, {}, {"jobs_conformance_strict": "on"}, True),
         ({}, {}, {"jobs_conformance_strict": "no"}, False),
         ({}, {}, {}, False),
     ],
-    ids=["option", "environment", "false-env-falls-to-ini", "ini", "ini-off", "default"],
+    ids=["option", "environment", "env-off-beats-ini-on", "ini", "ini-off", "default"],
 )
 def test_a_flag_takes_option_then_environment_then_ini_then_default(given, env, ini, expected):
     assert _resolve(given, environ=env, ini=ini).strict is expected
@@ -84,8 +84,8 @@ def test_a_malformed_header_is_a_usage_error_that_hides_the_value(text):
     with pytest.raises(UsageError) as raised:
         parse_header(text)
     assert raised.value.argument == "--header"
-    if ":" in text:
-        assert "secret-7d1" not in str(raised.value)
+    # Not even without a colon: the text may be the token itself.
+    assert "secret-7d1" not in str(raised.value)
 
 
 def test_the_defaults_are_the_tables():
