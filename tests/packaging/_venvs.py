@@ -38,7 +38,9 @@ TIMEOUT_S = 180.0
 
 # Variables that would steer a child pytest or Python away from what a user
 # gets in a fresh shell (the suite's own pytest-xdist worker, coverage, a
-# project's PYTEST_ADDOPTS, the checkout on PYTHONPATH).
+# project's PYTEST_ADDOPTS, the checkout on PYTHONPATH). CI too: where it is
+# set, Hypothesis loads a "ci" profile of its own, and the unrelated project's
+# settings are compared with Hypothesis's plain defaults.
 _DROPPED_PREFIXES = ("PYTEST_", "JOBS_CONFORMANCE", "JOBS_REFERENCE", "HYPOTHESIS", "COV_CORE_")
 _DROPPED = {
     "PYTHONPATH",
@@ -47,6 +49,7 @@ _DROPPED = {
     "VIRTUAL_ENV",
     "XDG_CACHE_HOME",
     "COVERAGE_PROCESS_START",
+    "CI",
 }
 
 
