@@ -61,7 +61,7 @@ def test_a_stop_signal_writes_an_incomplete_report_and_exits_2_within_3_s(
 ):
     base_url, ids = slow_target
     process = _start(tmp_path, "--base-url", base_url, "--job-ids-file", str(ids))
-    _running(process, 3)
+    _running(process, 2)
     stopped_at = time.monotonic()
     process.send_signal(number)
     out, err = process.communicate(timeout=30)
@@ -75,7 +75,7 @@ def test_a_stop_signal_writes_an_incomplete_report_and_exits_2_within_3_s(
 def test_a_second_signal_ends_the_run_at_once(tmp_path, slow_target):
     base_url, ids = slow_target
     process = _start(tmp_path, "--base-url", base_url, "--job-ids-file", str(ids))
-    _running(process, 3)
+    _running(process, 2)
     process.send_signal(signal.SIGTERM)
     # Signals of one kind are not queued: the second must come once the
     # first was taken, while the run winds down.
@@ -115,7 +115,7 @@ def test_a_terminated_run_against_the_embedded_reference_leaves_no_process_and_n
     marker = uuid.uuid4().hex
     # A low rate keeps the embedded run going for seconds.
     process = _start(tmp_path, "--rate-limit", "20", marker=marker)
-    _running(process, 3)
+    _running(process, 2.5)
     assert len(_processes_marked(marker)) >= 2, "the run and its embedded reference"
     process.send_signal(signal.SIGTERM)
     process.communicate(timeout=30)
