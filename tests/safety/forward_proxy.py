@@ -10,6 +10,8 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from hostile import LoopbackServer, read_request
+
 
 @dataclass(frozen=True)
 class Asked:
@@ -21,62 +23,28 @@ class Asked:
 
 
 @dataclass
-class ForwardProxy:
+class ForwardProxy(LoopbackServer):
     """Forwards to wherever it is asked; ``authorization`` is the Proxy-Authorization it requires."""
 
     authorization: str | None = None
     asked: list[Asked] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._lock = threading.Lock()
+        self._listen()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-
-    def __enter__(self) -> ForwardProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+        return self.origin
 
     def _serve(self, client: socket.socket) -> None:
         client.settimeout(30)
         buffer = b""
         try:
             while not self._stop.is_set():
-                while b"\r\n\r\n" not in buffer:
-                    data = client.recv(65536)
-                    if not data:
-                        return
-                    buffer += data
-                head, _, buffer = buffer.partition(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {
-                    k.strip(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])
-                }
-                length = int(
-                    next((v for k, v in headers.items() if k.lower() == "content-length"), 0)
-                )
-                while len(buffer) < length:
-                    buffer += client.recv(65536)
-                body, buffer = buffer[:length], buffer[length:]
+                request = read_request(client, buffer)
+                if request is None:
+                    return
+                method, target, headers, body, buffer = request
                 with self._lock:
                     self.asked.append(Asked(method, target, headers))
                 given = next(

@@ -4,19 +4,14 @@ one-line exit 2. The end-to-end runs need session.py to use ClientSettings.of.""
 
 from __future__ import annotations
 
-import json
 import socket
 import ssl
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
-from urllib.parse import unquote
 
 import pytest
 import trustme
+from hostile import https_target
 from tests_support import run_cli_in_process
 
-from jobs_conformance.contract import load_contract
 from jobs_conformance.redact import basic_credentials
 from jobs_conformance.reference.server import ReferenceServer
 
@@ -63,47 +58,21 @@ def test_an_http_target_is_reached_only_through_the_proxy(pytester, tmp_path):
     _no_leak(out, err, tmp_path / "r")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    seen: ClassVar[list[str]] = []
-
-    def do_GET(self):
-        _Handler.seen.append(self.path)
-        segment = unquote(self.path.rsplit("/jobs/", 1)[-1])
-        status = 404 if load_contract().path_pattern.search(segment) else 400
-        body = json.dumps({"error": "no"}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def https_target(tmp_path):
+def tls_target(tmp_path):
     ca = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
-    _Handler.seen = []
-    yield server.server_address[1], bundle
-    server.shutdown()
-    server.server_close()
+    with https_target(context) as (port, seen):
+        yield port, bundle, seen
 
 
 def test_an_https_target_is_tunnelled_through_the_proxy_with_connect(
-    pytester, tmp_path, https_target
+    pytester, tmp_path, tls_target
 ):
-    port, bundle = https_target
+    port, bundle, seen = tls_target
     with ForwardProxy(authorization=PROXY_AUTH) as proxy:
         code, report, out, err = run_cli_in_process(
             pytester,
@@ -115,7 +84,7 @@ def test_an_https_target_is_tunnelled_through_the_proxy_with_connect(
             env={"JOBS_CONFORMANCE_PROXY": _proxy_url(proxy)},
         )
     assert code == 0, out + err
-    assert report["requests_sent"] == len(_Handler.seen) > 20
+    assert report["requests_sent"] == len(seen) > 20
     assert proxy.asked and {a.method for a in proxy.asked} == {"CONNECT"}
     assert {a.target for a in proxy.asked} == {f"127.0.0.1:{port}"}
     assert all(a.headers["Proxy-Authorization"] == PROXY_AUTH for a in proxy.asked)
