@@ -8,6 +8,7 @@ import pytest
 from hypothesis import settings
 
 from jobs_conformance import profiles
+from jobs_conformance.settings import PROFILES
 
 
 @pytest.fixture
@@ -36,6 +37,10 @@ def test_the_two_profiles_differ_as_documented():
     # examples per property, thorough random with 1000.
     assert ci.derandomize and not thorough.derandomize
     assert (ci.max_examples, thorough.max_examples) == (30, 1000)
+
+
+def test_the_options_offer_exactly_the_registered_profiles():
+    assert set(PROFILES) == set(profiles.PROFILE_NAMES)
 
 
 def test_an_unknown_profile_is_refused_and_the_selection_kept(restore_selection):
