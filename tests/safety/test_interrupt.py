@@ -18,6 +18,9 @@ from tests_support import as_at_a_terminal
 
 from jobs_conformance.invocation import command_line
 from jobs_conformance.reference.server import ReferenceServer
+from jobs_conformance.session import PREFLIGHT_ID
+
+from .conftest import Recording
 
 
 def _start(tmp_path: Path, *args: str, marker: str = "") -> subprocess.Popen:
@@ -49,33 +52,57 @@ def _incomplete_report(report_dir: Path, signal_name: str) -> dict:
 @pytest.fixture(scope="module")
 def slow_target(tmp_path_factory):
     # 500 ms a response: the run takes well over the seconds before the signal.
-    with ReferenceServer(latency_ms=500, threads=16) as server:
+    server = ReferenceServer(latency_ms=500, threads=16)
+    recording = Recording(server.app)
+    server.app = recording
+    with server:
         ids = tmp_path_factory.mktemp("ids") / "ids.txt"
         ids.write_text("\n".join(server.job_ids()))
-        yield server.base_url, ids
+        yield server.base_url, ids, recording
 
 
-@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=str)
-def test_a_stop_signal_writes_an_incomplete_report_and_exits_2_within_3_s(
-    tmp_path, slow_target, number
-):
-    base_url, ids = slow_target
-    process = _start(tmp_path, "--base-url", base_url, "--job-ids-file", str(ids))
-    _running(process, 2)
+def _judging(recording: Recording, since: int, runs: int) -> None:
+    """Wait until ``runs`` runs have had their first answer (the preflight), so each has
+    judged something before it is stopped, however long their start-ups took."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        asked = [path for _, path, *_ in recording.seen[since:] if path.endswith(PREFLIGHT_ID)]
+        if len(asked) >= runs:
+            time.sleep(1.5)  # the answer (500 ms), and the first tests under way
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{runs} runs did not start within 60 s")
+
+
+def test_each_stop_signal_writes_an_incomplete_report_and_exits_2_within_3_s(tmp_path, slow_target):
+    # The three runs side by side: one wait for all of them to be under way.
+    base_url, ids, recording = slow_target
+    since = len(recording.seen)
+    numbers = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    runs = {
+        number: _start(tmp_path / number.name, "--base-url", base_url, "--job-ids-file", str(ids))
+        for number in numbers
+    }
+    _judging(recording, since, len(runs))
+    for number, process in runs.items():
+        assert process.poll() is None, f"the {number.name} run finished before it could be stopped"
     stopped_at = time.monotonic()
-    process.send_signal(number)
-    out, err = process.communicate(timeout=30)
-    stopped_after = time.monotonic() - stopped_at
-    assert process.returncode == 2, out[-2000:] + err[-2000:]
-    assert stopped_after < 3, stopped_after
-    _incomplete_report(tmp_path / "r", signal.Signals(number).name)
-    assert "Traceback" not in err
+    for number, process in runs.items():
+        process.send_signal(number)
+    for number, process in runs.items():
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 2, (number.name, out[-2000:] + err[-2000:])
+        _incomplete_report(tmp_path / number.name / "r", number.name)
+        assert "Traceback" not in err
+    assert time.monotonic() - stopped_at < 3
 
 
 def test_a_second_signal_ends_the_run_at_once(tmp_path, slow_target):
-    base_url, ids = slow_target
+    base_url, ids, recording = slow_target
+    since = len(recording.seen)
     process = _start(tmp_path, "--base-url", base_url, "--job-ids-file", str(ids))
-    _running(process, 2)
+    _judging(recording, since, 1)
+    assert process.poll() is None, "the run finished before it could be stopped"
     process.send_signal(signal.SIGTERM)
     # Signals of one kind are not queued: the second must come once the
     # first was taken, while the run winds down.
