@@ -119,16 +119,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     from jobs_conformance.settings import OPTIONS
 
     for entry in OPTIONS:
-        kwargs: dict[str, object] = {"dest": entry.dest, "help": entry.described}
-        if entry.kind == "list":
-            kwargs.update(action="append", metavar="VALUE")
-        elif entry.kind == "flag":
-            kwargs.update(action="store_true", default=None)
-        elif entry.kind == "choice":
-            kwargs.update(choices=entry.choices)
-        else:
-            kwargs.update(metavar="VALUE")
-        parser.add_argument(entry.cli_flag, **kwargs)  # type: ignore[arg-type]
+        parser.add_argument(entry.cli_flag, **entry.arguments(entry.dest))
     parser.add_argument(
         "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="extra arguments for pytest"
     )

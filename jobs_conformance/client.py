@@ -32,7 +32,13 @@ import urllib3
 from jobs_conformance import __version__
 from jobs_conformance.errors import SuiteError, TargetUnreachable
 from jobs_conformance.exchange import HttpRequest, HttpResponse
-from jobs_conformance.redact import Redactor, basic_credentials, userinfo, without_userinfo
+from jobs_conformance.redact import (
+    Redactor,
+    basic_credentials,
+    userinfo,
+    with_userinfo_credentials,
+    without_userinfo,
+)
 
 if TYPE_CHECKING:
     from jobs_conformance.settings import Settings
@@ -130,18 +136,11 @@ class Client:
     """
 
     def __init__(self, settings: ClientSettings, redactor: Redactor | None = None) -> None:
-        credentials = userinfo(settings.base_url)
-        if credentials is not None and not any(
-            name.lower() == "authorization" for name in settings.headers
-        ):
-            # The base URL's user-info joins the configured headers, so the
-            # authentication probes leave it out or alter it like any other.
-            headers = {**settings.headers, "Authorization": basic_credentials(*credentials)}
-            settings = replace(settings, headers=headers)
-        self.settings = settings
-        self.redactor = redactor or Redactor.for_credentials(
-            settings.headers, (settings.base_url, settings.seed_url, settings.proxy)
+        settings = replace(
+            settings, headers=with_userinfo_credentials(settings.base_url, settings.headers)
         )
+        self.settings = settings
+        self.redactor = redactor or Redactor.for_settings(settings, settings.headers)
         base, self._base_query = _split_query(without_userinfo(settings.base_url))
         self.jobs_url = base.rstrip("/") + "/jobs/"
         self._seed = _split_query(settings.seed_url) if settings.seed_url else None

@@ -55,15 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for entry in OPTIONS:
         if entry.foreign:
             continue
-        kwargs: dict[str, Any] = {"dest": entry.pytest_dest, "help": entry.described}
-        if entry.kind == "list":
-            kwargs["action"] = "append"
-        elif entry.kind == "flag":
-            kwargs["action"] = "store_true"
-            kwargs["default"] = None
-        elif entry.kind == "choice":
-            kwargs["choices"] = entry.choices
-        group.addoption(entry.pytest_flag, **kwargs)
+        group.addoption(entry.pytest_flag, **entry.arguments(entry.pytest_dest))
         parser.addini(
             entry.ini,
             help=entry.help,
@@ -92,9 +84,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _keep_hypothesis_out_of_the_working_directory(config, settings)
     if settings.insecure:
         # On stderr, whatever the capture and warning filters: it must be seen.
-        sys.stderr.write(
-            "jobs-conformance: warning: --insecure: TLS certificates are NOT verified\n"
-        )
+        flag = spelling(option("insecure"))
+        sys.stderr.write(f"jobs-conformance: warning: {flag}: TLS certificates are NOT verified\n")
     # SIGTERM and SIGHUP (CI cancelling the job) stop the run as Ctrl-C does.
     stops = StopSignals()
     stops.install()
@@ -148,16 +139,12 @@ def _command_line(config: pytest.Config) -> list[str]:
 def _schemathesis(settings: Settings, spelling: Callable[[Option], str]) -> bool:
     installed = importlib.util.find_spec("schemathesis") is not None
     if settings.schemathesis and not installed:
-        raise pytest.UsageError(
-            "jobs-conformance: "
-            + str(
-                UsageError(
-                    spelling(option("schemathesis")),
-                    "on",
-                    "schemathesis installed: pip install 'jobs-conformance[schemathesis]'",
-                )
-            )
+        missing = UsageError(
+            spelling(option("schemathesis")),
+            "on",
+            "schemathesis installed: pip install 'jobs-conformance[schemathesis]'",
         )
+        raise pytest.UsageError(f"jobs-conformance: {missing}")
     return installed and (settings.schemathesis or settings.profile == "thorough")
 
 
@@ -304,11 +291,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     session = _session(item.config)
     if not _in_suite(item):
-        # A project's own test in the same session: its failure must decide
-        # the exit code, whatever the verdict.
-        if report.failed:
-            session.state.other_failures += 1
-        return report
+        return report  # a project's own test: pytest counts its failure (sessionfinish)
     if not (call.when == "call" or (call.when == "setup" and report.outcome != "passed")):
         return report
     excinfo = call.excinfo
@@ -374,8 +357,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if run.report_error:
         session.exitstatus = int(ExitCode.NO_VERDICT)
         return
-    if run.state.other_failures or session.testsfailed > run.contract_failures():
-        return  # pytest's own status stands: some test other than a contract test failed
+    if session.testsfailed > run.contract_failures():
+        # Some test other than a contract test failed (pytest counts every
+        # failure, a worker's too): its status stands, whatever the verdict.
+        return
     session.exitstatus = {"pass": ExitCode.CONFORMING, "fail": ExitCode.VIOLATIONS}.get(
         report["verdict"], ExitCode.NO_VERDICT
     )

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
+    from jobs_conformance.client import ClientSettings
     from jobs_conformance.settings import Settings
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "redact_url",
     "url_secrets",
     "userinfo",
+    "with_userinfo_credentials",
     "without_userinfo",
 ]
 
@@ -112,6 +114,18 @@ def basic_credentials(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
+def with_userinfo_credentials(url: str | None, headers: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` plus the Basic ``Authorization`` of ``url``'s user-info, unless they hold one.
+
+    The credentials then travel, and are left out or altered by the
+    authentication probes, like any configured header.
+    """
+    credentials = userinfo(url) if url else None
+    if credentials is None or any(name.lower() == "authorization" for name in headers):
+        return dict(headers)
+    return {**headers, "Authorization": basic_credentials(*credentials)}
+
+
 def url_secrets(url: str | None) -> list[str]:
     """The secrets ``url`` holds: its password and Basic credentials, credential-like query values.
 
@@ -147,17 +161,13 @@ class Redactor:
         return cls(_header_secrets(headers))
 
     @classmethod
-    def for_credentials(
-        cls, headers: Mapping[str, str], urls: Iterable[str | None] = ()
+    def for_settings(
+        cls, settings: Settings | ClientSettings, headers: Mapping[str, str]
     ) -> Redactor:
-        """A redactor for every value of ``headers`` and every secret in ``urls``."""
-        return cls([*_header_secrets(headers), *(s for url in urls for s in url_secrets(url))])
-
-    @classmethod
-    def for_settings(cls, settings: Settings, headers: Mapping[str, str]) -> Redactor:
         """A run's redactor: ``headers`` (the configured ones and any the run adds) and the
         credentials in the base, seeding and proxy URLs."""
-        return cls.for_credentials(headers, (settings.base_url, settings.seed_url, settings.proxy))
+        urls = (settings.base_url, settings.seed_url, settings.proxy)
+        return cls([*_header_secrets(headers), *(s for url in urls for s in url_secrets(url))])
 
     def text(self, value: str) -> str:
         value = redact_url(value)

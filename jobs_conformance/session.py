@@ -29,6 +29,7 @@ from jobs_conformance.outcomes import Kind, Outcome
 from jobs_conformance.plan import KnownProbes, comparison_probes, sampled_jobs
 from jobs_conformance.probes import Probe, concurrently, fetch, fetch_many
 from jobs_conformance.redact import Redactor, redact_url
+from jobs_conformance.reference.app import API_KEY_HEADER, SEED_PATH
 from jobs_conformance.render import write_human_reports
 from jobs_conformance.report import CaseOutcome, build_report, write_json, write_junit
 from jobs_conformance.results import Results
@@ -36,7 +37,6 @@ from jobs_conformance.settings import Option, Settings, option
 
 __all__ = ["ConformanceSession", "Recorder", "RunState", "not_checked_reason"]
 
-EMBEDDED_KEY_HEADER = "X-Api-Key"
 # An id of version 4 that no target holds by chance, sent before any test.
 PREFLIGHT_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -65,14 +65,12 @@ class RunState:
     unreachable: str | None = None
     budget_spent: bool = False
     requests_sent: int = 0
-    other_failures: int = 0  # failed tests that are not contract tests
     targets: list[str] = field(default_factory=list)
 
     def merge(self, other: RunState) -> None:
         self.unreachable = self.unreachable or other.unreachable
         self.budget_spent = self.budget_spent or other.budget_spent
         self.requests_sent += other.requests_sent
-        self.other_failures += other.other_failures
         self.targets.extend(other.targets)
 
 
@@ -147,10 +145,10 @@ class ConformanceSession:
         self._clock = time.monotonic()
         self.embedded = settings.base_url is None
         self.headers = dict(settings.headers)
-        if self.embedded and EMBEDDED_KEY_HEADER not in self.headers:
+        if self.embedded and API_KEY_HEADER not in self.headers:
             # The embedded reference requires a key so auth.required is checked
             # too; a fresh one each run, redacted like any configured secret.
-            self.headers[EMBEDDED_KEY_HEADER] = "ref-" + secrets.token_urlsafe(18)
+            self.headers[API_KEY_HEADER] = "ref-" + secrets.token_urlsafe(18)
         self.redactor = Redactor.for_settings(settings, self.headers)
         self.seed_url = settings.seed_url
         self.known_ids = list(settings.job_ids)
@@ -193,7 +191,7 @@ class ConformanceSession:
             from jobs_conformance.reference.server import ReferenceProcess
 
             self.server = ReferenceProcess(
-                api_key=self.headers[EMBEDDED_KEY_HEADER],
+                api_key=self.headers[API_KEY_HEADER],
                 allow_seeding=True,
                 threads=max(8, self.settings.workers),
             )
@@ -204,8 +202,6 @@ class ConformanceSession:
             return self.client
         base_url = self.settings.base_url
         if self.embedded:
-            from jobs_conformance.reference.app import SEED_PATH
-
             self.boot_embedded()
             base_url = self._embedded_url = self.server.base_url
             self.seed_url = self.seed_url or base_url + SEED_PATH

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from jobs_conformance.contract import load_contract
 from jobs_conformance.errors import UsageError
-from jobs_conformance.redact import basic_credentials, redact_url, userinfo
+from jobs_conformance.redact import redact_url, userinfo, with_userinfo_credentials
 
 __all__ = [
     "OPTIONS",
@@ -87,6 +87,20 @@ class Option:
     @property
     def ini(self) -> str:
         return self.dest if self.foreign else "jobs_conformance_" + self.dest
+
+    def arguments(self, dest: str) -> dict[str, Any]:
+        """The ``add_argument`` keywords both command lines use (pytest's parser takes argparse's)."""
+        kwargs: dict[str, Any] = {"dest": dest, "help": self.described}
+        if self.kind == "list":
+            kwargs.update(action="append", metavar="VALUE")
+        elif self.kind == "flag":
+            # None, not False: "not given", so the environment and ini still decide.
+            kwargs.update(action="store_true", default=None)
+        elif self.kind == "choice":
+            kwargs.update(choices=self.choices)
+        else:
+            kwargs.update(metavar="VALUE")
+        return kwargs
 
     @property
     def described(self) -> str:
@@ -311,17 +325,16 @@ def _validated(
         parse_header(h, where)
         for h, where in zip(raw["header"], item_sources["header"], strict=True)
     )
-    credentials = userinfo(base_url) if base_url else None
-    if base_url and credentials is not None:
-        # curl's -H would replace -u's header; two credentials for one
-        # target is more likely a mistake than a choice.
+    # curl's -H would replace -u's header; two credentials for one target is
+    # more likely a mistake than a choice.
+    if base_url and userinfo(base_url) is not None:
         if any(name.lower() == "authorization" for name in headers):
             raise UsageError(
                 source["base_url"],
                 redact_url(base_url),
                 "user-info or an Authorization header, not both",
             )
-        headers["Authorization"] = basic_credentials(*credentials)
+        headers = with_userinfo_credentials(base_url, headers)
     contract = load_contract()
     job_ids = list(zip(raw["job_id"], item_sources["job_id"], strict=True))
     if raw["job_ids_file"]:

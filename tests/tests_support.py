@@ -147,6 +147,15 @@ def as_at_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released, by this process)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def statuses(report: dict[str, Any]) -> dict[str, str]:
     """requirement id -> status, from a conformance.json document."""
     return {row["id"]: row["status"] for row in report["requirements"]}

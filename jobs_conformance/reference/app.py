@@ -19,10 +19,20 @@ from jobs_conformance.oracle import describe_uuid, judge_body
 from jobs_conformance.reference.faults import Behaviour, Reply, gzip_body, json_reply
 from jobs_conformance.reference.store import JobStore
 
-__all__ = ["API_PREFIX", "SEED_PATH", "SEED_PREFIX", "ReferenceApp", "canonical_document"]
+__all__ = [
+    "API_KEY_HEADER",
+    "API_PREFIX",
+    "SEED_PATH",
+    "SEED_PREFIX",
+    "ReferenceApp",
+    "canonical_document",
+]
 
 API_PREFIX = "/api/v2"
 JOBS_PREFIX = API_PREFIX + "/jobs/"
+# The header the reference's key goes in (serve --api-key).
+API_KEY_HEADER = "X-Api-Key"
+_API_KEY_ENVIRON = "HTTP_" + API_KEY_HEADER.upper().replace("-", "_")  # PEP 3333
 # Below the base URL: where the reference takes seeded jobs (--allow-seeding).
 SEED_PATH = "/__seed/jobs"
 SEED_PREFIX = API_PREFIX + SEED_PATH + "/"
@@ -138,14 +148,14 @@ class ReferenceApp:
     def _authorised(self, environ: dict[str, Any]) -> Reply | None:
         if self.api_key is None:
             return None
-        given = environ.get("HTTP_X_API_KEY")
+        given = environ.get(_API_KEY_ENVIRON)
         if given is None and self._auth_when_absent:
             return None
         if given is not None and hmac.compare_digest(
             given.encode("latin-1"), self.api_key.encode("utf-8")
         ):
             return None
-        reply = json_reply(401, {"error": "missing or invalid X-Api-Key"})
+        reply = json_reply(401, {"error": f"missing or invalid {API_KEY_HEADER}"})
         return Reply(401, (*reply.headers, ("WWW-Authenticate", 'ApiKey realm="jobs"')), reply.body)
 
     def _get(self, segment: str) -> Reply:

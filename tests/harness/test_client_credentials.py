@@ -4,12 +4,12 @@ environment proxies ignored."""
 
 from __future__ import annotations
 
-import socket
 from urllib.parse import urlsplit
 
 import pytest
 from hostile import HostileServer, json_404
 from safety.forward_proxy import ForwardProxy
+from tests_support import closed_port
 
 from jobs_conformance.client import Client, ClientSettings
 from jobs_conformance.errors import TargetUnreachable
@@ -96,14 +96,8 @@ def test_a_proxy_gets_its_credentials_and_absolute_urls_without_user_info():
     assert target.seen[0].headers["authorization"] == basic_credentials("alice", PASSWORD)
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_no_proxy_listening_is_unreachable_in_one_line_without_credentials():
-    port = _closed_port()
+    port = closed_port()
     client = Client(
         ClientSettings(
             base_url="http://127.0.0.1:9/api", proxy=f"http://u:pxy-9999@127.0.0.1:{port}"

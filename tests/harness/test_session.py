@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
-from tests_support import statuses, unknown_id_exchange
+from tests_support import closed_port, statuses, unknown_id_exchange
 
 from jobs_conformance.client import BudgetExhausted
 from jobs_conformance.errors import TargetUnreachable
@@ -149,10 +147,7 @@ def test_preflight_judges_one_unknown_id_against_a_live_target(tmp_path):
 
 
 def test_preflight_against_nothing_listening_is_target_unreachable(tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    session = _session(tmp_path, base_url=f"http://127.0.0.1:{port}/api/v2", timeout="2")
+    session = _session(tmp_path, base_url=f"http://127.0.0.1:{closed_port()}/api/v2", timeout="2")
     with pytest.raises(TargetUnreachable, match=r"cannot connect to http://127\.0\.0\.1"):
         session.preflight()
     session.stop()

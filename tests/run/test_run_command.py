@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jsonschema
 import pytest
-from tests_support import run_in_process, run_suite, statuses
+from tests_support import closed_port, run_in_process, run_suite, statuses
 
 from jobs_conformance.contract import contract_tests_dir, default_spec_dir, load_contract
 from jobs_conformance.reference.server import ReferenceServer
@@ -122,18 +121,12 @@ def test_failing_run_reports_validate_against_the_schema(pytester):
     assert "lower-case" in example["message"]
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_unreachable_target_is_exit_2_with_one_clear_line_and_a_report(pytester):
     started = time.monotonic()
     code, report, output = run_in_process(
         pytester,
         "--base-url",
-        f"http://127.0.0.1:{_closed_port()}/api/v2",
+        f"http://127.0.0.1:{closed_port()}/api/v2",
         "--conformance-timeout",
         "2",
         report_dir=pytester.path / "r",

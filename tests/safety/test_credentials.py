@@ -9,13 +9,12 @@ The end-to-end runs need session.py to hand the run's settings to the client
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
-from tests_support import run_cli_in_process
+from tests_support import closed_port, run_cli_in_process
 
 from jobs_conformance.contract import load_contract
 from jobs_conformance.redact import basic_credentials
@@ -118,14 +117,8 @@ def test_url_credentials_are_sent_and_never_shown(pytester, tmp_path):
     assert json.dumps(example["request"]).count("[REDACTED]") >= 2
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_an_unreachable_target_with_credentials_is_one_line_without_them(pytester, tmp_path):
-    port = _closed_port()
+    port = closed_port()
     code, report, out, err = run_cli_in_process(
         pytester,
         "--base-url",

@@ -4,13 +4,12 @@ one-line exit 2. The end-to-end runs need session.py to use ClientSettings.of.""
 
 from __future__ import annotations
 
-import socket
 import ssl
 
 import pytest
 import trustme
 from hostile import https_target
-from tests_support import run_cli_in_process
+from tests_support import closed_port, run_cli_in_process
 
 from jobs_conformance.redact import basic_credentials
 from jobs_conformance.reference.server import ReferenceServer
@@ -91,14 +90,8 @@ def test_an_https_target_is_tunnelled_through_the_proxy_with_connect(
     _no_leak(out, err, tmp_path / "r")
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_no_proxy_listening_is_exit_2_with_one_clear_line(pytester, tmp_path):
-    port = _closed_port()
+    port = closed_port()
     code, report, out, err = run_cli_in_process(
         pytester,
         "--base-url",
