@@ -7,6 +7,7 @@ restates them, so a change to the spec changes every check.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import hashlib
 import importlib.resources
@@ -84,6 +85,9 @@ class Contract:
     uuid_pattern: EcmaPattern
     datetime_pattern: EcmaPattern
     job_schema: Mapping[str, Any]
+    # requirement id -> the requirements it owns when one exchange breaks both
+    # (the catalogue's root_causes, with '*' names expanded).
+    root_causes: Mapping[str, frozenset[str]]
 
     @functools.cached_property
     def _by_id(self) -> Mapping[str, Requirement]:
@@ -145,16 +149,20 @@ def load_contract(spec_dir: Path | None = None) -> Contract:
         raise UsageError(
             "spec", str(spec_dir / "openapi.yaml"), "one UUID pattern and one date-time pattern"
         )
+    requirements = _requirements(spec_dir / "requirements.yaml", catalogue)
     return Contract(
         spec=spec,
         spec_sha256=hashlib.sha256(spec_bytes).hexdigest(),
-        requirements=_requirements(spec_dir / "requirements.yaml", catalogue),
+        requirements=requirements,
         fields=fields,
         required=required,
         path_pattern=_compile(path_schema["pattern"]),
         uuid_pattern=_compile(uuid_patterns.pop()),
         datetime_pattern=_compile(datetime_patterns.pop()),
         job_schema=job_schema,
+        root_causes=_root_causes(
+            spec_dir / "requirements.yaml", catalogue, [r.id for r in requirements]
+        ),
     )
 
 
@@ -234,3 +242,35 @@ def _requirements(path: Path, catalogue: Any) -> tuple[Requirement, ...]:
         seen.add(requirement.id)
         requirements.append(requirement)
     return tuple(requirements)
+
+
+def _root_causes(path: Path, catalogue: Any, ids: list[str]) -> dict[str, frozenset[str]]:
+    """``root_causes`` with every name matched against the catalogue: owner -> owned ids."""
+    entries = catalogue.get("root_causes", {}) if isinstance(catalogue, dict) else None
+    if not isinstance(entries, dict):
+        raise UsageError("root_causes", str(path), "a mapping of requirement ids to lists of ids")
+
+    def matching(name: Any) -> list[str]:
+        found = fnmatch.filter(ids, name) if isinstance(name, str) else []
+        if not found:
+            raise UsageError(
+                "root_causes", name, "a requirement id (or a '*' pattern) of the catalogue"
+            )
+        return found
+
+    owned: dict[str, set[str]] = {}
+    for owner, names in entries.items():
+        if not isinstance(names, list):
+            raise UsageError(f"root_causes.{owner}", names, "a list of requirement ids")
+        targets = {target for name in names for target in matching(name)}
+        for requirement in matching(owner):
+            owned.setdefault(requirement, set()).update(targets - {requirement})
+    # A cycle would let two requirements each fold the other away.
+    for start in owned:
+        reached, frontier = set(), set(owned[start])
+        while frontier:
+            reached |= frontier
+            frontier = {t for r in frontier for t in owned.get(r, ())} - reached
+        if start in reached:
+            raise UsageError("root_causes", start, "no cycle: a requirement cannot own itself")
+    return {owner: frozenset(targets) for owner, targets in owned.items()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["ExitCode", "SuiteError", "TargetUnreachable", "UsageError"]
+__all__ = ["ExitCode", "NoHeldJobFound", "SuiteError", "TargetUnreachable", "UsageError"]
 
 
 class ExitCode(enum.IntEnum):
@@ -42,5 +42,11 @@ class UsageError(SuiteError):
 
 class TargetUnreachable(SuiteError):
     """The target could not be reached at all, so no requirement could be judged."""
+
+    exit_code = ExitCode.NO_VERDICT
+
+
+class NoHeldJobFound(SuiteError):
+    """None of the declared jobs was found in any form: a usage slip (a base URL, an id list), no verdict."""
 
     exit_code = ExitCode.NO_VERDICT

@@ -34,6 +34,7 @@ class Intent(enum.Enum):
     CASE_VARIANT = "case-variant"  # the same job, hex in another case
     REPEAT = "repeat"  # the same request again, compared with the first answer
     UNKNOWN = "unknown"  # a well-formed id the target does not hold
+    MAYBE_HELD = "maybe-held"  # a fixed well-formed id a target may hold (the doc's example)
     MALFORMED = "malformed"  # an id that does not match the pattern
     UNAUTHENTICATED = "unauthenticated"  # credentials removed or altered
     SEEDED = "seeded"  # a job stored through the seeding URL
@@ -57,6 +58,7 @@ class ParsedBody:
 
     value: Any = None
     error: str | None = None
+    kind: str = ""  # the error's class, without the values it quotes
 
 
 class _DuplicateMember(ValueError):
@@ -81,19 +83,27 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def parse_json_body(body: bytes) -> ParsedBody:
     """Parse ``body`` as one RFC 8259 JSON text in UTF-8; never raises."""
     if body.startswith(_BOM):
-        return ParsedBody(error="body starts with a byte-order mark (RFC 8259 section 8.1)")
+        return ParsedBody(
+            error="body starts with a byte-order mark (RFC 8259 section 8.1)",
+            kind="byte-order mark",
+        )
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return ParsedBody(error=f"body is not valid UTF-8: byte {exc.start} ({exc.reason})")
+        return ParsedBody(
+            error=f"body is not valid UTF-8: byte {exc.start} ({exc.reason})", kind="not UTF-8"
+        )
     try:
         value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_members)
     except _DuplicateMember as exc:
-        return ParsedBody(error=str(exc))
+        return ParsedBody(error=str(exc), kind="duplicate member")
     except RecursionError:
-        return ParsedBody(error="body nests too deeply to parse")
+        return ParsedBody(error="body nests too deeply to parse", kind="nesting")
     except ValueError as exc:
-        return ParsedBody(error=f"body is not JSON: {exc}")
+        constant = "is not a JSON value" in str(exc)
+        return ParsedBody(
+            error=f"body is not JSON: {exc}", kind="NaN or Infinity" if constant else "not JSON"
+        )
     return ParsedBody(value=value)
 
 
@@ -136,6 +146,10 @@ class Exchange:
     ``baseline`` is an earlier exchange the answer must agree with (the
     canonical request for a case variant, the first GET for a repeat);
     ``expected`` is the job that was seeded, for ``seed.round-trip``.
+    ``label`` names the class of the request (a near-miss form, an invalid
+    class, a case) and ``detail`` says more of it; ``about`` is the held
+    job a request derived from it is about; ``alternates`` are the other
+    forms of a held job tried beside this one (its other cases).
     """
 
     response: HttpResponse
@@ -144,6 +158,10 @@ class Exchange:
     job_id: str | None = None
     baseline: Exchange | None = None
     expected: Mapping[str, Any] | None = field(default=None, hash=False)
+    label: str = ""
+    about: str | None = None
+    detail: str = ""
+    alternates: tuple[Exchange, ...] = ()
 
     @property
     def is_success_body(self) -> bool:

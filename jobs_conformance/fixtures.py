@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from jobs_conformance.client import Client
-from jobs_conformance.errors import ExitCode, TargetUnreachable
+from jobs_conformance.errors import ExitCode, NoHeldJobFound, TargetUnreachable
 from jobs_conformance.exchange import Exchange
 from jobs_conformance.plan import KnownProbes
 from jobs_conformance.probes import Probe, concurrently
@@ -35,11 +35,14 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[ConformanceSession]:
     assert session is not None, "the jobs_conformance plugin configures every session it runs in"
     try:
         session.preflight()
+        # Before any test: a run that finds none of the declared jobs ends
+        # here, with what was observed, instead of failing on a usage slip.
+        session.check_held_jobs()
         # Under a request budget, which requests get it must not depend on
         # thread timing (the verdict would flip between runs): no head start.
         if session.known_ids and session.settings.max_requests is None:
             session.prefetch_known()
-    except TargetUnreachable as exc:
+    except (TargetUnreachable, NoHeldJobFound) as exc:
         session.unreachable(str(exc))
         pytest.exit(f"jobs-conformance: {exc}", returncode=int(ExitCode.NO_VERDICT))
     yield session
@@ -85,8 +88,8 @@ def conformance_held_ids(conformance: ConformanceSession) -> frozenset[str]:
 
 @pytest.fixture(scope="session")
 def conformance_credentials(conformance: ConformanceSession) -> dict[str, str]:
-    """The configured headers; skips (auth.required not-checked) when there are none."""
-    if not conformance.headers:
+    """The headers sent; skips (auth.required not-checked) unless a credential header is declared."""
+    if not conformance.auth_headers:
         pytest.skip(
             f"{conformance.not_checked_reason('credentials')}: auth.required is not checked"
         )

@@ -10,18 +10,20 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from jobs_conformance.client import Client
 from jobs_conformance.exchange import Exchange, Intent
-from jobs_conformance.redact import is_sensitive_header
+from jobs_conformance.strategies.uuids import EDGE_UUIDS, NIL_UUID
 
 T = TypeVar("T")
 
 __all__ = [
+    "FIXED_IDS",
+    "PREFLIGHT_ID",
     "SEEDED_ID_PREFIX",
     "Probe",
     "alter_credentials",
@@ -32,6 +34,7 @@ __all__ = [
     "in_seed_namespace",
     "is_seeded",
     "seed_and_fetch",
+    "well_formed",
     "without_credentials",
 ]
 
@@ -45,11 +48,24 @@ class Probe:
     headers: Mapping[str, str] | None = field(default=None, hash=False)
     baseline: Exchange | None = None
     expected: Mapping[str, Any] | None = field(default=None, hash=False)
+    label: str = ""  # the class of the request, as findings group it
+    about: str | None = None  # the held job a derived request is about
+    detail: str = ""
 
     def send(self, client: Client) -> Exchange:
         """GET the id and wrap the answer with why it was asked."""
         request, response = client.get_job(self.raw_id, headers=self.headers)
-        return Exchange(response, self.intent, request, self.raw_id, self.baseline, self.expected)
+        return Exchange(
+            response,
+            self.intent,
+            request,
+            self.raw_id,
+            self.baseline,
+            self.expected,
+            label=self.label,
+            about=self.about,
+            detail=self.detail,
+        )
 
 
 def fetch(
@@ -122,18 +138,22 @@ def case_variants(job_id: str) -> list[str]:
     return [v for v in dict.fromkeys((upper, mixed, job_id.lower())) if v != job_id]
 
 
-def without_credentials(headers: Mapping[str, str]) -> dict[str, str]:
-    """``headers`` minus every credential-like header."""
-    return {k: v for k, v in headers.items() if not is_sensitive_header(k)}
+def _named(name: str, names: Collection[str]) -> bool:
+    return name.lower() in {n.lower() for n in names}
 
 
-def alter_credentials(headers: Mapping[str, str]) -> dict[str, str]:
-    """``headers`` with each credential-like value changed in its last character."""
+def without_credentials(headers: Mapping[str, str], names: Collection[str]) -> dict[str, str]:
+    """``headers`` minus the credential headers ``names`` (any case)."""
+    return {k: v for k, v in headers.items() if not _named(k, names)}
+
+
+def alter_credentials(headers: Mapping[str, str], names: Collection[str]) -> dict[str, str]:
+    """``headers`` with each of the credential headers ``names`` changed in its last character."""
 
     def altered(value: str) -> str:
         return value[:-1] + ("x" if not value.endswith("x") else "y") if value else "x"
 
-    return {k: altered(v) if is_sensitive_header(k) else v for k, v in headers.items()}
+    return {k: altered(v) if _named(k, names) else v for k, v in headers.items()}
 
 
 # Jobs the suite seeds have ids that start with these hex digits, so the
@@ -154,8 +174,45 @@ def in_seed_namespace(job_id: str) -> str:
     return prefix + job_id[len(SEEDED_ID_PREFIX) :]
 
 
+# An id of version 4 that no target holds by chance, sent before any test.
+PREFLIGHT_ID = "00000000-0000-4000-8000-000000000000"
+
+# Every fixed well-formed id the suite sends: a target may hold any of them
+# (teams seed the doc's example id), so none is judged as unknown.
+FIXED_IDS = frozenset(i.lower() for i in (*EDGE_UUIDS, PREFLIGHT_ID))
+
+
+def form_label(job_id: str) -> str:
+    """What a well-formed id's answer may depend on: its version nibble and its case."""
+    if job_id.lower() == NIL_UUID:
+        return "nil"
+    letters = [c for c in job_id if c.isalpha()]
+    case = (
+        "upper"
+        if letters and all(c.isupper() for c in letters)
+        else "mixed"
+        if any(c.isupper() for c in letters)
+        else "lower"
+    )
+    return f"version {job_id[14]}, {case} case"
+
+
+def well_formed(job_id: str, held_ids: frozenset[str]) -> Probe | None:
+    """The probe that judges a well-formed id the suite drew or chose; None for a held or seeded one.
+
+    Held jobs (in any case) are the known-job plan's, with their other forms;
+    a fixed id may be held, so only a random one is judged as unknown.
+    """
+    key = job_id.lower()
+    if key in held_ids or is_seeded(job_id):
+        return None
+    intent = Intent.MAYBE_HELD if key in FIXED_IDS else Intent.UNKNOWN
+    return Probe(job_id, intent, label=form_label(job_id))
+
+
 def seed_and_fetch(client: Client, seed_url: str, job: Mapping[str, Any]) -> Exchange:
-    """PUT ``job`` to ``{seed_url}/{id}``, then GET it back from the base URL."""
+    """PUT ``job`` to ``{seed_url}/{id}``, then GET it back from the base URL, twice (the second
+    read is returned, with the first as its baseline)."""
     body = json.dumps(job, ensure_ascii=False).encode("utf-8")
     url = seed_url.rstrip("/") + "/" + job["id"]
     headers = {**client.settings.headers, "Content-Type": "application/json"}
@@ -164,4 +221,7 @@ def seed_and_fetch(client: Client, seed_url: str, job: Mapping[str, Any]) -> Exc
         # A conforming job the seeding URL will not store cannot come back:
         # the oracle reports the refusal itself (the PUT is the evidence).
         return Exchange(response, Intent.SEEDED, request, job["id"], None, job)
-    return fetch(client, job["id"], Intent.SEEDED, expected=job)
+    # Read twice: a field that changes between reads is http.idempotent's
+    # finding, not a value the store changed.
+    first = fetch(client, job["id"], Intent.SEEDED, expected=job)
+    return fetch(client, job["id"], Intent.SEEDED, expected=job, baseline=first)

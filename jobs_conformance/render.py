@@ -78,6 +78,7 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["visible"] = visible
     environment.filters["curl"] = curl_command
+    environment.filters["more"] = _more
     return environment
 
 
@@ -134,40 +135,56 @@ def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
         f"{report['requests_sent']} requests in {report['duration_s']:.1f} s, spec `{report['spec_sha256'][:12]}`, "
         f"seed `{report['seed']}`.",
         "",
-        "| requirement | severity | status | examples tried |",
-        "| --- | --- | --- | ---: |",
+        "| requirement | severity | status | examples checked | failed | failing classes |",
+        "| --- | --- | --- | ---: | ---: | ---: |",
     ]
     for row in summary["rows"]:
         mark = {"fail": "❌ fail", "pass": "✅ pass", "not-checked": "➖ not checked"}[
             row["status"]
         ]
-        lines.append(f"| `{row['id']}` | {row['severity']} | {mark} | {row['checked']} |")
+        lines.append(
+            f"| `{row['id']}` | {row['severity']} | {mark} | {row['checked']} | {row['failed']} "
+            f"| {row['failing_classes']} |"
+        )
     for row in summary["failing"]:
-        example = row["counterexamples"][0] if row["counterexamples"] else None
-        lines += ["", f"### `{row['id']}`: {_cell(row['title'])}"]
-        if example is None:
-            continue
-        body = visible(example["response"]["body_excerpt"][:excerpt])
-        fence = _fence(body, shortest=3)
         lines += [
             "",
-            _cell(example["message"]),
+            f"### `{row['id']}`: {_cell(row['title'])}",
             "",
-            f"Response {example['response']['status']}:",
-            "",
-            f"{fence}text",
-            body,
-            fence,
-            "",
-            "Reproduce:",
-            "",
-            f"{fence}sh",
-            curl_command(example["request"]),
-            fence,
+            f"{row['failed']} of {row['checked']} examples failed, in {row['failing_classes']} "
+            f"failing classes{_more(row)}.",
         ]
+        for example in row["counterexamples"]:
+            body = visible(example["response"]["body_excerpt"][:excerpt])
+            fence = _fence(body, shortest=3)
+            also = ", ".join(f"`{r}`" for r in example["also_affects"])
+            lines += [
+                "",
+                f"#### {_code(example['class'])} ({example['count']} examples)",
+                "",
+                _cell(example["message"]),
+                *(["", f"Also affects {also} (not failed again)."] if also else []),
+                "",
+                f"Response {example['response']['status']}:",
+                "",
+                f"{fence}text",
+                body,
+                fence,
+                "",
+                "Reproduce:",
+                "",
+                f"{fence}sh",
+                curl_command(example["request"]),
+                fence,
+            ]
     for note in report["notes"]:
         lines += ["", f"> {_cell(note)}"]
     return "\n".join(lines) + "\n"
+
+
+def _more(row: Mapping[str, Any]) -> str:
+    hidden = row["failing_classes"] - len(row["counterexamples"])
+    return f" ({hidden} more not shown)" if hidden > 0 else ""
 
 
 def render_badge(report: Mapping[str, Any]) -> str:
@@ -219,17 +236,23 @@ def render_console(
         return lines
     lines.append(ConsoleLine(f"target   {visible(report['target'])}"))
     width = max(len(r["id"]) for r in report["requirements"])
-    lines.append(ConsoleLine(f"{'requirement':<{width}}  severity  status       checked"))
+    lines.append(
+        ConsoleLine(f"{'requirement':<{width}}  severity  status       checked   failed  classes")
+    )
     for row in report["requirements"]:
         lines.append(
             ConsoleLine(
-                f"{row['id']:<{width}}  {row['severity']:<8}  {row['status']:<11}  {row['checked']:>7}"
+                f"{row['id']:<{width}}  {row['severity']:<8}  {row['status']:<11}  "
+                f"{row['checked']:>7}  {row['failed']:>7}  {row['failing_classes']:>7}"
             )
         )
-        if row["status"] == "fail" and row["counterexamples"]:
-            lines.append(ConsoleLine(f"    {visible(row['counterexamples'][0]['message'])}"[:300]))
+        if row["status"] == "fail":
+            lines.extend(ConsoleLine(text) for text in _class_lines(row, report_dir))
         elif row["status"] == "not-checked":
             lines.append(ConsoleLine(f"    {row['reason']}"))
+        if row["also_affected_by"]:
+            owners = ", ".join(row["also_affected_by"])
+            lines.append(ConsoleLine(f"    also affected by the findings of {owners}"))
     for note in [*report["notes"], *report["errors"][:5]]:
         lines.append(ConsoleLine(f"note: {visible(note.splitlines()[0] if note else '')}"))
     verdict = report["verdict"].upper()
@@ -242,6 +265,27 @@ def render_console(
             green=verdict == "PASS",
         )
     )
+    return lines
+
+
+# Failing classes the terminal shows per requirement; the reports show more.
+_CONSOLE_CLASSES = 5
+
+
+def _class_lines(row: Mapping[str, Any], report_dir: Path) -> list[str]:
+    """One line per failing class shown: its example's message, its count, what else it broke."""
+    lines = []
+    for example in row["counterexamples"][:_CONSOLE_CLASSES]:
+        count = f" [{example['count']} examples]" if example["count"] > 1 else ""
+        also = (
+            f" (also affects {', '.join(example['also_affects'])})"
+            if example["also_affects"]
+            else ""
+        )
+        lines.append(f"    - {visible(example['message'])}"[:300] + count + also)
+    hidden = row["failing_classes"] - min(len(row["counterexamples"]), _CONSOLE_CLASSES)
+    if hidden > 0:
+        lines.append(f"    ... and {hidden} more failing classes (see {report_dir}/conformance.md)")
     return lines
 
 

@@ -24,7 +24,7 @@ from jobs_conformance.results import Results
 
 __all__ = ["CaseOutcome", "build_report", "verdict_of", "write_atomic", "write_json", "write_junit"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # XML 1.0 section 2.2: characters allowed in a document.
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -72,6 +72,11 @@ def build_report(
 ) -> dict[str, Any]:
     """The ``conformance.json`` document (see spec/conformance.schema.json)."""
     rows = []
+    owners: dict[str, set[str]] = {}
+    for result in results.rows():
+        for failing in result.classes.values():
+            for affected in failing.also_affects:
+                owners.setdefault(affected, set()).add(result.requirement.id)
     for result in results.rows():
         requirement = result.requirement
         rows.append(
@@ -81,9 +86,11 @@ def build_report(
                 "severity": requirement.severity,
                 "status": result.status,
                 "checked": result.checked,
-                "failures": result.failures,
+                "failed": result.failed,
+                "failing_classes": len(result.classes),
+                "also_affected_by": sorted(owners.get(requirement.id, ())),
                 "reason": result.reason if result.status == "not-checked" else None,
-                "counterexamples": [c.to_dict() for c in result.counterexamples],
+                "counterexamples": [c.to_dict() for c in result.shown],
             }
         )
     report = {

@@ -1,9 +1,12 @@
-"""Per-requirement outcomes of a run, and the counterexamples behind them.
+"""Per-requirement outcomes of a run: what was checked, what failed, and the failing classes.
 
-Tests hand every judged exchange to :class:`Results`. Inside a Hypothesis
-test the same requirement fails many times while Hypothesis shrinks; only the
-*last* failing exchange of each (test, requirement) is kept, and Hypothesis
-replays the minimal example last, so that is the shrunk counterexample.
+Tests hand every judged exchange to :class:`Results`. An exchange is counted
+once per test however often it is judged (Hypothesis replays examples while
+it shrinks, and the run answers a repeated probe from memory). Failures are
+grouped by class (a near-miss form, an invalid-id class, a body pointer with
+its reason, a held job: the check's :attr:`~jobs_conformance.oracle.Problem.cls`),
+and each class keeps its simplest example: the shortest request, which is
+what Hypothesis shrinks toward, so one run shows every failing form at once.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from jobs_conformance.contract import Contract, Requirement, counts
 from jobs_conformance.exchange import Exchange
 from jobs_conformance.oracle import Judgement, Violation
 
-__all__ = ["Counterexample", "RequirementResult", "Results"]
+__all__ = ["Counterexample", "FailingClass", "RequirementResult", "Results"]
 
-MAX_COUNTEREXAMPLES = 5
+# Failing classes a report shows per requirement; the rest are counted.
+MAX_CLASSES_SHOWN = 12
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,12 @@ class Counterexample:
         )
         return cls(request, exchange.response.to_dict(), violation.message, violation.pointer, test)
 
+    @property
+    def size(self) -> tuple[int, str]:
+        """Shortlex on the URL: the simpler of two examples of a class."""
+        url = str(self.request.get("url") or "")
+        return (len(url), url)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "request": self.request,
@@ -51,25 +61,58 @@ class Counterexample:
 
 
 @dataclass
+class FailingClass:
+    """One failing class of a requirement: how many examples, the simplest, what else it broke."""
+
+    name: str
+    count: int
+    example: Counterexample
+    also_affects: set[str] = field(default_factory=set)
+
+    def add(self, example: Counterexample, also_affects: set[str], count: int = 1) -> None:
+        self.count += count
+        self.also_affects |= also_affects
+        if example.size < self.example.size:
+            self.example = example
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "class": self.name,
+            "count": self.count,
+            "also_affects": sorted(self.also_affects),
+            **self.example.to_dict(),
+        }
+
+
+@dataclass
 class RequirementResult:
-    """What the run learnt about one requirement."""
+    """What the run learnt about one requirement: examples checked and failed, by class."""
 
     requirement: Requirement
     checked: int = 0
-    failures: int = 0
-    counterexamples: list[Counterexample] = field(default_factory=list)
+    failed: int = 0
+    classes: dict[str, FailingClass] = field(default_factory=dict)
     reason: str | None = None
 
-    def add_example(self, example: Counterexample) -> None:
-        """Keep ``example`` unless the cap is reached or its message is already shown."""
-        if len(self.counterexamples) < MAX_COUNTEREXAMPLES and all(
-            c.message != example.message for c in self.counterexamples
-        ):
-            self.counterexamples.append(example)
+    def add_class(
+        self, cls: str, example: Counterexample, also_affects: set[str], count: int = 1
+    ) -> None:
+        """File ``count`` failing examples under the class ``cls``, keeping the simplest."""
+        known = self.classes.get(cls)
+        if known is None:
+            self.classes[cls] = FailingClass(cls, count, example, set(also_affects))
+        else:
+            known.add(example, also_affects, count)
+
+    @property
+    def shown(self) -> list[FailingClass]:
+        """The failing classes a report shows: the most frequent first, capped."""
+        ranked = sorted(self.classes.values(), key=lambda c: (-c.count, c.name))
+        return ranked[:MAX_CLASSES_SHOWN]
 
     @property
     def status(self) -> str:
-        if self.failures:
+        if self.failed:
             return "fail"
         return "pass" if self.checked else "not-checked"
 
@@ -80,30 +123,40 @@ class Results:
     def __init__(self, contract: Contract) -> None:
         self._lock = threading.Lock()
         self.requirements = {r.id: RequirementResult(r) for r in contract.requirements}
-        self._pending: dict[tuple[str, str], tuple[Exchange, Violation]] = {}
+        # The exchanges each running test has counted (by identity; kept
+        # alive until the test ends so an identity is never reused).
+        self._counted: dict[str, dict[int, Exchange]] = {}
         self.crashes: list[str] = []
         self.errors: list[str] = []
 
     def observe(self, exchange: Exchange, judgement: Judgement, *, test: str) -> None:
-        """Count the requirements the judgement applied as checked; hold the violations as pending."""
+        """Count what the judgement applied as checked, and each violation under its class."""
         with self._lock:
             if judgement.skipped:
                 return
+            counted = self._counted.setdefault(test, {})
+            if id(exchange) in counted:
+                return  # judged again (a replayed example): the same evidence
+            counted[id(exchange)] = exchange
             for requirement_id in judgement.applicable:
                 self.requirements[requirement_id].checked += 1
             for violation in judgement.violations:
-                self._pending[(test, violation.requirement)] = (exchange, violation)
+                self.requirements[violation.requirement].add_class(
+                    violation.cls or violation.message,
+                    Counterexample.of(exchange, violation, test),
+                    set(violation.also_affects),
+                )
+            # An example failed once per requirement, however many of its
+            # values broke it (createdAt and updatedAt, say).
+            for requirement_id in {v.requirement for v in judgement.violations}:
+                self.requirements[requirement_id].failed += 1
             for crash in judgement.crashes:
                 self.crashes.append(f"check {crash.requirement} crashed in {test}:\n{crash.error}")
 
     def finish_test(self, test: str) -> None:
-        """Commit the last failing exchange of each requirement ``test`` broke."""
+        """Forget which exchanges ``test`` counted."""
         with self._lock:
-            for key in [k for k in self._pending if k[0] == test]:
-                exchange, violation = self._pending.pop(key)
-                result = self.requirements[violation.requirement]
-                result.failures += 1
-                result.add_example(Counterexample.of(exchange, violation, test))
+            self._counted.pop(test, None)
 
     def error(self, message: str) -> None:
         with self._lock:
@@ -126,8 +179,8 @@ class Results:
                 "requirements": {
                     rid: {
                         "checked": r.checked,
-                        "failures": r.failures,
-                        "counterexamples": [c.to_dict() for c in r.counterexamples],
+                        "failed": r.failed,
+                        "classes": [c.to_dict() for c in r.classes.values()],
                     }
                     for rid, r in self.requirements.items()
                 },
@@ -141,8 +194,11 @@ class Results:
             for rid, part in data["requirements"].items():
                 result = self.requirements[rid]
                 result.checked += part["checked"]
-                result.failures += part["failures"]
-                for example in part["counterexamples"]:
-                    result.add_example(Counterexample(**example))
+                result.failed += part["failed"]
+                for entry in part["classes"]:
+                    entry = dict(entry)
+                    name, count = entry.pop("class"), entry.pop("count")
+                    also = set(entry.pop("also_affects"))
+                    result.add_class(name, Counterexample(**entry), also, count)
             self.crashes.extend(data["crashes"])
             self.errors.extend(data["errors"])

@@ -10,6 +10,7 @@ judge exchanges through :attr:`recorder` and each test's end is filed with
 
 from __future__ import annotations
 
+import collections
 import datetime
 import functools
 import secrets
@@ -18,16 +19,24 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from jobs_conformance import __version__
 from jobs_conformance.client import Client, ClientSettings, TransportFailure
 from jobs_conformance.contract import Contract, counts, load_contract
-from jobs_conformance.errors import TargetUnreachable
+from jobs_conformance.errors import NoHeldJobFound, TargetUnreachable
 from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.oracle import judge
 from jobs_conformance.outcomes import Kind, Outcome
-from jobs_conformance.plan import KnownProbes, comparison_probes, sampled_jobs
-from jobs_conformance.probes import Probe, concurrently, fetch, fetch_many
+from jobs_conformance.plan import (
+    OTHER_CASES_OF_MISSING,
+    KnownProbes,
+    comparison_probes,
+    near_miss_probes,
+    other_case_probes,
+    sampled_jobs,
+)
+from jobs_conformance.probes import PREFLIGHT_ID, Probe, concurrently, fetch_many, well_formed
 from jobs_conformance.redact import Redactor, redact_url
 from jobs_conformance.reference.app import API_KEY_HEADER, SEED_PATH
 from jobs_conformance.render import write_human_reports
@@ -37,9 +46,6 @@ from jobs_conformance.settings import Option, Settings, option
 
 __all__ = ["ConformanceSession", "Recorder", "RunState", "not_checked_reason"]
 
-# An id of version 4 that no target holds by chance, sent before any test.
-PREFLIGHT_ID = "00000000-0000-4000-8000-000000000000"
-
 
 def not_checked_reason(applies: str, spell: Callable[[Option], str] = lambda o: o.cli_flag) -> str:
     """Why a requirement that needs ``applies`` (the catalogue's) was not checked.
@@ -47,12 +53,13 @@ def not_checked_reason(applies: str, spell: Callable[[Option], str] = lambda o: 
     ``spell`` names the options as the run was started with them (the CLI's
     ``--job-id`` or pytest's ``--conformance-job-id``).
     """
-    job_id, ids_file, seed_url, header = (
-        spell(option(name)) for name in ("job-id", "job-ids-file", "seed-url", "header")
+    job_id, ids_file, seed_url, auth_header = (
+        spell(option(name)) for name in ("job-id", "job-ids-file", "seed-url", "auth-header")
     )
     return {
         "known-job": f"no known jobs: give {job_id} / {ids_file}, or {seed_url}",
-        "credentials": f"no credentials configured ({header})",
+        "credentials": f"no credential header declared ({auth_header}; opt-in: the doc page "
+        "documents no authentication)",
         "seeding": f"no seeding URL configured ({seed_url})",
         "always": "no test reached it",
     }[applies]
@@ -145,10 +152,12 @@ class ConformanceSession:
         self._clock = time.monotonic()
         self.embedded = settings.base_url is None
         self.headers = dict(settings.headers)
-        if self.embedded and API_KEY_HEADER not in self.headers:
+        self.auth_headers = settings.auth_headers
+        if self.embedded:
             # The embedded reference requires a key so auth.required is checked
             # too; a fresh one each run, redacted like any configured secret.
-            self.headers[API_KEY_HEADER] = "ref-" + secrets.token_urlsafe(18)
+            self.headers.setdefault(API_KEY_HEADER, "ref-" + secrets.token_urlsafe(18))
+            self.auth_headers = tuple(dict.fromkeys((*self.auth_headers, API_KEY_HEADER)))
         self.redactor = Redactor.for_settings(settings, self.headers)
         self.seed_url = settings.seed_url
         self.known_ids = list(settings.job_ids)
@@ -221,17 +230,19 @@ class ConformanceSession:
         Raises TargetUnreachable with one clear message instead of failing every test.
         """
         client = self.start()
+        probe = well_formed(PREFLIGHT_ID, self.held_ids)
+        if probe is None:
+            return  # the target holds it: the known-job plan asks for it
         try:
-            exchange = fetch(client, PREFLIGHT_ID, Intent.UNKNOWN)
+            exchange = probe.send(client)
         except TransportFailure as exc:
             raise TargetUnreachable(f"the target did not answer: {exc.reason}") from exc
-        if exchange.job_id not in self.held_ids:
-            # Its own recorder: it runs inside the first test's setup, whose
-            # exchanges are filed under that test.
-            preflight = Recorder(self)
-            preflight.start("preflight")
-            preflight.record(exchange)
-            self.results.finish_test("preflight")
+        # Its own recorder: it runs inside the first test's setup, whose
+        # exchanges are filed under that test.
+        preflight = Recorder(self)
+        preflight.start("preflight")
+        preflight.record(exchange)
+        self.results.finish_test("preflight")
 
     def stop(self, *, abandon: bool = False) -> None:
         """Close the pool, the client and the embedded server.
@@ -268,6 +279,85 @@ class ConformanceSession:
             memo[probe] = exchange
         return [memo[p] for p in probes]
 
+    def _bulk(self) -> Callable[[list[Callable[[], Any]]], list[Any]]:
+        # No more of the plan queued than the pool runs at once: a test's own
+        # batch, a round trip Hypothesis waits on before drawing the next,
+        # then waits behind one round of the plan, not all of it (20 ms
+        # latency: 0.90 s a run, against 1.06 s with the whole plan queued
+        # and 0.97 s with half the pool kept free).
+        return functools.partial(
+            concurrently, self.pool, return_exceptions=True, limit=self.settings.workers
+        )
+
+    def check_held_jobs(self) -> None:
+        """Every held job's canonical GET, and other cases of those not found, before any test.
+
+        Raises NoHeldJobFound when not one declared job was found in any
+        form: a wrong base URL or id list, not a verdict on the service.
+        """
+        if self._known or not self.known_ids:
+            return
+        client, bulk = self.start(), self._bulk()
+        baselines = bulk(
+            [functools.partial(Probe(i, Intent.KNOWN).send, client) for i in self.known_ids]
+        )
+        for job_id, baseline in zip(self.known_ids, baselines, strict=True):
+            self._known[job_id] = KnownProbes(baseline)
+        missing = [
+            job_id
+            for job_id, probes in self._known.items()
+            if probes.fetched and probes.baseline.response.status != 200
+        ][:OTHER_CASES_OF_MISSING]
+        self._send_plan(
+            [
+                (job_id, probe)
+                for job_id in missing
+                for probe in other_case_probes(job_id, self._known[job_id].baseline)
+            ]
+        )
+        # Only "no such job" (or "not without credentials") in every form is
+        # a slip; a redirect, a refusal as malformed or a crash is behaviour
+        # to judge.
+        fetched = [probes for probes in self._known.values() if probes.fetched]
+        answers = {e.response.status for p in fetched for e in (p.baseline, *p.others())}
+        if fetched and answers <= {404, 410, 401, 403}:
+            raise NoHeldJobFound(self._not_found_hint(fetched))
+
+    def _send_plan(self, plan: list[tuple[str, Probe]]) -> None:
+        answers = self._bulk()([functools.partial(p.send, self.start()) for _, p in plan])
+        for (job_id, probe), exchange in zip(plan, answers, strict=True):
+            self._known[job_id].add(probe.intent, exchange)
+
+    def _not_found_hint(self, fetched: list[KnownProbes]) -> str:
+        """What was observed when no declared job was found, and what to check."""
+        answers = [e for probes in fetched for e in (probes.baseline, *probes.others())]
+        statuses = collections.Counter(e.response.status for e in answers)
+        seen = ", ".join(f"{status} ({n})" for status, n in sorted(statuses.items()))
+        first = answers[0]
+        url = first.request.url if first.request else "?"
+        ids, header = self.spell(option("job-id")), self.spell(option("header"))
+        hint = (
+            f"none of the {len(self.known_ids)} declared jobs was found in any form tried: "
+            f"{len(answers)} requests answered {seen}, e.g. GET {url} -> {first.response.status}. "
+        )
+        if statuses.keys() & {401, 403}:
+            hint += f"The target may require credentials ({header} 'Name: value'). "
+        hint += f"Check that the ids ({ids}) are held by this target, and the base URL"
+        return hint + self._base_path_hint() + "."
+
+    def _base_path_hint(self) -> str:
+        base = self._embedded_url or str(self.settings.base_url or "")
+        documented = urlsplit(str(self.contract.spec.get("servers", [{}])[0].get("url", ""))).path
+        path = urlsplit(base).path.rstrip("/")
+        if path.endswith("/jobs"):
+            return ": it ends in /jobs, and the suite appends /jobs/{jobId} to it"
+        if documented and not path.endswith(documented.rstrip("/")):
+            return (
+                f": the documented base path is {documented}, which would put the endpoint at "
+                f"{redact_url(base.rstrip('/'))}{documented}/jobs/{{jobId}}"
+            )
+        return ""
+
     def known_probes(self) -> dict[str, KnownProbes]:
         """Every request the known-job tests make (:mod:`jobs_conformance.plan`), fetched once, by id."""
         self.prefetch_known()
@@ -276,7 +366,7 @@ class ConformanceSession:
         return self._known
 
     def prefetch_known(self) -> None:
-        """Start fetching the known-job plan in the background (once).
+        """Start fetching the rest of the known-job plan in the background (once).
 
         It shares the ``--workers`` pool with the other tests, so the pool
         stays busy while those wait on their own round trips.
@@ -286,29 +376,21 @@ class ConformanceSession:
             self._prefetch = self._prefetch_pool.submit(self._fetch_known)
 
     def _fetch_known(self) -> None:
-        client = self.start()
-        # No more of the plan queued than the pool runs at once: a test's own
-        # batch, a round trip Hypothesis waits on before drawing the next,
-        # then waits behind one round of the plan, not all of it (20 ms
-        # latency: 0.90 s a run, against 1.06 s with the whole plan queued
-        # and 0.97 s with half the pool kept free).
-        bulk = functools.partial(
-            concurrently, self.pool, return_exceptions=True, limit=self.settings.workers
-        )
-        baselines = bulk(
-            [functools.partial(Probe(i, Intent.KNOWN).send, client) for i in self.known_ids]
-        )
-        for job_id, baseline in zip(self.known_ids, baselines, strict=True):
-            self._known[job_id] = KnownProbes(baseline)
-        flat = [
+        self.check_held_jobs()
+        found = [i for i in self.known_ids if self._known[i].found]
+        plan = [
             (job_id, probe)
             for job_id in sampled_jobs(self.known_ids)
             if self._known[job_id].fetched
             for probe in comparison_probes(job_id, self._known[job_id].baseline)
+            if probe.intent is not Intent.CASE_VARIANT or not self._known[job_id].others()
         ]
-        answers = bulk([functools.partial(p.send, client) for _, p in flat])
-        for (job_id, probe), exchange in zip(flat, answers, strict=True):
-            self._known[job_id].add(probe.intent, exchange)
+        # Near misses of jobs that were found: a lenient parser turns them
+        # back into a job the target serves.
+        plan += [(str(probe.about), probe) for probe in near_miss_probes(found)]
+        self._send_plan(plan)
+        for probes in self._known.values():
+            probes.with_alternates()
 
     # --- Outcomes.
 
@@ -343,7 +425,7 @@ class ConformanceSession:
         return outcome
 
     def unreachable(self, message: str) -> None:
-        """No answer at all: no verdict on anything."""
+        """No answer at all, or no declared job found: no verdict on anything."""
         self.state.unreachable = message
         self.results.error(message)
 
@@ -389,7 +471,10 @@ class ConformanceSession:
                     f"request budget of {self.settings.max_requests} spent before it was checked"
                 )
             elif result.requirement.id == "http.case-insensitive" and self.known_ids:
-                result.reason = "no known id has hex letters to change the case of"
+                result.reason = (
+                    "no held job compared in two cases: none has hex letters, or none was "
+                    "found in any case"
+                )
             elif result.requirement.applies == "known-job" and self.known_ids:
                 # body.timeline compares two valid timestamps, body.workflow-order
                 # needs the member: held jobs were read, none could show it.
@@ -398,9 +483,11 @@ class ConformanceSession:
                 )
             else:
                 result.reason = self.not_checked_reason(result.requirement.applies)
-        if not self.known_ids and not self.seed_url and not state.unreachable:
+        unchecked = [r for r in self.results.rows() if r.requirement.applies == "known-job"]
+        if all(r.status == "not-checked" for r in unchecked) and not state.unreachable:
             self.notes.append(
-                "No known jobs and no seeding: body-level and known-job requirements were not checked."
+                "No held job was read: body-level and known-job requirements were not checked "
+                f"({self.not_checked_reason('known-job')})."
             )
         if state.budget_spent:
             self.notes.append(

@@ -129,6 +129,14 @@ OPTIONS: tuple[Option, ...] = (
         env_name="JOBS_CONFORMANCE_HEADERS",
     ),
     Option(
+        "auth-header",
+        "list",
+        "a credential header the target requires, one of those sent (repeatable; Authorization "
+        "for the base URL's user-info): auth.required then checks that requests without it, or "
+        "with it altered, are refused. Off by default: the doc page documents no authentication",
+        env_name="JOBS_CONFORMANCE_AUTH_HEADERS",
+    ),
+    Option(
         "seed-url", "str", "seeding endpoint: jobs are PUT to {seed-url}/{id} before being read"
     ),
     Option("strict", "flag", "should-level failures fail the run too", False),
@@ -197,6 +205,7 @@ class Settings:
     base_url: str | None
     job_ids: tuple[str, ...]
     headers: Mapping[str, str]
+    auth_headers: tuple[str, ...]  # the credential headers the target requires, as sent
     seed_url: str | None
     strict: bool
     report_dir: Path
@@ -335,6 +344,17 @@ def _validated(
                 "user-info or an Authorization header, not both",
             )
         headers = with_userinfo_credentials(base_url, headers)
+    sent = {name.lower(): name for name in headers}
+    auth_headers = []
+    for name, where in zip(raw["auth_header"], item_sources["auth_header"], strict=True):
+        if name.strip().lower() not in sent:
+            raise UsageError(
+                where,
+                name,
+                f"the name of a header sent with {source['header']} (or Authorization, for the "
+                "base URL's user-info)",
+            )
+        auth_headers.append(sent[name.strip().lower()])
     contract = load_contract()
     job_ids = list(zip(raw["job_id"], item_sources["job_id"], strict=True))
     if raw["job_ids_file"]:
@@ -355,6 +375,7 @@ def _validated(
         base_url=base_url,
         job_ids=tuple(dict.fromkeys(i for i, _ in job_ids)),
         headers=headers,
+        auth_headers=tuple(dict.fromkeys(auth_headers)),
         seed_url=url("seed_url", ("http", "https"), target_url),
         strict=bool(raw["strict"]),
         report_dir=Path(raw["report_dir"]),

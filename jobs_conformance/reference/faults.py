@@ -13,6 +13,7 @@ import gzip
 import itertools
 import json
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,8 @@ class Behaviour:
     store: Callable[[Job], Job] | None = None
     auth_when_absent: bool = False
     needs: frozenset[str] = field(default_factory=frozenset)
+    # The lenient parser a parse_id fault reproduces, as spec/near-misses.yaml names it.
+    parser: str | None = None
 
 
 FAULTS: dict[str, Behaviour] = {}
@@ -111,14 +114,12 @@ def _ecma_id(raw: str) -> str | None:
     return raw if load_contract().path_pattern.search(raw) else None
 
 
-# Python's `re` as naive services use it: `$` matches before a final newline,
-# and the match, not the raw input, is looked up.
-_PY_UUID = re.compile(
-    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12})$"
-)
-_UNANCHORED = re.compile(
-    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
-)
+# The doc's pattern, run by Python's `re` as naive services use it: `$`
+# matches before a final newline, and the match, not the raw input, is
+# looked up; or searched for, unanchored, so prefixes and suffixes pass.
+_DOC_PATTERN = load_contract().path_pattern.source
+_PY_UUID = re.compile(_DOC_PATTERN)
+_UNANCHORED = re.compile(_DOC_PATTERN.removeprefix("^").removesuffix("$"))
 
 
 def _python_dollar(raw: str) -> str | None:
@@ -128,7 +129,7 @@ def _python_dollar(raw: str) -> str | None:
 
 def _unanchored(raw: str) -> str | None:
     match = _UNANCHORED.search(raw)
-    return match.group(0) if match else None
+    return match.group(1) if match else None
 
 
 def _uuid_module(raw: str) -> str | None:
@@ -137,6 +138,156 @@ def _uuid_module(raw: str) -> str | None:
         return str(uuid.UUID(raw))
     except ValueError:
         return None
+
+
+# Other languages' parsers, as spec/near-misses.yaml surveys them. Each
+# returns the id to look up (canonical, lower case) or None when it refuses.
+
+_ASCII_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _from_hex(digits: str) -> str | None:
+    if len(digits) != 32 or not set(digits) <= _ASCII_HEX:
+        return None
+    return str(uuid.UUID(hex=digits))
+
+
+def _hyphenated(text: str) -> str | None:
+    if len(text) != 36 or [i for i, c in enumerate(text) if c == "-"] != [8, 13, 18, 23]:
+        return None
+    return _from_hex(text.replace("-", ""))
+
+
+def _go_google_uuid(raw: str) -> str | None:
+    # google/uuid Parse switches on the length: 38 drops the first character
+    # and never reads the last; the urn prefix is compared with EqualFold.
+    if len(raw) == 32:
+        return _from_hex(raw)
+    if len(raw) == 45:
+        return _hyphenated(raw[9:]) if raw[:9].lower() == "urn:uuid:" else None
+    if len(raw) == 38:
+        return _hyphenated(raw[1:37])
+    return _hyphenated(raw)
+
+
+def _rust_uuid(raw: str) -> str | None:
+    # pydantic v2 (FastAPI's UUID path parameters) parses with Rust's uuid crate.
+    if len(raw) == 32:
+        return _from_hex(raw)
+    if len(raw) == 38 and raw[0] == "{" and raw[-1] == "}":
+        return _hyphenated(raw[1:-1])
+    if len(raw) == 45 and raw.startswith("urn:uuid:"):
+        return _hyphenated(raw[9:])
+    return _hyphenated(raw)
+
+
+_DOTNET_X = re.compile(
+    r"\{0[xX]([0-9a-fA-F]{1,8}),0[xX]([0-9a-fA-F]{1,4}),0[xX]([0-9a-fA-F]{1,4}),"
+    r"\{((?:0[xX][0-9a-fA-F]{1,2},){7}0[xX][0-9a-fA-F]{1,2})\}\}"
+)
+
+
+def _dotnet_d(text: str) -> str | None:
+    # The D format, with TryCompatParsing's '+' or '0x' at the start of the
+    # first four groups, each group keeping its width.
+    if len(text) != 36 or [i for i, c in enumerate(text) if c == "-"] != [8, 13, 18, 23]:
+        return None
+    digits = []
+    for group in text.split("-")[:4]:
+        width, body = len(group), group.removeprefix("+")
+        body = body[2:] if body[:2].lower() == "0x" else body
+        if not body or not set(body) <= _ASCII_HEX:
+            return None
+        digits.append(body.rjust(width, "0"))
+    return _from_hex("".join(digits) + text[24:])
+
+
+def _dotnet_guid(raw: str) -> str | None:
+    # Guid.TryParse, which ASP.NET Core's {id:guid} constraint and Guid
+    # binding use: whitespace trimmed, then the N, D, B, P or X format.
+    text = raw.strip()
+    if len(text) < 32:
+        return None
+    if text[0] == "(":
+        return _dotnet_d(text[1:-1]) if text[-1] == ")" else None
+    if text[0] == "{" and len(text) > 9 and text[9] == "-":
+        return _dotnet_d(text[1:-1]) if text[-1] == "}" else None
+    if text[0] == "{":
+        match = _DOTNET_X.fullmatch(re.sub(r"\s", "", text))
+        if match is None:
+            return None
+        widths = (8, 4, 4)
+        head = "".join(g.rjust(w, "0") for g, w in zip(match.groups()[:3], widths, strict=True))
+        tail = "".join(b[2:].rjust(2, "0") for b in match.group(4).split(","))
+        return _from_hex(head + tail)
+    return _dotnet_d(text) if len(text) > 8 and text[8] == "-" else _from_hex(text)
+
+
+def _java_digit(char: str) -> int | None:
+    # Character.digit(c, 16): Unicode decimal digits, and Latin a-f in ASCII
+    # or fullwidth forms.
+    if unicodedata.category(char) == "Nd":
+        return unicodedata.digit(char)
+    folded = unicodedata.normalize("NFKC", char).lower()
+    return "abcdef".index(folded) + 10 if len(folded) == 1 and folded in "abcdef" else None
+
+
+def _java_long(group: str) -> int | None:
+    sign, body = (-1, group[1:]) if group[:1] == "-" else (1, group.removeprefix("+"))
+    digits = [_java_digit(c) for c in body]
+    if not digits or None in digits:
+        return None
+    value = 0
+    for digit in digits:
+        value = value * 16 + digit  # type: ignore[operator]
+    return sign * value if value < 2**63 else None
+
+
+def _java_spring(raw: str) -> str | None:
+    # Spring's StringToUUIDConverter trims (every character up to U+0020),
+    # then java.util.UUID.fromString: at most 36 characters, five groups,
+    # each read by Long.parseLong and masked to its width.
+    text = raw.strip("".join(chr(c) for c in range(0x21)))
+    groups = text.split("-")
+    if len(text) > 36 or len(groups) != 5:
+        return None
+    value = 0
+    for group, bits in zip(groups, (32, 16, 16, 16, 48), strict=True):
+        number = _java_long(group)
+        if number is None:
+            return None
+        value = value << bits | number & ((1 << bits) - 1)
+    return str(uuid.UUID(int=value))
+
+
+def _postgres_uuid(raw: str) -> str | None:
+    # PostgreSQL's uuid input (string_to_uuid): optional braces, two hex
+    # digits a byte, and a hyphen allowed after any group of four digits.
+    text, position, digits = raw, 0, []
+    braces = text.startswith("{")
+    position += braces
+    for index in range(16):
+        pair = text[position : position + 2]
+        if len(pair) != 2 or not set(pair) <= _ASCII_HEX:
+            return None
+        digits.append(pair)
+        position += 2
+        if text[position : position + 1] == "-" and index % 2 == 1 and index < 15:
+            position += 1
+    if braces:
+        if text[position : position + 1] != "}":
+            return None
+        position += 1
+    return _from_hex("".join(digits)) if position == len(text) else None
+
+
+def _php_ramsey(raw: str) -> str | None:
+    # ramsey/uuid Uuid::fromString lower-cases, then StringCodec deletes
+    # 'urn:', 'uuid:', braces and hyphens wherever they are.
+    text = raw.lower()
+    for token in ("urn:", "uuid:", "{", "}", "-"):
+        text = text.replace(token, "")
+    return _from_hex(text)
 
 
 def _versions(allowed: str) -> Callable[[str], str | None]:
@@ -260,10 +411,12 @@ _fault(
     "midnight written as hour 24 (a 1-24 hour clock)",
     render=_map_timestamps(_kk_hour),
 )
+# Two causes, two findings: rounding writes second 60 (the pattern), and it
+# drops every fraction, so a seeded job with one reads back another instant.
 _fault(
     "ts-second-60",
-    "body.datetime",
-    "fractional seconds rounded, so 59.9 becomes second 60",
+    "body.datetime seed.round-trip",
+    "fractional seconds rounded, so 59.9 becomes second 60 and every fraction is lost",
     render=_map_timestamps(_round_seconds),
 )
 _fault(
@@ -415,24 +568,76 @@ _fault(
     "http.malformed-4xx",
     "ids parsed with uuid.UUID(): braces, urn:uuid: and missing hyphens accepted",
     parse_id=_uuid_module,
+    parser="Python uuid.UUID",
 )
 _fault(
     "python-dollar",
     "http.malformed-4xx",
     "ids checked with Python's re, whose $ accepts a trailing newline",
     parse_id=_python_dollar,
+    parser="pattern whose $ matches before a final newline",
 )
 _fault(
     "unanchored-match",
     "http.malformed-4xx",
     "ids checked with an unanchored search, so prefixes and suffixes pass",
     parse_id=_unanchored,
+    parser="unanchored pattern search",
+)
+_fault(
+    "go-google-uuid",
+    "http.malformed-4xx",
+    "ids parsed with Go's google/uuid Parse: 32 hex digits, urn:uuid: in any case, and any "
+    "character on each side accepted",
+    parse_id=_go_google_uuid,
+    parser="Go google/uuid",
+)
+_fault(
+    "pydantic-uuid",
+    "http.malformed-4xx",
+    "a FastAPI path parameter typed UUID (pydantic v2, Rust's uuid crate): 32 hex digits, braces "
+    "and urn:uuid: accepted",
+    parse_id=_rust_uuid,
+    parser="Rust uuid / pydantic",
+)
+_fault(
+    "dotnet-guid",
+    "http.malformed-4xx",
+    "ids bound to a .NET Guid ({id:guid}): the N, B, P and X formats, a '+' in a group and "
+    "surrounding whitespace accepted",
+    parse_id=_dotnet_guid,
+    parser=".NET Guid.Parse",
+)
+_fault(
+    "java-spring-uuid",
+    "http.malformed-4xx",
+    "ids converted by Spring (trim, then java.util.UUID.fromString): short groups, '+' signs, "
+    "Unicode digits and surrounding whitespace accepted",
+    parse_id=_java_spring,
+    parser="Spring UUID converter",
+)
+_fault(
+    "postgres-uuid-cast",
+    "http.malformed-4xx",
+    "the raw id cast to PostgreSQL's uuid type: braces, no hyphens and a hyphen after any four "
+    "digits accepted",
+    parse_id=_postgres_uuid,
+    parser="PostgreSQL uuid",
+)
+_fault(
+    "php-ramsey-uuid",
+    "http.malformed-4xx",
+    "ids parsed with ramsey/uuid Uuid::fromString: 'urn:', 'uuid:', braces and hyphens deleted "
+    "wherever they are",
+    parse_id=_php_ramsey,
+    parser="PHP ramsey/uuid",
 )
 _fault(
     "whitespace-stripped",
     "http.malformed-4xx",
     "ids stripped of surrounding whitespace before the check",
     parse_id=lambda raw: _ecma_id(raw.strip()),
+    parser="strip() before a strict pattern",
 )
 _fault(
     "only-v1-v5",

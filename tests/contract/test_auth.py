@@ -1,4 +1,8 @@
-"""With credentials configured, requests without them, or with altered ones, are refused."""
+"""With a credential header declared (--auth-header), requests without it, or with it altered, are refused.
+
+Opt-in: the doc page documents no authentication, so only the user can say
+which header the target requires.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +22,20 @@ def test_requests_without_valid_credentials_are_refused(
         if conformance.known_ids
         else in_seed_namespace("00000000-0000-4000-8000-00000000a0a0")
     )
+    names = conformance.auth_headers
     conformance_verdicts.check_all(
         conformance_send(
             [
-                Probe(job_id, Intent.UNAUTHENTICATED, headers=changed(conformance_credentials))
-                for changed in (without_credentials, alter_credentials)
+                Probe(
+                    job_id,
+                    Intent.UNAUTHENTICATED,
+                    headers=changed(conformance_credentials, names),
+                    label=label + ", ".join(names),
+                )
+                for label, changed in (
+                    ("without ", without_credentials),
+                    ("with an altered ", alter_credentials),
+                )
             ]
         )
     )

@@ -55,7 +55,7 @@ def _results(*statuses: int) -> Results:
 def test_verdict_of(statuses, should_fails, errors, strict, interrupted, verdict):
     results = _results(*statuses)
     if should_fails:
-        results.requirements[SHOULD].failures = 1
+        results.requirements[SHOULD].failed = 1
     if errors:
         results.error("a request could not complete")
     assert verdict_of(results, strict=strict, interrupted=interrupted) == verdict
@@ -86,7 +86,12 @@ def test_the_record_validates_against_its_schema_and_holds_one_row_per_requireme
     )
     assert [row["id"] for row in report["requirements"]] == [r.id for r in CONTRACT.requirements]
     row = next(r for r in report["requirements"] if r["id"] == "http.unknown-404")
-    assert (row["status"], row["checked"], row["failures"]) == ("fail", 2, 1)
+    assert (row["status"], row["checked"], row["failed"], row["failing_classes"]) == (
+        "fail",
+        2,
+        1,
+        1,
+    )
     assert row["counterexamples"][0]["response"]["status"] == 500
     assert report["verdict"] == "fail" and report["duration_s"] == 1.235
 

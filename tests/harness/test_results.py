@@ -1,18 +1,41 @@
-"""Per-requirement results: what is checked, what failed, and which counterexample is kept."""
+"""Per-requirement results: examples checked and failed, failing classes, the simplest example of each."""
 
 from __future__ import annotations
 
-from tests_support import unknown_id_exchange
+import json
+
+from tests_support import DOC_EXAMPLE, unknown_id_exchange
 
 from jobs_conformance.contract import load_contract
+from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
 from jobs_conformance.oracle import judge
-from jobs_conformance.results import MAX_COUNTEREXAMPLES, Results
+from jobs_conformance.results import MAX_CLASSES_SHOWN, Results
 
 CONTRACT = load_contract()
 
 
-def _observe(results: Results, exchange, test: str = "t") -> None:
+def _observe(results: Results, exchange: Exchange, test: str = "t") -> None:
     results.observe(exchange, judge(exchange, CONTRACT), test=test)
+
+
+def _held(job: dict, job_id: str | None = None) -> Exchange:
+    job_id = job_id or job["id"]
+    return Exchange(
+        HttpResponse(200, (("Content-Type", "application/json"),), json.dumps(job).encode()),
+        Intent.KNOWN,
+        HttpRequest("GET", f"http://127.0.0.1:1/api/v2/jobs/{job_id}"),
+        job_id,
+    )
+
+
+def _malformed(raw: str, label: str, status: int = 200) -> Exchange:
+    return Exchange(
+        HttpResponse(status, (("Content-Type", "text/html"),), b"<html>"),
+        Intent.MALFORMED,
+        HttpRequest("GET", f"http://127.0.0.1:1/api/v2/jobs/{raw}"),
+        raw,
+        label=label,
+    )
 
 
 def test_every_requirement_starts_not_checked():
@@ -24,63 +47,100 @@ def test_every_requirement_starts_not_checked():
 def test_an_applicable_requirement_is_checked_and_passes():
     results = Results(CONTRACT)
     _observe(results, unknown_id_exchange(404))
-    results.finish_test("t")
     row = results.requirements["http.unknown-404"]
-    assert (row.status, row.checked, row.failures) == ("pass", 1, 0)
+    assert (row.status, row.checked, row.failed) == ("pass", 1, 0)
     assert results.requirements["body.json"].status == "not-checked"
 
 
-def test_a_violation_counts_only_when_its_test_finishes():
+def test_an_exchange_judged_again_in_one_test_counts_once():
+    # Hypothesis replays examples while it shrinks; the run answers a
+    # repeated probe with the same exchange.
     results = Results(CONTRACT)
-    _observe(results, unknown_id_exchange(500))
+    exchange = unknown_id_exchange(500)
+    for _ in range(3):
+        _observe(results, exchange)
     row = results.requirements["http.unknown-404"]
-    assert row.status == "pass"  # pending: Hypothesis may still be shrinking
-    results.finish_test("other test")
-    assert row.failures == 0
+    assert (row.checked, row.failed) == (1, 1)
     results.finish_test("t")
-    assert row.status == "fail" and row.failures == 1
+    _observe(results, exchange, test="another test")
+    assert (row.checked, row.failed) == (2, 2)
 
 
-def test_the_last_failing_exchange_of_a_test_is_its_counterexample():
-    # Hypothesis replays the shrunk example last.
+def test_twelve_wrong_bodies_of_fifteen_are_twelve_failed_of_fifteen_checked():
     results = Results(CONTRACT)
-    for status in (500, 503, 418):
-        _observe(results, unknown_id_exchange(status))
-    results.finish_test("t")
-    (example,) = results.requirements["http.unknown-404"].counterexamples
-    assert example.response["status"] == 418 and example.test == "t"
+    for n in range(15):
+        job = {**DOC_EXAMPLE, "id": f"3c90c3cc-0d44-4b50-8888-{n:012d}"}
+        if n < 12:  # both timestamps wrong: still one failed example
+            job.update(createdAt="2023-11-07T05:31:56+00:00", updatedAt="2023-11-07T05:31:56+00:00")
+        _observe(results, _held(job))
+    row = results.requirements["body.datetime"]
+    assert (row.status, row.checked, row.failed) == ("fail", 15, 12)
+    assert {c.name: c.count for c in row.classes.values()} == {
+        "createdAt: offset": 12,
+        "updatedAt: offset": 12,
+    }
 
 
-def test_counterexamples_are_capped_and_not_repeated():
+def test_each_failing_class_keeps_its_simplest_example():
     results = Results(CONTRACT)
-    for n in range(MAX_COUNTEREXAMPLES + 3):
-        _observe(results, unknown_id_exchange(500), test=f"same message {n}")
-        results.finish_test(f"same message {n}")
-    row = results.requirements["http.unknown-404"]
-    assert row.failures == MAX_COUNTEREXAMPLES + 3
-    assert len(row.counterexamples) == 1
-    for status in range(500, 500 + MAX_COUNTEREXAMPLES + 3):
-        _observe(results, unknown_id_exchange(status), test=str(status))
-        results.finish_test(str(status))
-    assert len(row.counterexamples) == MAX_COUNTEREXAMPLES
+    for raw, label in (
+        ("{3c90c3cc-0d44-4b50-8888-8dd25736052aaaaa}", "braces"),
+        ("{3c90c3cc-0d44-4b50-8888-8dd25736052a}", "braces"),
+        ("urn:uuid:3c90c3cc-0d44-4b50-8888-8dd25736052a", "urn-prefix"),
+        ("3c90c3cc0d444b5088888dd25736052a", "no-hyphens"),
+    ):
+        _observe(results, _malformed(raw, label))
+    row = results.requirements["http.malformed-4xx"]
+    assert (row.failed, len(row.classes)) == (4, 3)
+    braces = row.classes["braces"]
+    assert braces.count == 2
+    assert braces.example.request["url"].endswith("/{3c90c3cc-0d44-4b50-8888-8dd25736052a}")
+    assert [c.name for c in row.shown] == ["braces", "no-hyphens", "urn-prefix"]
+
+
+def test_consequences_are_not_failed_again_but_named_on_the_finding():
+    results = Results(CONTRACT)
+    _observe(results, _malformed("{3c90c3cc-0d44-4b50-8888-8dd25736052a}", "braces"))
+    assert results.requirements["http.malformed-4xx"].status == "fail"
+    finding = results.requirements["http.malformed-4xx"].classes["braces"]
+    assert finding.also_affects == {"body.json", "http.content-type"}
+    assert results.requirements["body.json"].failed == 0
+    assert results.requirements["http.content-type"].failed == 0
+
+
+def test_only_so_many_classes_are_shown_and_all_are_counted():
+    results = Results(CONTRACT)
+    for n in range(MAX_CLASSES_SHOWN + 4):
+        _observe(results, _malformed(f"x{n}", f"class {n:02d}"))
+    row = results.requirements["http.malformed-4xx"]
+    assert len(row.classes) == MAX_CLASSES_SHOWN + 4
+    assert len(row.shown) == MAX_CLASSES_SHOWN
 
 
 def test_failing_honours_strict_for_should_requirements():
     results = Results(CONTRACT)
     should = next(r for r in CONTRACT.requirements if r.severity == "should")
-    results.requirements[should.id].failures = 1
+    results.requirements[should.id].failed = 1
     assert results.failing(strict=False) == []
     assert [r.requirement.id for r in results.failing(strict=True)] == [should.id]
 
 
 def test_to_data_and_merge_add_up():
     one, two, total = Results(CONTRACT), Results(CONTRACT), Results(CONTRACT)
-    for results, status in ((one, 404), (two, 500)):
-        _observe(results, unknown_id_exchange(status))
-        results.finish_test("t")
+    _observe(one, unknown_id_exchange(404))
+    _observe(one, _malformed("{x}", "braces"))
+    _observe(two, unknown_id_exchange(500))
+    _observe(two, _malformed("{xx}", "braces"))
+    _observe(two, _malformed("[x]", "brackets"))
     one.error("worker 1: timeout")
     total.merge(one.to_data())
     total.merge(two.to_data())
-    row = total.requirements["http.unknown-404"]
-    assert (row.checked, row.failures, len(row.counterexamples)) == (2, 1, 1)
+    unknown = total.requirements["http.unknown-404"]
+    assert (unknown.checked, unknown.failed, len(unknown.classes)) == (2, 1, 1)
+    malformed = total.requirements["http.malformed-4xx"]
+    assert (malformed.failed, {c.name: c.count for c in malformed.classes.values()}) == (
+        3,
+        {"braces": 2, "brackets": 1},
+    )
+    assert malformed.classes["braces"].example.request["url"].endswith("/{x}")
     assert total.errors == ["worker 1: timeout"]

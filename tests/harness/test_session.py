@@ -112,7 +112,7 @@ def test_finish_gives_every_not_checked_requirement_its_reason(tmp_path):
     assert rows["seed.round-trip"]["reason"] == not_checked_reason("seeding")
     assert "--job-id" in not_checked_reason("known-job")
     assert "--conformance-job-id" in not_checked_reason("known-job", lambda o: o.pytest_flag)
-    assert any("No known jobs" in note for note in report["notes"])
+    assert any("No held job was read" in note for note in report["notes"])
     assert report["verdict"] == "pass"
 
 

@@ -97,7 +97,7 @@ def test_no_known_jobs_reports_body_requirements_not_checked_with_the_reason(pyt
         rows["http.unknown-404"]["status"] == "pass"
         and rows["http.malformed-4xx"]["status"] == "pass"
     )
-    assert any("No known jobs" in note for note in report["notes"])
+    assert any("No held job was read" in note for note in report["notes"])
 
 
 def test_failing_run_reports_validate_against_the_schema(pytester):
@@ -159,6 +159,7 @@ def test_usage_errors_exit_4_naming_the_option_as_the_cli_spells_it(tmp_path, ar
 def test_header_from_the_environment_is_used_and_never_printed(pytester, monkeypatch):
     secret = "env-secret-value-91c2"
     monkeypatch.setenv("JOBS_CONFORMANCE_HEADERS", f"X-Api-Key: {secret}")
+    monkeypatch.setenv("JOBS_CONFORMANCE_AUTH_HEADERS", "x-api-key")
     with ReferenceServer(api_key=secret) as server:
         code, report, output = run_in_process(
             pytester,

@@ -81,7 +81,14 @@ def test_url_credentials_are_sent_and_never_shown(pytester, tmp_path):
         base = _in(server.base_url, "alice", BASE_PASSWORD, f"?api_key={BASE_QUERY_KEY}&tenant=t1")
         seed = _in(server.base_url + SEED_PATH, "seeder", SEED_PASSWORD, f"?token={SEED_TOKEN}")
         code, report, out, err = run_cli_in_process(
-            pytester, "--base-url", base, "--seed-url", seed, report_dir=report_dir
+            pytester,
+            "--base-url",
+            base,
+            "--seed-url",
+            seed,
+            "--auth-header",
+            "Authorization",
+            report_dir=report_dir,
         )
     statuses = {row["id"]: row["status"] for row in report["requirements"]}
     # Only the malformed-id answers (500, by design) fail: authentication and
