@@ -277,3 +277,140 @@ def test_a_crashing_check_is_reported_not_raised(monkeypatch):
     assert [c.requirement for c in judgement.crashes] == ["body.timeline"]
     assert "bug in a check" in judgement.crashes[0].error
     assert judgement.violations == ()
+
+
+# --- One root cause, one finding.
+
+HELD_BODY = json.dumps(EXAMPLE).encode()
+
+
+def _held(
+    status: int,
+    job_id: str = EXAMPLE["id"],
+    body: bytes = HELD_BODY,
+    intent: Intent = Intent.KNOWN,
+    **fields,
+):
+    return Exchange(HttpResponse(status, JSON, body), intent, job_id=job_id, **fields)
+
+
+def test_a_near_miss_answered_with_the_held_job_is_one_malformed_finding():
+    near_miss = Exchange(
+        HttpResponse(200, JSON, HELD_BODY),
+        Intent.MALFORMED,
+        job_id=EXAMPLE["id"].replace("-", ""),
+        label="no-hyphens",
+        about=EXAMPLE["id"],
+        detail="read as that id by Python uuid.UUID",
+    )
+    (violation,) = judge(near_miss).violations
+    assert violation.requirement == "http.malformed-4xx" and violation.cls == "no-hyphens"
+    assert violation.also_affects == ()  # the body's id is the held id, as a value
+    assert "no-hyphens of the held id" in violation.message and "uuid.UUID" in violation.message
+
+
+def test_a_malformed_id_answered_with_a_page_folds_what_the_page_breaks():
+    page = Exchange(
+        HttpResponse(200, (("Content-Type", "text/html"),), b"<html>"),
+        Intent.MALFORMED,
+        job_id="{x}",
+    )
+    (violation,) = judge(page).violations
+    assert violation.requirement == "http.malformed-4xx"
+    assert violation.also_affects == ("body.json", "http.content-type")
+
+
+def test_an_unknown_id_answered_with_another_job_is_an_id_echo_finding_and_owns_the_rest():
+    other = Exchange(
+        HttpResponse(200, (("Content-Type", "text/plain"),), HELD_BODY),
+        Intent.UNKNOWN,
+        job_id="00000000-0000-4000-8000-000000000001",
+    )
+    (violation,) = judge(other).violations
+    assert violation.requirement == "http.id-echo"
+    # Through the unknown id's 200, the body's Content-Type too.
+    assert violation.also_affects == ("http.content-type", "http.unknown-404")
+
+
+def test_a_held_job_served_with_two_independent_faults_is_two_findings():
+    body = json.dumps({**EXAMPLE, "createdAt": "2023-11-07T05:31:56+00:00"}).encode()
+    served = Exchange(
+        HttpResponse(200, (("Content-Type", "text/plain"),), body),
+        Intent.KNOWN,
+        job_id=EXAMPLE["id"],
+    )
+    assert _ids(judge(served)) == {"body.datetime", "http.content-type"}
+    assert all(v.also_affects == () for v in judge(served).violations)
+
+
+def test_a_held_job_missing_in_every_form_names_the_id_and_the_forms_tried():
+    upper = _held(404, EXAMPLE["id"].upper())
+    (violation,) = judge(_held(404, alternates=(upper,))).violations
+    assert violation.requirement == "http.status-known" and violation.cls == EXAMPLE["id"]
+    assert (
+        EXAMPLE["id"] in violation.message and f"{EXAMPLE['id'].upper()!r} 404" in violation.message
+    )
+
+
+def test_a_held_job_found_in_another_case_only_is_no_status_finding_but_a_case_one():
+    upper = _held(200, EXAMPLE["id"].upper())
+    declared = _held(404, alternates=(upper,))
+    judgement = judge(declared)
+    assert judgement.violations == () and "http.status-known" not in judgement.applicable
+    variant = dataclasses.replace(upper, intent=Intent.CASE_VARIANT, baseline=declared)
+    assert _ids(judge(variant)) == {"http.case-insensitive"}
+
+
+def test_a_job_refused_in_every_case_is_no_evidence_about_case():
+    variant = _held(404, EXAMPLE["id"].upper(), intent=Intent.CASE_VARIANT, baseline=_held(404))
+    judgement = judge(variant)
+    assert judgement.violations == () and "http.case-insensitive" not in judgement.applicable
+
+
+def test_another_case_is_compared_by_job_identity_minus_what_changes_between_reads():
+    touched = json.dumps({**EXAMPLE, "updatedAt": "2024-01-01T00:00:00Z"}).encode()
+    repeat = _held(200, body=touched, intent=Intent.REPEAT)
+    variant = _held(
+        200, EXAMPLE["id"].upper(), body=touched, intent=Intent.CASE_VARIANT, baseline=_held(200)
+    )
+    assert _ids(judge(variant)) == {"http.case-insensitive"}
+    assert _ids(judge(dataclasses.replace(variant, alternates=(repeat,)))) == set()
+
+
+@pytest.mark.parametrize(
+    ("intent", "status", "expected"),
+    [
+        (Intent.MAYBE_HELD, 200, set()),
+        (Intent.MAYBE_HELD, 404, set()),
+        (Intent.MAYBE_HELD, 400, {"http.unknown-404"}),
+        (Intent.UNKNOWN, 200, {"http.unknown-404"}),
+    ],
+)
+def test_a_fixed_id_may_be_held_and_a_random_one_may_not(intent, status, expected):
+    body = HELD_BODY if status == 200 else b"{}"
+    exchange = Exchange(HttpResponse(status, JSON, body), intent, job_id=EXAMPLE["id"])
+    assert _ids(judge(exchange)) == expected
+
+
+def test_a_seeded_job_compares_only_what_is_stable_between_its_two_reads():
+    stored = {**EXAMPLE, "name": "stored"}
+    first = json.dumps({**stored, "updatedAt": "2024-01-01T00:00:00Z", "name": "x"}).encode()
+    second = json.dumps({**stored, "updatedAt": "2024-01-02T00:00:00Z", "name": "x"}).encode()
+    seeded = Exchange(
+        HttpResponse(200, JSON, second),
+        Intent.SEEDED,
+        job_id=EXAMPLE["id"],
+        expected=stored,
+        baseline=Exchange(HttpResponse(200, JSON, first), Intent.SEEDED, job_id=EXAMPLE["id"]),
+    )
+    by_requirement = {v.requirement: v for v in judge(seeded).violations}
+    assert set(by_requirement) == {"http.idempotent", "seed.round-trip"}
+    # updatedAt changed between the reads: the idempotency finding's, not the store's.
+    assert by_requirement["seed.round-trip"].pointer == "/name"
+
+
+def test_a_seeded_job_not_found_is_a_status_finding():
+    seeded = Exchange(
+        HttpResponse(400, JSON, b"{}"), Intent.SEEDED, job_id=EXAMPLE["id"], expected=EXAMPLE
+    )
+    assert _ids(judge(seeded)) == {"http.status-known"}

@@ -195,3 +195,30 @@ def test_insecure_turns_verification_off_and_a_ca_bundle_is_used_otherwise(tmp_p
 def test_cache_dir_off_means_a_temporary_folder(tmp_path):
     assert _resolve({"cache_dir": "off"}).cache_dir is None
     assert _resolve({"cache_dir": str(tmp_path)}).cache_dir == tmp_path
+
+
+def test_auth_header_names_a_header_that_is_sent_in_any_case():
+    settings = _resolve(
+        {"header": ["X-Api-Key: k", "X-Request-Id: r"], "auth_header": ["x-api-key"]}
+    )
+    assert settings.auth_headers == ("X-Api-Key",)
+    assert _resolve({"header": ["X-Api-Key: k"]}).auth_headers == ()
+    basic = _resolve({"base_url": "http://u:p@h/api/v2", "auth_header": ["Authorization"]})
+    assert basic.auth_headers == ("Authorization",)
+
+
+@pytest.mark.parametrize(
+    ("given", "environ", "named"),
+    [
+        ({"auth_header": ["X-Api-Key"]}, {}, "--auth-header"),
+        ({"header": ["X-Request-Id: r"], "auth_header": ["X-Api-Key"]}, {}, "--auth-header"),
+        ({}, {"JOBS_CONFORMANCE_AUTH_HEADERS": "X-Api-Key"}, "JOBS_CONFORMANCE_AUTH_HEADERS"),
+    ],
+)
+def test_an_auth_header_that_is_not_sent_is_a_usage_error_naming_where_it_came_from(
+    given, environ, named
+):
+    with pytest.raises(UsageError) as raised:
+        _resolve(given, environ=environ, spelling=lambda o: o.cli_flag)
+    assert raised.value.argument == named
+    assert "--header" in str(raised.value)

@@ -147,6 +147,8 @@ def test_the_installed_wheel_gives_one_verdict_through_run_and_through_pytest(ve
                 served.base_url,
                 "--conformance-header",
                 f"X-Api-Key: {key}",
+                "--conformance-auth-header",
+                "X-Api-Key",
                 "--conformance-seed-url",
                 f"{served.base_url}/__seed/jobs",
                 "--conformance-job-ids-file",

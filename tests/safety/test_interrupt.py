@@ -17,8 +17,8 @@ import pytest
 from tests_support import as_at_a_terminal
 
 from jobs_conformance.invocation import command_line
-from jobs_conformance.reference.server import ReferenceServer
 from jobs_conformance.probes import PREFLIGHT_ID
+from jobs_conformance.reference.server import ReferenceServer
 
 from .conftest import Recording
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import jsonschema
 import pytest
@@ -10,6 +11,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from jobs_conformance.contract import default_spec_dir, load_contract
+from jobs_conformance.errors import UsageError
 
 # The ids and severities the contract issue fixes; reports and faults use them.
 CATALOGUE = {
@@ -123,3 +125,22 @@ def test_catalogue_refuses_duplicates_and_bad_severities(tmp_path):
     (spec_dir / "requirements.yaml").write_text(yaml.safe_dump({"requirements": [entry, entry]}))
     with pytest.raises(UsageError, match="unique"):
         load_contract(spec_dir)
+
+
+def test_root_causes_name_catalogue_requirements_and_form_no_cycle(tmp_path):
+    owned = load_contract().root_causes
+    assert "http.unknown-404" in owned["http.id-echo"]
+    assert owned["http.malformed-4xx"] == {r.id for r in load_contract().requirements} - {
+        "http.malformed-4xx"
+    }
+    for root_causes in (
+        {"http.nope": ["body.json"]},
+        {"body.json": ["body.types"], "body.types": ["body.json"]},
+    ):
+        spec = tmp_path / str(len(list(tmp_path.iterdir())))
+        shutil.copytree(default_spec_dir(), spec)
+        catalogue = yaml.safe_load((spec / "requirements.yaml").read_text())
+        catalogue["root_causes"] = root_causes
+        (spec / "requirements.yaml").write_text(yaml.safe_dump(catalogue))
+        with pytest.raises(UsageError, match="root_causes"):
+            load_contract(spec)
