@@ -168,7 +168,7 @@ class Exchange:
         """Whether the body is one the Job schema governs (a 200, or a captured body)."""
         return self.intent is Intent.CAPTURED or self.response.status == 200
 
-    @property
+    @functools.cached_property
     def job(self) -> dict[str, Any] | None:
         """The body as a JSON object, when it is one and the schema governs it."""
         if not self.is_success_body or self.response.truncated:

@@ -143,10 +143,15 @@ def judge(exchange: Exchange, contract: Contract | None = None) -> Judgement:
     violations: list[Violation] = []
     crashes: list[CheckCrash] = []
     applied: list[str] = []
+    # Most checks share a predicate (a served job): ask each one once.
+    answers: dict[Predicate, bool] = {}
     for requirement_id, registered in CHECKS.items():
         severity = contract.requirement(requirement_id).severity
         try:
-            if not registered.applies(exchange, contract):
+            applies = answers.get(registered.applies)
+            if applies is None:
+                applies = answers[registered.applies] = registered.applies(exchange, contract)
+            if not applies:
                 continue
             applied.append(requirement_id)
             problems = list(registered.function(exchange, contract))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -11,16 +12,20 @@ import jsonschema
 from tests_support import run_cli_in_process, usage_error
 
 from jobs_conformance.contract import default_spec_dir, load_contract
+from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
 from jobs_conformance.invocation import command_line
+from jobs_conformance.oracle import judge
 from jobs_conformance.redact import Redactor
 from jobs_conformance.render import (
     curl_command,
     render_badge,
+    render_console,
     render_html,
     render_markdown,
     write_human_reports,
 )
-from jobs_conformance.report import CaseOutcome, write_json, write_junit
+from jobs_conformance.report import CaseOutcome, build_report, write_json, write_junit
+from jobs_conformance.results import MAX_CLASSES_SHOWN, Results
 
 from .conftest import HOSTILE_NAME, SECRET
 
@@ -176,3 +181,65 @@ def test_run_writes_every_report(pytester, tmp_path):
         "conformance.md",
         "junit.xml",
     ]
+
+
+def _classes_report(classes: int) -> dict:
+    """A report whose http.malformed-4xx failed in ``classes`` classes, each a page answered 200."""
+    results = Results(load_contract())
+    for n in range(classes):
+        for size in (1, 2):  # two examples a class; the shorter is the one shown
+            raw = f"{{{'x' * size}{n}}}"
+            exchange = Exchange(
+                HttpResponse(200, (("Content-Type", "text/html"),), b"<html>"),
+                Intent.MALFORMED,
+                HttpRequest("GET", f"http://127.0.0.1:1/api/v2/jobs/{raw}"),
+                raw,
+                label=f"form-{n:02d}",
+            )
+            results.observe(exchange, judge(exchange), test="t")
+    return build_report(
+        results,
+        target="http://127.0.0.1:1/api/v2",
+        started=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
+        duration_s=1.0,
+        spec_sha256="0" * 64,
+        seed="derandomized",
+        strict=False,
+        interrupted=False,
+        requests_sent=2 * classes,
+        known_jobs=0,
+        notes=[],
+        suite_version="0",
+        redactor=Redactor.for_headers({}),
+    )
+
+
+def test_every_shown_class_is_rendered_with_its_count_and_what_it_also_affects(tmp_path):
+    report = _classes_report(MAX_CLASSES_SHOWN + 2)
+    (row,) = [r for r in report["requirements"] if r["id"] == "http.malformed-4xx"]
+    assert (row["failed"], row["failing_classes"], len(row["counterexamples"])) == (
+        2 * (MAX_CLASSES_SHOWN + 2),
+        MAX_CLASSES_SHOWN + 2,
+        MAX_CLASSES_SHOWN,
+    )
+    for example in row["counterexamples"]:
+        n = int(example["class"].removeprefix("form-"))
+        assert example["count"] == 2 and example["request"]["url"].endswith(f"/{{x{n}}}")
+    body_json = next(r for r in report["requirements"] if r["id"] == "body.json")
+    assert body_json["also_affected_by"] == ["http.malformed-4xx"]
+
+    console = "\n".join(line.text for line in render_console(report, report_dir=tmp_path))
+    assert re.search(
+        rf"http\.malformed-4xx +must +fail +{2 * (MAX_CLASSES_SHOWN + 2)} +{2 * (MAX_CLASSES_SHOWN + 2)} +{MAX_CLASSES_SHOWN + 2}\n",
+        console,
+    ), console
+    assert console.count("[2 examples] (also affects body.json, http.content-type)") == 5
+    assert f"... and {MAX_CLASSES_SHOWN + 2 - 5} more failing classes" in console
+    assert "also affected by the findings of http.malformed-4xx" in console
+
+    markdown = render_markdown(report)
+    assert markdown.count("(2 examples)") == MAX_CLASSES_SHOWN
+    assert "in 14 failing classes (2 more not shown)" in markdown
+    html = render_html(report)
+    assert html.count('data-class="form-') == MAX_CLASSES_SHOWN
+    assert "also affects body.json, http.content-type" in html
