@@ -45,8 +45,12 @@ def hostile_report() -> dict:
         test = f"tests/contract/test_x.py::test_hostile[{number}]"
         results.observe(exchange, judge(exchange), test=test)
         results.finish_test(test)
-    return build_report(
-        results,
+    return report_of(results, notes=["<i>note</i>"], known_jobs=1, redactor=redactor)
+
+
+def report_of(results: Results, **overrides: object) -> dict:
+    """The record of ``results``, with fixed run details (``overrides`` change some)."""
+    details: dict = dict(
         target="http://127.0.0.1:9/api/v2",
         started=datetime.datetime(2026, 11, 28, tzinfo=datetime.timezone.utc),
         duration_s=1.5,
@@ -55,11 +59,12 @@ def hostile_report() -> dict:
         strict=False,
         interrupted=False,
         requests_sent=2,
-        known_jobs=1,
-        notes=["<i>note</i>"],
+        known_jobs=0,
+        notes=[],
         suite_version="test",
-        redactor=redactor,
+        redactor=Redactor.for_headers({}),
     )
+    return build_report(results, **{**details, **overrides})
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -24,10 +23,10 @@ from jobs_conformance.render import (
     render_markdown,
     write_human_reports,
 )
-from jobs_conformance.report import CaseOutcome, build_report, write_json, write_junit
+from jobs_conformance.report import CaseOutcome, write_json, write_junit
 from jobs_conformance.results import MAX_CLASSES_SHOWN, Results
 
-from .conftest import HOSTILE_NAME, SECRET
+from .conftest import HOSTILE_NAME, SECRET, report_of
 
 pytest_plugins = ["pytester"]
 
@@ -197,21 +196,7 @@ def _classes_report(classes: int) -> dict:
                 label=f"form-{n:02d}",
             )
             results.observe(exchange, judge(exchange), test="t")
-    return build_report(
-        results,
-        target="http://127.0.0.1:1/api/v2",
-        started=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc),
-        duration_s=1.0,
-        spec_sha256="0" * 64,
-        seed="derandomized",
-        strict=False,
-        interrupted=False,
-        requests_sent=2 * classes,
-        known_jobs=0,
-        notes=[],
-        suite_version="0",
-        redactor=Redactor.for_headers({}),
-    )
+    return report_of(results)
 
 
 def test_every_shown_class_is_rendered_with_its_count_and_what_it_also_affects(tmp_path):

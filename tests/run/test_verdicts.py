@@ -106,43 +106,41 @@ def test_a_wrong_base_path_is_no_verdict_with_a_hint(pytester):
     assert _failed(report) == set()
 
 
+KEY = "declared-key-5b1e"
+
+
 @pytest.mark.parametrize(
-    "header", ["X-Request-Id: trace-7f3a", "X-Api-Key: key-the-server-ignores"]
+    ("api_key", "faults", "header", "declared", "code", "auth"),
+    [
+        # No authentication documented, none declared: headers are just sent.
+        (None, (), "X-Request-Id: trace-7f3a", (), 0, "not-checked"),
+        (None, (), "X-Api-Key: key-the-server-ignores", (), 0, "not-checked"),
+        # Declared: a server that enforces it passes, one that ignores it fails.
+        (KEY, (), f"X-Api-Key: {KEY}", ("X-Api-Key",), 0, "pass"),
+        (KEY, ("auth-absent-skipped",), f"X-Api-Key: {KEY}", ("X-Api-Key",), 1, "fail"),
+    ],
+    ids=["tracing-header", "ignored-key", "enforced", "not-enforced"],
 )
-def test_headers_do_not_turn_authentication_checks_on(pytester, header):
-    with ReferenceServer() as server:
-        code, report, output = _run(
+def test_credentials_are_checked_only_for_a_declared_header(
+    pytester, api_key, faults, header, declared, code, auth
+):
+    declare = [a for name in declared for a in ("--conformance-auth-header", name)]
+    with ReferenceServer(api_key=api_key, faults=faults) as server:
+        got, report, output = _run(
             pytester,
             server,
             "--conformance-job-id",
             server.job_ids()[0],
             "--conformance-header",
             header,
+            *declare,
         )
-    assert code == 0, output
+    assert got == code, output
+    assert _failed(report) == ({"auth.required"} if auth == "fail" else set())
     row = _row(report, "auth.required")
-    assert row["status"] == "not-checked" and "--conformance-auth-header" in row["reason"]
-
-
-def test_a_declared_credential_header_is_checked(pytester):
-    key = "declared-key-5b1e"
-    for faults, expected_code, expected_failed in (
-        ((), 0, set()),
-        (("auth-absent-skipped",), 1, {"auth.required"}),
-    ):
-        with ReferenceServer(api_key=key, faults=faults) as server:
-            code, report, output = _run(
-                pytester,
-                server,
-                "--conformance-job-id",
-                server.job_ids()[0],
-                "--conformance-header",
-                f"X-Api-Key: {key}",
-                "--conformance-auth-header",
-                "X-Api-Key",
-            )
-        assert (code, _failed(report)) == (expected_code, expected_failed), output
-        assert statuses(report)["auth.required"] in ("pass", "fail")
+    assert row["status"] == auth
+    if auth == "not-checked":
+        assert "--conformance-auth-header" in row["reason"]
 
 
 def test_twelve_wrong_bodies_of_fifteen_read_twelve_failed_of_fifteen_checked(pytester):
