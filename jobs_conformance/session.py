@@ -46,6 +46,12 @@ from jobs_conformance.settings import Option, Settings, option
 
 __all__ = ["ConformanceSession", "Recorder", "RunState", "not_checked_reason"]
 
+# Answers that say "no such job here" (or "not without credentials"): when
+# every form of every declared job gets one, the run was pointed at the wrong
+# place (or lacks credentials). A redirect, a refusal as malformed or a crash
+# is behaviour to judge.
+_NOT_FOUND = frozenset({404, 410, 401, 403})
+
 
 def not_checked_reason(applies: str, spell: Callable[[Option], str] = lambda o: o.cli_flag) -> str:
     """Why a requirement that needs ``applies`` (the catalogue's) was not checked.
@@ -171,6 +177,8 @@ class ConformanceSession:
         self.client: Client | None = None
         self.pool: ThreadPoolExecutor | None = None
         self._known: dict[str, KnownProbes] = {}
+        self._held_checked = False
+        self._missing_tried = 0  # held jobs not found whose other cases were tried
         self._prefetch: Future[None] | None = None
         self._prefetch_pool: ThreadPoolExecutor | None = None
         self.report: dict[str, Any] | None = None
@@ -290,24 +298,47 @@ class ConformanceSession:
         )
 
     def check_held_jobs(self) -> None:
-        """Every held job's canonical GET, and other cases of those not found, before any test.
+        """Before any test: the declared jobs' canonical GETs (and other cases of those not
+        found), a round at a time, until an answer says the target is the right one.
 
         Raises NoHeldJobFound when not one declared job was found in any
-        form: a wrong base URL or id list, not a verdict on the service.
+        form: a wrong base URL or id list, not a verdict on the service. The
+        rest of the plan is fetched later (:meth:`prefetch_known`), so a long
+        id list neither delays the run nor takes a budget first.
         """
-        if self._known or not self.known_ids:
+        if self._held_checked or not self.known_ids:
             return
-        client, bulk = self.start(), self._bulk()
-        baselines = bulk(
-            [functools.partial(Probe(i, Intent.KNOWN).send, client) for i in self.known_ids]
+        self._held_checked = True
+        size = max(self.settings.workers, 1)
+        for start in range(0, len(self.known_ids), size):
+            chunk = self.known_ids[start : start + size]
+            self._fetch_baselines(chunk)
+            answers = {
+                e.response.status
+                for probes in (self._known[i] for i in chunk)
+                if probes.fetched
+                for e in (probes.baseline, *probes.others())
+            }
+            if answers - _NOT_FOUND:
+                return
+        fetched = [probes for probes in self._known.values() if probes.fetched]
+        if fetched:
+            raise NoHeldJobFound(self._not_found_hint(fetched))
+
+    def _fetch_baselines(self, ids: list[str]) -> None:
+        """The canonical GETs of ``ids``; for those not found, their other cases (a bounded number)."""
+        client = self.start()
+        baselines = self._bulk()(
+            [functools.partial(Probe(i, Intent.KNOWN).send, client) for i in ids]
         )
-        for job_id, baseline in zip(self.known_ids, baselines, strict=True):
+        for job_id, baseline in zip(ids, baselines, strict=True):
             self._known[job_id] = KnownProbes(baseline)
         missing = [
             job_id
-            for job_id, probes in self._known.items()
-            if probes.fetched and probes.baseline.response.status != 200
-        ][:OTHER_CASES_OF_MISSING]
+            for job_id in ids
+            if self._known[job_id].fetched and self._known[job_id].baseline.response.status != 200
+        ][: max(0, OTHER_CASES_OF_MISSING - self._missing_tried)]
+        self._missing_tried += len(missing)
         self._send_plan(
             [
                 (job_id, probe)
@@ -315,13 +346,6 @@ class ConformanceSession:
                 for probe in other_case_probes(job_id, self._known[job_id].baseline)
             ]
         )
-        # Only "no such job" (or "not without credentials") in every form is
-        # a slip; a redirect, a refusal as malformed or a crash is behaviour
-        # to judge.
-        fetched = [probes for probes in self._known.values() if probes.fetched]
-        answers = {e.response.status for p in fetched for e in (p.baseline, *p.others())}
-        if fetched and answers <= {404, 410, 401, 403}:
-            raise NoHeldJobFound(self._not_found_hint(fetched))
 
     def _send_plan(self, plan: list[tuple[str, Probe]]) -> None:
         answers = self._bulk()([functools.partial(p.send, self.start()) for _, p in plan])
@@ -336,8 +360,13 @@ class ConformanceSession:
         first = answers[0]
         url = first.request.url if first.request else "?"
         ids, header = self.spell(option("job-id")), self.spell(option("header"))
+        asked = (
+            f"{len(self.known_ids)} declared jobs"
+            if len(fetched) == len(self.known_ids)
+            else f"{len(fetched)} declared jobs answered (of {len(self.known_ids)})"
+        )
         hint = (
-            f"none of the {len(self.known_ids)} declared jobs was found in any form tried: "
+            f"none of the {asked} was found in any form tried: "
             f"{len(answers)} requests answered {seen}, e.g. GET {url} -> {first.response.status}. "
         )
         if statuses.keys() & {401, 403}:
@@ -377,6 +406,7 @@ class ConformanceSession:
 
     def _fetch_known(self) -> None:
         self.check_held_jobs()
+        self._fetch_baselines([i for i in self.known_ids if i not in self._known])
         found = [i for i in self.known_ids if self._known[i].found]
         plan = [
             (job_id, probe)
