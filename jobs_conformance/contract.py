@@ -86,8 +86,10 @@ class Contract:
     datetime_pattern: EcmaPattern
     job_schema: Mapping[str, Any]
     # requirement id -> the requirements it owns when one exchange breaks both
-    # (the catalogue's root_causes, with '*' names expanded).
+    # (the catalogue's root_causes, with '*' names expanded), and those it
+    # owns only in the same member (root_causes_per_field).
     root_causes: Mapping[str, frozenset[str]]
+    root_causes_per_field: Mapping[str, frozenset[str]]
 
     @functools.cached_property
     def _by_id(self) -> Mapping[str, Requirement]:
@@ -160,9 +162,7 @@ def load_contract(spec_dir: Path | None = None) -> Contract:
         uuid_pattern=_compile(uuid_patterns.pop()),
         datetime_pattern=_compile(datetime_patterns.pop()),
         job_schema=job_schema,
-        root_causes=_root_causes(
-            spec_dir / "requirements.yaml", catalogue, [r.id for r in requirements]
-        ),
+        **_root_causes(spec_dir / "requirements.yaml", catalogue, [r.id for r in requirements]),
     )
 
 
@@ -244,33 +244,42 @@ def _requirements(path: Path, catalogue: Any) -> tuple[Requirement, ...]:
     return tuple(requirements)
 
 
-def _root_causes(path: Path, catalogue: Any, ids: list[str]) -> dict[str, frozenset[str]]:
-    """``root_causes`` with every name matched against the catalogue: owner -> owned ids."""
-    entries = catalogue.get("root_causes", {}) if isinstance(catalogue, dict) else None
-    if not isinstance(entries, dict):
-        raise UsageError("root_causes", str(path), "a mapping of requirement ids to lists of ids")
+def _root_causes(path: Path, catalogue: Any, ids: list[str]) -> dict[str, Any]:
+    """``root_causes`` and ``root_causes_per_field``, every name matched against the catalogue."""
+    sections = {}
+    for key in ("root_causes", "root_causes_per_field"):
+        entries = catalogue.get(key, {}) if isinstance(catalogue, dict) else None
+        if not isinstance(entries, dict):
+            raise UsageError(key, str(path), "a mapping of requirement ids to lists of ids")
+        sections[key] = _owned(key, entries, ids)
+    # A cycle would let two requirements each fold the other away.
+    edges = {
+        owner: set(sections["root_causes"].get(owner, ()))
+        | set(sections["root_causes_per_field"].get(owner, ()))
+        for owner in ids
+    }
+    for start in ids:
+        reached, frontier = set(), set(edges[start])
+        while frontier:
+            reached |= frontier
+            frontier = {t for r in frontier for t in edges[r]} - reached
+        if start in reached:
+            raise UsageError("root_causes", start, "no cycle: a requirement cannot own itself")
+    return sections
 
+
+def _owned(key: str, entries: Mapping[Any, Any], ids: list[str]) -> dict[str, frozenset[str]]:
     def matching(name: Any) -> list[str]:
         found = fnmatch.filter(ids, name) if isinstance(name, str) else []
         if not found:
-            raise UsageError(
-                "root_causes", name, "a requirement id (or a '*' pattern) of the catalogue"
-            )
+            raise UsageError(key, name, "a requirement id (or a '*' pattern) of the catalogue")
         return found
 
     owned: dict[str, set[str]] = {}
     for owner, names in entries.items():
         if not isinstance(names, list):
-            raise UsageError(f"root_causes.{owner}", names, "a list of requirement ids")
+            raise UsageError(f"{key}.{owner}", names, "a list of requirement ids")
         targets = {target for name in names for target in matching(name)}
         for requirement in matching(owner):
             owned.setdefault(requirement, set()).update(targets - {requirement})
-    # A cycle would let two requirements each fold the other away.
-    for start in owned:
-        reached, frontier = set(), set(owned[start])
-        while frontier:
-            reached |= frontier
-            frontier = {t for r in frontier for t in owned.get(r, ())} - reached
-        if start in reached:
-            raise UsageError("root_causes", start, "no cycle: a requirement cannot own itself")
     return {owner: frozenset(targets) for owner, targets in owned.items()}

@@ -34,10 +34,10 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[ConformanceSession]:
     session = conformance_session(request.config)
     assert session is not None, "the jobs_conformance plugin configures every session it runs in"
     try:
+        # Before any test: a run that cannot reach the target, or finds none
+        # of the declared jobs, ends here with what was observed, instead of
+        # failing on a usage slip.
         session.preflight()
-        # Before any test: a run that finds none of the declared jobs ends
-        # here, with what was observed, instead of failing on a usage slip.
-        session.check_held_jobs()
         # Under a request budget, which requests get it must not depend on
         # thread timing (the verdict would flip between runs): no head start.
         if session.known_ids and session.settings.max_requests is None:

@@ -41,7 +41,7 @@ __all__ = [
 class Problem:
     """What a check found: a message, where in the body (JSON pointer), and its class.
 
-    ``cls`` names the failing class without the values that vary between
+    ``kind`` names the failing class without the values that vary between
     examples ("createdAt: offset", a near-miss form, a held job): examples
     of one class are one finding, and a report shows one example of each.
     """
@@ -49,7 +49,12 @@ class Problem:
     message: str
     pointer: str = ""
     value: Any = None
-    cls: str = ""
+    kind: str = ""
+    # Other members the problem is about (body.timeline: both timestamps).
+    concerns: tuple[str, ...] = ()
+    # The exchange that shows it, when not the one judged (a case variant
+    # found where the declared id was not: the declared id's 404).
+    evidence: Exchange | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class Violation:
 
     ``also_affects`` lists the requirements the same exchange broke because
     of this one (the catalogue's ``root_causes``): they are not failed again.
+    ``severity`` is the finding's: its requirement's, or ``must`` when it
+    also affects a must-level requirement.
     """
 
     requirement: str
@@ -66,8 +73,15 @@ class Violation:
     message: str
     value: Any = None
     request: HttpRequest | None = None
-    cls: str = ""
+    kind: str = ""
     also_affects: tuple[str, ...] = ()
+    concerns: tuple[str, ...] = ()
+    evidence: Exchange | None = None
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The JSON pointers this violation is about ("" for the whole answer)."""
+        return (self.pointer, *self.concerns)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,7 +89,7 @@ class Violation:
             "severity": self.severity,
             "pointer": self.pointer,
             "message": self.message,
-            "class": self.cls,
+            "class": self.kind,
             "also_affects": list(self.also_affects),
         }
 
@@ -166,7 +180,9 @@ def judge(exchange: Exchange, contract: Contract | None = None) -> Judgement:
                 p.message,
                 p.value,
                 exchange.request,
-                p.cls or p.message,
+                p.kind or p.message,
+                concerns=p.concerns,
+                evidence=p.evidence,
             )
             for p in problems
         )
@@ -180,25 +196,53 @@ def judge(exchange: Exchange, contract: Contract | None = None) -> Judgement:
 def root_causes(violations: list[Violation], contract: Contract) -> list[Violation]:
     """One exchange's violations, each owned one folded into its owners' ``also_affects``.
 
-    A violated requirement that another violated requirement owns (the
-    catalogue's ``root_causes``) is a consequence, not a finding. Owners
-    list what they reach through violated requirements only: an id echo
-    owns an unknown id's 200, and through it that answer's body, but not
-    the body of a held job it also served.
+    A violation that another one owns (the catalogue's ``root_causes``, or
+    ``root_causes_per_field`` in the same member) is a consequence, not a
+    finding. Owners list what they reach through violations only: an id
+    echo owns an unknown id's 200, and through it that answer's body, but
+    not the body of a held job it also served.
     """
-    broken = {v.requirement for v in violations}
-    owned = {r: contract.root_causes.get(r, frozenset()) & broken for r in broken}
-    folded = set().union(*owned.values()) if owned else set()
+
+    def owns(owner: Violation, other: Violation) -> bool:
+        if owner is other or owner.requirement == other.requirement:
+            return False
+        if other.requirement in contract.root_causes.get(owner.requirement, ()):
+            return True
+        return other.requirement in contract.root_causes_per_field.get(
+            owner.requirement, ()
+        ) and any(_same_member(a, b) for a in owner.members for b in other.members)
+
+    owned = {id(v): [o for o in violations if owns(v, o)] for v in violations}
+    folded = {id(o) for consequences in owned.values() for o in consequences}
     kept = []
     for violation in violations:
-        if violation.requirement in folded:
+        if id(violation) in folded:
             continue
-        reached, frontier = set(), set(owned[violation.requirement])
+        reached: dict[int, Violation] = {}
+        frontier = list(owned[id(violation)])
         while frontier:
-            reached |= frontier
-            frontier = {r for f in frontier for r in owned[f]} - reached
-        kept.append(dataclasses.replace(violation, also_affects=tuple(sorted(reached))))
+            current = frontier.pop()
+            if id(current) not in reached:
+                reached[id(current)] = current
+                frontier += owned[id(current)]
+        # A finding weighs what it breaks: a should-level cause of a
+        # must-level consequence (seconds dropped, so a seeded job reads back
+        # another instant) fails the run as the consequence would have.
+        weighs = {violation.severity, *(r.severity for r in reached.values())}
+        kept.append(
+            dataclasses.replace(
+                violation,
+                severity="must" if "must" in weighs else violation.severity,
+                also_affects=tuple(sorted({r.requirement for r in reached.values()})),
+            )
+        )
     return kept
+
+
+def _same_member(first: str, second: str) -> bool:
+    """Whether two JSON pointers are one member or one inside the other ("" is the whole body)."""
+    shorter, longer = sorted((first, second), key=len)
+    return longer == shorter or longer.startswith(shorter + "/") or not shorter
 
 
 def _throttled(response: HttpResponse) -> bool:
@@ -442,14 +486,14 @@ def diagnose_datetime(value: str) -> tuple[str, str]:
 def body_is_one_json_object(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
     response = exchange.response
     if response.truncated:
-        yield Problem(f"body is incomplete: {response.truncated}", cls="incomplete")
+        yield Problem(f"body is incomplete: {response.truncated}", kind="incomplete")
         return
     parsed = response.parsed
     if parsed.error is not None:
-        yield Problem(parsed.error, cls=parsed.kind)
+        yield Problem(parsed.error, kind=parsed.kind)
     elif not isinstance(parsed.value, dict):
         kind = _json_type(parsed.value)
-        yield Problem(f"top-level value is a JSON {kind}, not an object", cls=f"top-level {kind}")
+        yield Problem(f"top-level value is a JSON {kind}, not an object", kind=f"top-level {kind}")
 
 
 @check("body.required", applies=_served_job)
@@ -459,7 +503,7 @@ def required_fields_present(exchange: Exchange, contract: Contract) -> Iterator[
         if name not in job:
             nullable = contract.fields[name].nullable
             hint = " (a nullable field is sent as null, not omitted)" if nullable else ""
-            yield Problem(f"{name} is missing{hint}", _pointer(name), cls=f"{name} missing")
+            yield Problem(f"{name} is missing{hint}", _pointer(name), kind=f"{name} missing")
 
 
 @check("body.types", applies=_served_job)
@@ -579,6 +623,7 @@ def updated_not_before_created(exchange: Exchange, contract: Contract) -> Iterat
             _pointer("updatedAt"),
             updated,
             "updatedAt before createdAt",
+            concerns=(_pointer("createdAt"),),
         )
 
 
@@ -586,14 +631,14 @@ def updated_not_before_created(exchange: Exchange, contract: Contract) -> Iterat
 def success_is_json(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
     header = exchange.response.header("Content-Type")
     if header is None:
-        yield Problem("the 200 response has no Content-Type", cls="no Content-Type")
+        yield Problem("the 200 response has no Content-Type", kind="no Content-Type")
         return
     media_type = header.split(";", 1)[0].strip().lower()
     if media_type != "application/json":
         yield Problem(
             f"Content-Type is {_shown(header)}; the doc requires application/json",
             value=header,
-            cls=media_type,
+            kind=media_type,
         )
 
 
@@ -615,7 +660,7 @@ def known_job_is_found(exchange: Exchange, contract: Contract) -> Iterator[Probl
         yield Problem(
             f"{what} {exchange.job_id!r} was answered {status}, not 200{also}",
             value=exchange.job_id,
-            cls=_held_job(exchange),
+            kind=_held_job(exchange),
         )
 
 
@@ -630,11 +675,13 @@ def body_id_is_requested_id(exchange: Exchange, contract: Contract) -> Iterator[
     # form at all is http.malformed-4xx's finding).
     wanted = exchange.about or str(exchange.job_id)
     if _uuid_value(got) != _uuid_value(wanted):
+        # Per held job; any unheld id answered with another job is one class.
+        held = exchange.intent in (Intent.KNOWN, Intent.REPEAT, Intent.CASE_VARIANT, Intent.SEEDED)
         yield Problem(
             f"requested {exchange.job_id!r} but the body's id is {_shown(got)}",
             "/id",
             got,
-            _held_job(exchange),
+            _held_job(exchange) if held else f"another job for a {exchange.intent.value} id",
         )
 
 
@@ -644,11 +691,15 @@ def case_variant_finds_same_job(exchange: Exchange, contract: Contract) -> Itera
     assert baseline is not None  # the predicate admits only variants with a baseline
     ours, theirs = exchange.response.status, baseline.response.status
     if ours != theirs:
+        # The evidence is the request that was not found.
+        missed, found = (exchange, baseline) if ours != 200 else (baseline, exchange)
         yield Problem(
-            f"{exchange.job_id!r} was answered {ours}, while the same job as {baseline.job_id!r} "
-            f"was answered {theirs} (UUIDs compare case-insensitively, RFC 9562 section 4)",
-            value=exchange.job_id,
-            cls=_held_job(exchange),
+            f"{missed.job_id!r} was answered {missed.response.status}, while the same job as "
+            f"{found.job_id!r} was answered {found.response.status} (UUIDs compare "
+            "case-insensitively, RFC 9562 section 4)",
+            value=missed.job_id,
+            kind=_held_job(exchange),
+            evidence=None if missed is exchange else missed,
         )
         return
     if exchange.job is None or baseline.job is None:
@@ -672,7 +723,7 @@ def case_variant_finds_same_job(exchange: Exchange, contract: Contract) -> Itera
             f"{exchange.job_id!r} returned another body than {baseline.job_id!r} "
             f"(changed: {', '.join(changed)})",
             value=exchange.job_id,
-            cls=_held_job(exchange),
+            kind=_held_job(exchange),
         )
 
 
@@ -685,13 +736,13 @@ def repeated_get_is_same(exchange: Exchange, contract: Contract) -> Iterator[Pro
         yield Problem(
             f"GET {exchange.job_id!r} was answered {baseline.response.status}, "
             f"then {exchange.response.status}",
-            cls="status changed",
+            kind="status changed",
         )
     elif exchange.job != baseline.job:
         changed = ", ".join(_changed_members(baseline.job or {}, exchange.job or {})) or "body"
         yield Problem(
             f"GET {exchange.job_id!r} returned a different body the second time (changed: {changed})",
-            cls=f"changed: {changed}",
+            kind=f"changed: {changed}",
         )
 
 
@@ -709,13 +760,13 @@ def unknown_id_is_404(exchange: Exchange, contract: Contract) -> Iterator[Proble
                 f"the well-formed id {exchange.job_id!r} was answered {status}; expected 200 "
                 "(held) or 404",
                 value=exchange.job_id,
-                cls=exchange.label or str(status),
+                kind=exchange.label or str(status),
             )
     elif status not in (404, 410):
         yield Problem(
             f"the well-formed, unheld id {exchange.job_id!r} was answered {status}; expected 404",
             value=exchange.job_id,
-            cls=exchange.label or str(status),
+            kind=exchange.label or str(status),
         )
 
 
@@ -723,16 +774,18 @@ def unknown_id_is_404(exchange: Exchange, contract: Contract) -> Iterator[Proble
 def malformed_id_is_4xx(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
     status = exchange.response.status
     if not 400 <= status < 500:
-        form = f" ({exchange.label}" if exchange.label else ""
+        # What matters first (the answer), then what the form is: the parser
+        # list can be long, and a terminal line is clipped at its end.
+        form = [exchange.label] if exchange.label else []
         if form and exchange.about:
-            form += f" of the held id {exchange.about}"
-        if form and exchange.detail:
-            form += f"; {exchange.detail}"
+            form[0] += f" of the held id {exchange.about}"
+        if exchange.detail:
+            form.append(exchange.detail)
+        what = f" ({'; '.join(form)})" if form else ""
         yield Problem(
-            f"the malformed id {_shown(exchange.job_id)}{form + ')' if form else ''} was answered "
-            f"{status}; expected 4xx",
+            f"the malformed id {_shown(exchange.job_id)} was answered {status}; expected 4xx{what}",
             value=exchange.job_id,
-            cls=exchange.label or (diagnose_uuid(str(exchange.job_id))[0]),
+            kind=exchange.label or (diagnose_uuid(str(exchange.job_id))[0]),
         )
 
 
@@ -743,7 +796,7 @@ def credentials_are_required(exchange: Exchange, contract: Contract) -> Iterator
         what = exchange.label or "a request without valid credentials"
         yield Problem(
             f"{what} (GET {exchange.job_id!r}) was answered {status}; expected 401 or 403",
-            cls=exchange.label,
+            kind=exchange.label,
         )
 
 
@@ -756,7 +809,7 @@ def seeded_job_round_trips(exchange: Exchange, contract: Contract) -> Iterator[P
                 f"the seeding URL answered {exchange.response.status} to the conforming job "
                 f"{exchange.job_id!r}",
                 value=exchange.job_id,
-                cls="refused",
+                kind="refused",
             )
         return
     job = exchange.job

@@ -132,10 +132,14 @@ def fetch_many(client: Client, pool: Executor | None, probes: Sequence[Probe]) -
 
 
 def case_variants(job_id: str) -> list[str]:
-    """The upper-case and mixed-case spellings of ``job_id`` that differ from it."""
+    """Other spellings of ``job_id``: upper case, lower case, then mixed, minus itself.
+
+    The first two are always the all-upper and all-lower forms it is not: a
+    store that folds case one way finds one of them.
+    """
     upper = job_id.upper()
     mixed = "".join(c.upper() if i % 2 else c.lower() for i, c in enumerate(job_id))
-    return [v for v in dict.fromkeys((upper, mixed, job_id.lower())) if v != job_id]
+    return [v for v in dict.fromkeys((upper, job_id.lower(), mixed)) if v != job_id]
 
 
 def _named(name: str, names: Collection[str]) -> bool:

@@ -33,7 +33,7 @@ __all__ = [
     "write_human_reports",
 ]
 
-_STATUS_ORDER = {"fail": 0, "not-checked": 1, "pass": 2}
+_STATUS_ORDER = {"fail": 0, "affected": 1, "not-checked": 2, "pass": 3}
 # C0 and C1 controls (but tab and newline), and the Unicode line/paragraph
 # separators and bidi overrides that can disguise text.
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -79,6 +79,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["visible"] = visible
     environment.filters["curl"] = curl_command
     environment.filters["more"] = _more
+    environment.filters["counted"] = _counted
     return environment
 
 
@@ -139,9 +140,12 @@ def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
         "| --- | --- | --- | ---: | ---: | ---: |",
     ]
     for row in summary["rows"]:
-        mark = {"fail": "❌ fail", "pass": "✅ pass", "not-checked": "➖ not checked"}[
-            row["status"]
-        ]
+        mark = {
+            "fail": "❌ fail",
+            "affected": "↪ affected",
+            "pass": "✅ pass",
+            "not-checked": "➖ not checked",
+        }[row["status"]]
         lines.append(
             f"| `{row['id']}` | {row['severity']} | {mark} | {row['checked']} | {row['failed']} "
             f"| {row['failing_classes']} |"
@@ -151,8 +155,8 @@ def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
             "",
             f"### `{row['id']}`: {_cell(row['title'])}",
             "",
-            f"{row['failed']} of {row['checked']} examples failed, in {row['failing_classes']} "
-            f"failing classes{_more(row)}.",
+            f"{row['failed']} of {_counted(row['checked'], 'example')} failed, in "
+            f"{_counted(row['failing_classes'], 'failing class')}{_more(row)}.",
         ]
         for example in row["counterexamples"]:
             body = visible(example["response"]["body_excerpt"][:excerpt])
@@ -160,7 +164,7 @@ def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
             also = ", ".join(f"`{r}`" for r in example["also_affects"])
             lines += [
                 "",
-                f"#### {_code(example['class'])} ({example['count']} examples)",
+                f"#### {_code(example['class'])} ({_counted(example['count'], 'example')})",
                 "",
                 _cell(example["message"]),
                 *(["", f"Also affects {also} (not failed again)."] if also else []),
@@ -180,6 +184,13 @@ def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
     for note in report["notes"]:
         lines += ["", f"> {_cell(note)}"]
     return "\n".join(lines) + "\n"
+
+
+def _counted(number: int, noun: str) -> str:
+    """``1 example``, ``2 examples``, ``2 failing classes``."""
+    if number == 1:
+        return f"1 {noun}"
+    return f"{number} {noun}{'es' if noun.endswith('s') else 's'}"
 
 
 def _more(row: Mapping[str, Any]) -> str:
@@ -273,20 +284,25 @@ _CONSOLE_CLASSES = 5
 
 
 def _class_lines(row: Mapping[str, Any], report_dir: Path) -> list[str]:
-    """One line per failing class shown: its example's message, its count, what else it broke."""
+    """One line per failing class shown: how many examples, what else it broke, its example's message."""
     lines = []
     for example in row["counterexamples"][:_CONSOLE_CLASSES]:
-        count = f" [{example['count']} examples]" if example["count"] > 1 else ""
+        count = f"[{_counted(example['count'], 'example')}] " if example["count"] > 1 else ""
         also = (
-            f" (also affects {', '.join(example['also_affects'])})"
+            f"(also affects {', '.join(example['also_affects'])}) "
             if example["also_affects"]
             else ""
         )
-        lines.append(f"    - {visible(example['message'])}"[:300] + count + also)
+        lines.append(_clipped(f"    - {count}{also}{visible(example['message'])}"))
     hidden = row["failing_classes"] - min(len(row["counterexamples"]), _CONSOLE_CLASSES)
     if hidden > 0:
-        lines.append(f"    ... and {hidden} more failing classes (see {report_dir}/conformance.md)")
+        more = _counted(hidden, "more failing class")
+        lines.append(f"    ... and {more} (see {report_dir}/conformance.md)")
     return lines
+
+
+def _clipped(text: str, width: int = 300) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def write_human_reports(report: Mapping[str, Any], report_dir: Path) -> list[Path]:

@@ -72,11 +72,6 @@ def build_report(
 ) -> dict[str, Any]:
     """The ``conformance.json`` document (see spec/conformance.schema.json)."""
     rows = []
-    owners: dict[str, set[str]] = {}
-    for result in results.rows():
-        for failing in result.classes.values():
-            for affected in failing.also_affects:
-                owners.setdefault(affected, set()).add(result.requirement.id)
     for result in results.rows():
         requirement = result.requirement
         rows.append(
@@ -88,7 +83,8 @@ def build_report(
                 "checked": result.checked,
                 "failed": result.failed,
                 "failing_classes": len(result.classes),
-                "also_affected_by": sorted(owners.get(requirement.id, ())),
+                "affected": result.affected,
+                "also_affected_by": sorted(result.affected_by),
                 "reason": result.reason if result.status == "not-checked" else None,
                 "counterexamples": [c.to_dict() for c in result.shown],
             }

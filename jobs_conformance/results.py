@@ -4,7 +4,7 @@ Tests hand every judged exchange to :class:`Results`. An exchange is counted
 once per test however often it is judged (Hypothesis replays examples while
 it shrinks, and the run answers a repeated probe from memory). Failures are
 grouped by class (a near-miss form, an invalid-id class, a body pointer with
-its reason, a held job: the check's :attr:`~jobs_conformance.oracle.Problem.cls`),
+its reason, a held job: the check's :attr:`~jobs_conformance.oracle.Problem.kind`),
 and each class keeps its simplest example: the shortest request, which is
 what Hypothesis shrinks toward, so one run shows every failing form at once.
 """
@@ -62,22 +62,32 @@ class Counterexample:
 
 @dataclass
 class FailingClass:
-    """One failing class of a requirement: how many examples, the simplest, what else it broke."""
+    """One failing class of a requirement: how many examples, the simplest, what else it broke.
+
+    ``severity`` is the finding's (``must`` where it also broke a must-level
+    requirement; see :func:`jobs_conformance.oracle.root_causes`).
+    """
 
     name: str
+    severity: str
     count: int
     example: Counterexample
     also_affects: set[str] = field(default_factory=set)
 
-    def add(self, example: Counterexample, also_affects: set[str], count: int = 1) -> None:
+    def add(
+        self, severity: str, example: Counterexample, also_affects: set[str], count: int = 1
+    ) -> None:
         self.count += count
         self.also_affects |= also_affects
+        if severity == "must":
+            self.severity = "must"
         if example.size < self.example.size:
             self.example = example
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "class": self.name,
+            "severity": self.severity,
             "count": self.count,
             "also_affects": sorted(self.also_affects),
             **self.example.to_dict(),
@@ -86,23 +96,39 @@ class FailingClass:
 
 @dataclass
 class RequirementResult:
-    """What the run learnt about one requirement: examples checked and failed, by class."""
+    """What the run learnt about one requirement: examples checked and failed, by class.
+
+    ``affected`` counts the examples that broke it only as a consequence of
+    another requirement's finding (``affected_by``): not failed again, and
+    not a pass either.
+    """
 
     requirement: Requirement
     checked: int = 0
     failed: int = 0
     classes: dict[str, FailingClass] = field(default_factory=dict)
+    affected: int = 0
+    affected_by: set[str] = field(default_factory=set)
     reason: str | None = None
 
     def add_class(
-        self, cls: str, example: Counterexample, also_affects: set[str], count: int = 1
+        self,
+        kind: str,
+        severity: str,
+        example: Counterexample,
+        also_affects: set[str],
+        count: int = 1,
     ) -> None:
-        """File ``count`` failing examples under the class ``cls``, keeping the simplest."""
-        known = self.classes.get(cls)
+        """File ``count`` failing examples under the class ``kind``, keeping the simplest."""
+        known = self.classes.get(kind)
         if known is None:
-            self.classes[cls] = FailingClass(cls, count, example, set(also_affects))
+            self.classes[kind] = FailingClass(kind, severity, count, example, set(also_affects))
         else:
-            known.add(example, also_affects, count)
+            known.add(severity, example, also_affects, count)
+
+    def counts(self, *, strict: bool) -> bool:
+        """Whether one of its findings fails the run."""
+        return any(counts(c.severity, strict=strict) for c in self.classes.values())
 
     @property
     def shown(self) -> list[FailingClass]:
@@ -114,6 +140,8 @@ class RequirementResult:
     def status(self) -> str:
         if self.failed:
             return "fail"
+        if self.affected:
+            return "affected"
         return "pass" if self.checked else "not-checked"
 
 
@@ -140,16 +168,29 @@ class Results:
             counted[id(exchange)] = exchange
             for requirement_id in judgement.applicable:
                 self.requirements[requirement_id].checked += 1
+            # An example fails a requirement, and each of its classes, once,
+            # however many of its values broke it (two items of one array).
+            by_class: dict[tuple[str, str], list[Violation]] = {}
             for violation in judgement.violations:
-                self.requirements[violation.requirement].add_class(
-                    violation.cls or violation.message,
-                    Counterexample.of(exchange, violation, test),
-                    set(violation.also_affects),
+                key = (violation.requirement, violation.kind or violation.message)
+                by_class.setdefault(key, []).append(violation)
+            for (requirement_id, kind), found in by_class.items():
+                first = found[0]
+                self.requirements[requirement_id].add_class(
+                    kind,
+                    "must" if any(v.severity == "must" for v in found) else first.severity,
+                    Counterexample.of(first.evidence or exchange, first, test),
+                    {r for v in found for r in v.also_affects},
                 )
-            # An example failed once per requirement, however many of its
-            # values broke it (createdAt and updatedAt, say).
             for requirement_id in {v.requirement for v in judgement.violations}:
                 self.requirements[requirement_id].failed += 1
+            owners: dict[str, set[str]] = {}
+            for violation in judgement.violations:
+                for affected in violation.also_affects:
+                    owners.setdefault(affected, set()).add(violation.requirement)
+            for affected, by in owners.items():
+                self.requirements[affected].affected += 1
+                self.requirements[affected].affected_by |= by
             for crash in judgement.crashes:
                 self.crashes.append(f"check {crash.requirement} crashed in {test}:\n{crash.error}")
 
@@ -163,11 +204,7 @@ class Results:
             self.errors.append(message)
 
     def failing(self, *, strict: bool) -> list[RequirementResult]:
-        return [
-            r
-            for r in self.requirements.values()
-            if r.status == "fail" and counts(r.requirement.severity, strict=strict)
-        ]
+        return [r for r in self.requirements.values() if r.counts(strict=strict)]
 
     def rows(self) -> list[RequirementResult]:
         return list(self.requirements.values())
@@ -180,6 +217,8 @@ class Results:
                     rid: {
                         "checked": r.checked,
                         "failed": r.failed,
+                        "affected": r.affected,
+                        "affected_by": sorted(r.affected_by),
                         "classes": [c.to_dict() for c in r.classes.values()],
                     }
                     for rid, r in self.requirements.items()
@@ -195,10 +234,12 @@ class Results:
                 result = self.requirements[rid]
                 result.checked += part["checked"]
                 result.failed += part["failed"]
+                result.affected += part["affected"]
+                result.affected_by |= set(part["affected_by"])
                 for entry in part["classes"]:
                     entry = dict(entry)
-                    name, count = entry.pop("class"), entry.pop("count")
-                    also = set(entry.pop("also_affects"))
-                    result.add_class(name, Counterexample(**entry), also, count)
+                    name, severity = entry.pop("class"), entry.pop("severity")
+                    count, also = entry.pop("count"), set(entry.pop("also_affects"))
+                    result.add_class(name, severity, Counterexample(**entry), also, count)
             self.crashes.extend(data["crashes"])
             self.errors.extend(data["errors"])

@@ -10,7 +10,6 @@ judge exchanges through :attr:`recorder` and each test's end is filed with
 
 from __future__ import annotations
 
-import collections
 import datetime
 import functools
 import secrets
@@ -19,13 +18,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from jobs_conformance import __version__
 from jobs_conformance.client import Client, ClientSettings, TransportFailure
 from jobs_conformance.contract import Contract, counts, load_contract
 from jobs_conformance.errors import NoHeldJobFound, TargetUnreachable
 from jobs_conformance.exchange import Exchange, Intent
+from jobs_conformance.hints import not_checked_reason, not_found_hint, nothing_to_judge
 from jobs_conformance.oracle import judge
 from jobs_conformance.outcomes import Kind, Outcome
 from jobs_conformance.plan import (
@@ -42,7 +41,7 @@ from jobs_conformance.reference.app import API_KEY_HEADER, SEED_PATH
 from jobs_conformance.render import write_human_reports
 from jobs_conformance.report import CaseOutcome, build_report, write_json, write_junit
 from jobs_conformance.results import Results
-from jobs_conformance.settings import Option, Settings, option
+from jobs_conformance.settings import Option, Settings
 
 __all__ = ["ConformanceSession", "Recorder", "RunState", "not_checked_reason"]
 
@@ -51,24 +50,6 @@ __all__ = ["ConformanceSession", "Recorder", "RunState", "not_checked_reason"]
 # place (or lacks credentials). A redirect, a refusal as malformed or a crash
 # is behaviour to judge.
 _NOT_FOUND = frozenset({404, 410, 401, 403})
-
-
-def not_checked_reason(applies: str, spell: Callable[[Option], str] = lambda o: o.cli_flag) -> str:
-    """Why a requirement that needs ``applies`` (the catalogue's) was not checked.
-
-    ``spell`` names the options as the run was started with them (the CLI's
-    ``--job-id`` or pytest's ``--conformance-job-id``).
-    """
-    job_id, ids_file, seed_url, auth_header = (
-        spell(option(name)) for name in ("job-id", "job-ids-file", "seed-url", "auth-header")
-    )
-    return {
-        "known-job": f"no known jobs: give {job_id} / {ids_file}, or {seed_url}",
-        "credentials": f"no credential header declared ({auth_header}; opt-in: the doc page "
-        "documents no authentication)",
-        "seeding": f"no seeding URL configured ({seed_url})",
-        "always": "no test reached it",
-    }[applies]
 
 
 @dataclass
@@ -233,24 +214,29 @@ class ConformanceSession:
         return self.client
 
     def preflight(self) -> None:
-        """One request before any test, so an unreachable target ends the run at once.
+        """Before any test: one request, so an unreachable target ends the run at once, then
+        the declared jobs (:meth:`check_held_jobs`).
 
-        Raises TargetUnreachable with one clear message instead of failing every test.
+        Raises TargetUnreachable or NoHeldJobFound with one clear message
+        instead of failing every test; then nothing is judged, not even this
+        request (at the wrong place, its 404 says nothing of the endpoint).
         """
         client = self.start()
         probe = well_formed(PREFLIGHT_ID, self.held_ids)
-        if probe is None:
-            return  # the target holds it: the known-job plan asks for it
-        try:
-            exchange = probe.send(client)
-        except TransportFailure as exc:
-            raise TargetUnreachable(f"the target did not answer: {exc.reason}") from exc
-        # Its own recorder: it runs inside the first test's setup, whose
-        # exchanges are filed under that test.
-        preflight = Recorder(self)
-        preflight.start("preflight")
-        preflight.record(exchange)
-        self.results.finish_test("preflight")
+        exchange = None
+        if probe is not None:  # else the target holds it: the known-job plan asks for it
+            try:
+                exchange = probe.send(client)
+            except TransportFailure as exc:
+                raise TargetUnreachable(f"the target did not answer: {exc.reason}") from exc
+        self.check_held_jobs()
+        if exchange is not None:
+            # Its own recorder: it runs inside the first test's setup, whose
+            # exchanges are filed under that test.
+            preflight = Recorder(self)
+            preflight.start("preflight")
+            preflight.record(exchange)
+            self.results.finish_test("preflight")
 
     def stop(self, *, abandon: bool = False) -> None:
         """Close the pool, the client and the embedded server.
@@ -321,9 +307,18 @@ class ConformanceSession:
             }
             if answers - _NOT_FOUND:
                 return
-        fetched = [probes for probes in self._known.values() if probes.fetched]
-        if fetched:
-            raise NoHeldJobFound(self._not_found_hint(fetched))
+        # Only when every declared job was answered: a budget spent or a
+        # request that failed is no evidence that the jobs are elsewhere.
+        if all(probes.fetched for probes in self._known.values()):
+            raise NoHeldJobFound(
+                not_found_hint(
+                    [e for p in self._known.values() for e in (p.baseline, *p.others())],
+                    len(self.known_ids),
+                    self._embedded_url or str(self.settings.base_url or ""),
+                    str(self.contract.spec.get("servers", [{}])[0].get("url", "")),
+                    self.spell,
+                )
+            )
 
     def _fetch_baselines(self, ids: list[str]) -> None:
         """The canonical GETs of ``ids``; for those not found, their other cases (a bounded number)."""
@@ -351,41 +346,6 @@ class ConformanceSession:
         answers = self._bulk()([functools.partial(p.send, self.start()) for _, p in plan])
         for (job_id, probe), exchange in zip(plan, answers, strict=True):
             self._known[job_id].add(probe.intent, exchange)
-
-    def _not_found_hint(self, fetched: list[KnownProbes]) -> str:
-        """What was observed when no declared job was found, and what to check."""
-        answers = [e for probes in fetched for e in (probes.baseline, *probes.others())]
-        statuses = collections.Counter(e.response.status for e in answers)
-        seen = ", ".join(f"{status} ({n})" for status, n in sorted(statuses.items()))
-        first = answers[0]
-        url = first.request.url if first.request else "?"
-        ids, header = self.spell(option("job-id")), self.spell(option("header"))
-        asked = (
-            f"{len(self.known_ids)} declared jobs"
-            if len(fetched) == len(self.known_ids)
-            else f"{len(fetched)} declared jobs answered (of {len(self.known_ids)})"
-        )
-        hint = (
-            f"none of the {asked} was found in any form tried: "
-            f"{len(answers)} requests answered {seen}, e.g. GET {url} -> {first.response.status}. "
-        )
-        if statuses.keys() & {401, 403}:
-            hint += f"The target may require credentials ({header} 'Name: value'). "
-        hint += f"Check that the ids ({ids}) are held by this target, and the base URL"
-        return hint + self._base_path_hint() + "."
-
-    def _base_path_hint(self) -> str:
-        base = self._embedded_url or str(self.settings.base_url or "")
-        documented = urlsplit(str(self.contract.spec.get("servers", [{}])[0].get("url", ""))).path
-        path = urlsplit(base).path.rstrip("/")
-        if path.endswith("/jobs"):
-            return ": it ends in /jobs, and the suite appends /jobs/{jobId} to it"
-        if documented and not path.endswith(documented.rstrip("/")):
-            return (
-                f": the documented base path is {documented}, which would put the endpoint at "
-                f"{redact_url(base.rstrip('/'))}{documented}/jobs/{{jobId}}"
-            )
-        return ""
 
     def known_probes(self) -> dict[str, KnownProbes]:
         """Every request the known-job tests make (:mod:`jobs_conformance.plan`), fetched once, by id."""
@@ -495,22 +455,15 @@ class ConformanceSession:
             if result.status != "not-checked":
                 continue
             if state.unreachable:
-                result.reason = f"no verdict: {state.unreachable}"
+                result.reason = "no verdict: the run ended before it could be checked (see above)"
             elif state.budget_spent:
                 result.reason = (
                     f"request budget of {self.settings.max_requests} spent before it was checked"
                 )
-            elif result.requirement.id == "http.case-insensitive" and self.known_ids:
-                result.reason = (
-                    "no held job compared in two cases: none has hex letters, or none was "
-                    "found in any case"
-                )
             elif result.requirement.applies == "known-job" and self.known_ids:
-                # body.timeline compares two valid timestamps, body.workflow-order
-                # needs the member: held jobs were read, none could show it.
-                result.reason = (
-                    "no held job's answer could show it (what it judges was absent or invalid)"
-                )
+                # Held jobs were read; none could show it (body.timeline needs two
+                # valid timestamps, body.workflow-order the member).
+                result.reason = nothing_to_judge(result.requirement.id)
             else:
                 result.reason = self.not_checked_reason(result.requirement.applies)
         unchecked = [r for r in self.results.rows() if r.requirement.applies == "known-job"]
@@ -527,6 +480,12 @@ class ConformanceSession:
             by = f" ({stopped_by})" if stopped_by else ""
             self.notes.append(
                 f"The run was interrupted{by}; the report holds what was checked until then."
+            )
+        if state.unreachable and not any(o.outcome == "error" for o in self.outcomes):
+            # Ended before any test (unreachable, no declared job found): JUnit
+            # must not read as an empty green suite.
+            self.outcomes.append(
+                CaseOutcome("contract/run::preflight", "error", 0.0, (), state.unreachable)
             )
         report = build_report(
             self.results,

@@ -8,9 +8,10 @@ import xml.etree.ElementTree as ET
 
 import jsonschema
 import pytest
-from tests_support import unknown_id_exchange
+from tests_support import DOC_EXAMPLE, unknown_id_exchange
 
 from jobs_conformance.contract import default_spec_dir, load_contract
+from jobs_conformance.exchange import Exchange, HttpResponse, Intent
 from jobs_conformance.oracle import judge
 from jobs_conformance.redact import Redactor
 from jobs_conformance.report import CaseOutcome, build_report, verdict_of, write_json, write_junit
@@ -19,7 +20,9 @@ from jobs_conformance.results import Results
 CONTRACT = load_contract()
 SCHEMA = json.loads((default_spec_dir() / "conformance.schema.json").read_text())
 SECRET = "s3cret-token-0a9f"
-SHOULD = next(r.id for r in CONTRACT.requirements if r.severity == "should")
+JSON = (("Content-Type", "application/json"),)
+# A held job whose timestamp lacks seconds: RFC 3339 (should) only.
+SHOULD_ONLY = {**DOC_EXAMPLE, "createdAt": "2023-11-07T05:31Z"}
 
 
 def _results(*statuses: int) -> Results:
@@ -55,7 +58,13 @@ def _results(*statuses: int) -> Results:
 def test_verdict_of(statuses, should_fails, errors, strict, interrupted, verdict):
     results = _results(*statuses)
     if should_fails:
-        results.requirements[SHOULD].failed = 1
+        exchange = Exchange(
+            HttpResponse(200, JSON, json.dumps(SHOULD_ONLY).encode()),
+            Intent.KNOWN,
+            job_id=DOC_EXAMPLE["id"],
+        )
+        results.observe(exchange, judge(exchange, CONTRACT), test="should")
+        assert results.requirements["body.datetime-rfc3339"].status == "fail"
     if errors:
         results.error("a request could not complete")
     assert verdict_of(results, strict=strict, interrupted=interrupted) == verdict

@@ -119,10 +119,32 @@ def test_only_so_many_classes_are_shown_and_all_are_counted():
 
 def test_failing_honours_strict_for_should_requirements():
     results = Results(CONTRACT)
-    should = next(r for r in CONTRACT.requirements if r.severity == "should")
-    results.requirements[should.id].failed = 1
+    _observe(results, _held({**DOC_EXAMPLE, "createdAt": "2023-11-07T05:31Z"}))
     assert results.failing(strict=False) == []
-    assert [r.requirement.id for r in results.failing(strict=True)] == [should.id]
+    assert [r.requirement.id for r in results.failing(strict=True)] == ["body.datetime-rfc3339"]
+
+
+def test_a_should_level_finding_that_affects_a_must_level_requirement_fails_the_run():
+    # A seeded job served without seconds reads back another instant: the
+    # finding is RFC 3339's (should), and it weighs what it affects (must).
+    stored = {**DOC_EXAMPLE, "createdAt": "2023-11-07T05:31:56Z"}
+    served = json.dumps({**stored, "createdAt": "2023-11-07T05:31Z"}).encode()
+    seeded = Exchange(
+        HttpResponse(200, (("Content-Type", "application/json"),), served),
+        Intent.SEEDED,
+        HttpRequest("GET", "http://127.0.0.1:1/api/v2/jobs/" + stored["id"]),
+        stored["id"],
+        expected=stored,
+    )
+    results = Results(CONTRACT)
+    _observe(results, seeded)
+    rfc3339, seed = (
+        results.requirements["body.datetime-rfc3339"],
+        results.requirements["seed.round-trip"],
+    )
+    assert (rfc3339.status, seed.status) == ("fail", "affected")
+    assert seed.affected_by == {"body.datetime-rfc3339"}
+    assert [r.requirement.id for r in results.failing(strict=False)] == ["body.datetime-rfc3339"]
 
 
 def test_to_data_and_merge_add_up():

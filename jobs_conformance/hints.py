@@ -1,0 +1,93 @@
+"""What a run tells the user to check: why a requirement was not checked, and what a run that
+found none of its declared jobs saw.
+
+Plain functions of what the run observed; the options are named as the run
+was started with them (the CLI's ``--job-id`` or pytest's
+``--conformance-job-id``), through ``spell``.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
+
+from jobs_conformance.exchange import Exchange
+from jobs_conformance.redact import redact_url
+from jobs_conformance.settings import Option, option
+
+__all__ = ["base_path_hint", "not_checked_reason", "not_found_hint"]
+
+Spell = Callable[[Option], str]
+
+# Why a requirement of the catalogue may be unjudgeable though held jobs were read.
+_NOTHING_TO_JUDGE = {
+    "http.case-insensitive": (
+        "no held job compared in two cases: none has hex letters, or none was found in any case"
+    ),
+    "body.timeline": (
+        "no held job had two timestamps that match the pattern to compare (see body.datetime)"
+    ),
+    "body.workflow-order": "no held job's jobConfigJson has a workflowExecutionOrder",
+}
+
+
+def not_checked_reason(applies: str, spell: Spell = lambda o: o.cli_flag) -> str:
+    """Why a requirement that needs ``applies`` (the catalogue's) was not checked."""
+    job_id, ids_file, seed_url, auth_header = (
+        spell(option(name)) for name in ("job-id", "job-ids-file", "seed-url", "auth-header")
+    )
+    return {
+        "known-job": f"no known jobs: give {job_id} / {ids_file}, or {seed_url}",
+        "credentials": f"no credential header declared ({auth_header}; opt-in: the doc page "
+        "documents no authentication)",
+        "seeding": f"no seeding URL configured ({seed_url})",
+        "always": "no test reached it",
+    }[applies]
+
+
+def nothing_to_judge(requirement: str) -> str:
+    """Why a known-job requirement was not checked although held jobs were read."""
+    return _NOTHING_TO_JUDGE.get(
+        requirement, "no held job's answer could show it (what it judges was absent or invalid)"
+    )
+
+
+def not_found_hint(
+    answers: Sequence[Exchange], declared: int, base_url: str, documented: str, spell: Spell
+) -> str:
+    """What was observed when none of the ``declared`` jobs was found in any form, and what to check.
+
+    ``answers`` are every form tried; ``documented`` is the spec's server URL.
+    """
+    statuses = collections.Counter(e.response.status for e in answers)
+    seen = ", ".join(
+        f"{status}" if n == 1 else f"{status} ({n} times)" for status, n in sorted(statuses.items())
+    )
+    first = answers[0]
+    url = first.request.url if first.request else "?"
+    jobs = "the declared job" if declared == 1 else f"the {declared} declared jobs"
+    hint = (
+        f"none of {jobs} was found in any form tried ({len(answers)} requests, answered "
+        f"{seen}; e.g. GET {url} -> {first.response.status}). "
+    )
+    if statuses.keys() & {401, 403}:
+        hint += f"The target may require credentials ({spell(option('header'))} 'Name: value'). "
+    hint += (
+        f"Check that the ids ({spell(option('job-id'))}) are held by this target, and the base URL"
+    )
+    return hint + base_path_hint(base_url, documented) + "."
+
+
+def base_path_hint(base_url: str, documented: str) -> str:
+    """Where the documented base path would put the endpoint, when ``base_url`` lacks it."""
+    base_path = urlsplit(documented).path.rstrip("/")
+    path = urlsplit(base_url).path.rstrip("/")
+    if path.endswith("/jobs"):
+        return ": it ends in /jobs, and the suite appends /jobs/{jobId} to it"
+    if base_path and not path.endswith(base_path):
+        return (
+            f": the documented base path is {base_path}, which would put the endpoint at "
+            f"{redact_url(base_url.rstrip('/'))}{base_path}/jobs/{{jobId}}"
+        )
+    return ""
