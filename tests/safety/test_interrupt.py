@@ -17,8 +17,8 @@ import pytest
 from tests_support import as_at_a_terminal
 
 from jobs_conformance.invocation import command_line
-from jobs_conformance.probes import PREFLIGHT_ID
 from jobs_conformance.reference.server import ReferenceServer
+from jobs_conformance.strategies.uuids import EDGE_UUIDS
 
 from .conftest import Recording
 
@@ -61,14 +61,19 @@ def slow_target(tmp_path_factory):
         yield server.base_url, ids, recording
 
 
+# The first id the first test sends (its explicit example), once the
+# preflight and the declared jobs were answered.
+FIRST_TEST_ID = EDGE_UUIDS[0]
+
+
 def _judging(recording: Recording, since: int, runs: int) -> None:
-    """Wait until ``runs`` runs have had their first answer (the preflight), so each has
-    judged something before it is stopped, however long their start-ups took."""
+    """Wait until ``runs`` runs have their first test under way, so each has judged
+    something before it is stopped, however long their start-ups took."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        asked = [path for _, path, *_ in recording.seen[since:] if path.endswith(PREFLIGHT_ID)]
+        asked = [path for _, path, *_ in recording.seen[since:] if path.endswith(FIRST_TEST_ID)]
         if len(asked) >= runs:
-            time.sleep(1.5)  # the answer (500 ms), and the first tests under way
+            time.sleep(1.0)  # the answer (500 ms), judged
             return
         time.sleep(0.05)
     raise AssertionError(f"{runs} runs did not start within 60 s")
