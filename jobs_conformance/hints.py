@@ -66,9 +66,11 @@ def not_found_hint(
     )
     first = answers[0]
     url = first.request.url if first.request else "?"
-    jobs = "the declared job" if declared == 1 else f"the {declared} declared jobs"
+    jobs = (
+        "the declared job was not" if declared == 1 else f"none of the {declared} declared jobs was"
+    )
     hint = (
-        f"none of {jobs} was found in any form tried ({len(answers)} requests, answered "
+        f"{jobs} found in any form tried ({len(answers)} requests, answered "
         f"{seen}; e.g. GET {url} -> {first.response.status}). "
     )
     if statuses.keys() & {401, 403}:
