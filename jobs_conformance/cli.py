@@ -197,6 +197,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"jobs-conformance {args.command}: interrupted", file=sys.stderr)
         return int(ExitCode.NO_VERDICT)
+    except BrokenPipeError:
+        # The reader went away (`| head`): the output was cut short, so no
+        # verdict, and nothing more goes to that pipe.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.NO_VERDICT)
 
 
 def _bodies(args: argparse.Namespace) -> Iterator[tuple[str, bytes | None, str | None]]:

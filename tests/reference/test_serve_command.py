@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -98,3 +99,22 @@ def test_serve_stops_cleanly_on_sigterm():
     _, stderr = process.communicate(timeout=15)
     assert process.returncode == 0
     assert "stopped" in stderr and "Traceback" not in stderr
+
+
+def test_a_reader_that_goes_away_ends_the_listing_without_a_traceback():
+    # `jobs-conformance serve --list-faults | head -1`, with the reader gone
+    # before the first line: every write meets a closed pipe.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            command_line("serve", "--list-faults"),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 2
