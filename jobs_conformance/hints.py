@@ -61,8 +61,10 @@ def not_found_hint(
     ``answers`` are every form tried; ``documented`` is the spec's server URL.
     """
     statuses = collections.Counter(e.response.status for e in answers)
-    seen = ", ".join(
-        f"{status}" if n == 1 else f"{status} ({n} times)" for status, n in sorted(statuses.items())
+    seen = (
+        f"every one answered {next(iter(statuses))}"
+        if len(statuses) == 1
+        else "answered " + ", ".join(f"{s} ({n})" for s, n in sorted(statuses.items()))
     )
     first = answers[0]
     url = first.request.url if first.request else "?"
@@ -70,8 +72,9 @@ def not_found_hint(
         "the declared job was not" if declared == 1 else f"none of the {declared} declared jobs was"
     )
     hint = (
-        f"{jobs} found in any form tried ({len(answers)} requests, answered "
-        f"{seen}; e.g. GET {url} -> {first.response.status}). "
+        f"{jobs} found in any form tried ({len(answers)} requests for "
+        f"{'it' if declared == 1 else 'them'}, {seen}; "
+        f"e.g. GET {url} -> {first.response.status}). "
     )
     if statuses.keys() & {401, 403}:
         hint += f"The target may require credentials ({spell(option('header'))} 'Name: value'). "

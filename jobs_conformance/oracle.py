@@ -319,16 +319,10 @@ def _echoes_requested_id(exchange: Exchange, contract: Contract) -> bool:
 
 
 def _asks_for_a_held_job(exchange: Exchange, contract: Contract) -> bool:
-    # A held job not found is evidence only when no other form of it was
-    # found either: one case found is http.case-insensitive's finding. A
-    # seeded job read back is a held job too.
+    # A seeded job read back is a held job too.
     request = exchange.request
-    asks = exchange.intent is Intent.KNOWN or (
+    return exchange.intent is Intent.KNOWN or (
         exchange.intent is Intent.SEEDED and (request is None or request.method == "GET")
-    )
-    return asks and (
-        exchange.response.status == 200
-        or all(alternate.response.status != 200 for alternate in exchange.alternates)
     )
 
 
@@ -654,7 +648,9 @@ def _tried(exchanges: Iterable[Exchange]) -> str:
 @check("http.status-known", applies=_asks_for_a_held_job)
 def known_job_is_found(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
     status = exchange.response.status
-    if status != 200:
+    # Found in another case (``alternates``): the job is served, and the
+    # case is http.case-insensitive's finding.
+    if status != 200 and all(other.response.status != 200 for other in exchange.alternates):
         also = f"; other forms tried: {_tried(exchange.alternates)}" if exchange.alternates else ""
         what = "the seeded job" if exchange.intent is Intent.SEEDED else "the held job"
         yield Problem(

@@ -150,15 +150,18 @@ def url_secrets(url: str | None) -> list[str]:
 class Redactor:
     """Replaces known secret values, credential-like header values and URL credentials with :data:`MARKER`."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), header_names: Iterable[str] = ()) -> None:
         values = {s for s in secrets if s and len(s) >= _MIN_SECRET}
         # Longest first, so a secret that contains another is replaced whole.
         self._secrets = sorted(values, key=len, reverse=True)
+        # Configured headers: their values are hidden where they are sent,
+        # however short (in free text, a short value would blank out words).
+        self._header_names = frozenset(name.lower() for name in header_names)
 
     @classmethod
     def for_headers(cls, headers: Mapping[str, str]) -> Redactor:
         """A redactor for every value of ``headers`` (all were given as configuration)."""
-        return cls(_header_secrets(headers))
+        return cls(_header_secrets(headers), headers)
 
     @classmethod
     def for_settings(
@@ -167,7 +170,9 @@ class Redactor:
         """A run's redactor: ``headers`` (the configured ones and any the run adds) and the
         credentials in the base, seeding and proxy URLs."""
         urls = (settings.base_url, settings.seed_url, settings.proxy)
-        return cls([*_header_secrets(headers), *(s for url in urls for s in url_secrets(url))])
+        return cls(
+            [*_header_secrets(headers), *(s for url in urls for s in url_secrets(url))], headers
+        )
 
     def text(self, value: str) -> str:
         value = redact_url(value)
@@ -177,7 +182,7 @@ class Redactor:
         return value
 
     def header(self, name: str, value: str) -> str:
-        if not is_sensitive_header(name):
+        if not is_sensitive_header(name) and name.lower() not in self._header_names:
             return self.text(value)
         # The scheme is no secret, and says how to fill the value in again
         # (a curl reproduction turns Basic into -u USER:PASSWORD).

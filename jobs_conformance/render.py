@@ -79,6 +79,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["visible"] = visible
     environment.filters["curl"] = curl_command
     environment.filters["more"] = _more
+    environment.filters["overlap"] = _overlap
     environment.filters["counted"] = _counted
     return environment
 
@@ -150,13 +151,27 @@ def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
             f"| `{row['id']}` | {row['severity']} | {mark} | {row['checked']} | {row['failed']} "
             f"| {row['failing_classes']} |"
         )
+    # Why each row that is neither pass nor fail is so, one line a reason.
+    reasons: dict[str, list[str]] = {}
+    for row in summary["rows"]:
+        if row["status"] == "affected":
+            owners = ", ".join(f"`{r}`" for r in row["also_affected_by"])
+            why = f"affected by the findings of {owners} (not failed again)"
+        elif row["status"] == "not-checked":
+            why = f"not checked: {_cell(row['reason'] or '')}"
+        else:
+            continue
+        reasons.setdefault(why, []).append(f"`{row['id']}`")
+    if reasons:
+        lines.append("")
+    lines += [f"- {', '.join(ids)}: {why}" for why, ids in reasons.items()]
     for row in summary["failing"]:
         lines += [
             "",
             f"### `{row['id']}`: {_cell(row['title'])}",
             "",
             f"{row['failed']} of {_counted(row['checked'], 'example')} failed, in "
-            f"{_counted(row['failing_classes'], 'failing class')}{_more(row)}.",
+            f"{_counted(row['failing_classes'], 'failing class')}{_more(row)}{_overlap(row)}.",
         ]
         for example in row["counterexamples"]:
             body = visible(example["response"]["body_excerpt"][:excerpt])
@@ -181,8 +196,8 @@ def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
                 curl_command(example["request"]),
                 fence,
             ]
-    for note in report["notes"]:
-        lines += ["", f"> {_cell(note)}"]
+    for note in [*report["errors"], *report["notes"]]:
+        lines += ["", f"> {_cell(note.splitlines()[0] if note else '')}"]
     return "\n".join(lines) + "\n"
 
 
@@ -191,6 +206,14 @@ def _counted(number: int, noun: str) -> str:
     if number == 1:
         return f"1 {noun}"
     return f"{number} {noun}{'es' if noun.endswith('s') else 's'}"
+
+
+def _overlap(row: Mapping[str, Any]) -> str:
+    # The classes' counts add up to more when one example failed in several
+    # (createdAt and updatedAt of one body).
+    if sum(c["count"] for c in row["counterexamples"]) > row["failed"]:
+        return " (an example can fail in more than one class)"
+    return ""
 
 
 def _more(row: Mapping[str, Any]) -> str:

@@ -357,7 +357,8 @@ def test_a_held_job_found_in_another_case_only_is_no_status_finding_but_a_case_o
     upper = _held(200, EXAMPLE["id"].upper())
     declared = _held(404, alternates=(upper,))
     judgement = judge(declared)
-    assert judgement.violations == () and "http.status-known" not in judgement.applicable
+    # Served in another case: the job is found (checked, passed); the case is the finding.
+    assert judgement.violations == () and "http.status-known" in judgement.applicable
     variant = dataclasses.replace(upper, intent=Intent.CASE_VARIANT, baseline=declared)
     assert _ids(judge(variant)) == {"http.case-insensitive"}
 

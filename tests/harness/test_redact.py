@@ -125,3 +125,14 @@ def test_curl_reproductions_leave_placeholders_to_fill_in():
         {"method": "GET", "url": "http://h/jobs/1", "headers": {"Authorization": BASIC_MARKER}}
     )
     assert in_header == "curl -i -X GET -u USER:PASSWORD http://h/jobs/1"
+
+
+def test_a_configured_header_is_hidden_where_it_is_sent_however_short():
+    redactor = Redactor.for_headers({"X-Request-Id": "abc", "X-Tenant": "t-1234567"})
+    assert dict(redactor.headers({"X-Request-Id": "abc", "x-tenant": "t-1234567"})) == {
+        "X-Request-Id": MARKER,
+        "x-tenant": MARKER,
+    }
+    # In free text only values long enough not to blank out ordinary words.
+    assert redactor.text("abc t-1234567") == f"abc {MARKER}"
+    assert dict(redactor.headers({"Accept": "abc"})) == {"Accept": "abc"}

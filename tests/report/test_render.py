@@ -224,6 +224,13 @@ def test_every_shown_class_is_rendered_with_its_count_and_what_it_also_affects(t
 
     markdown = render_markdown(report)
     assert markdown.count("(2 examples)") == MAX_CLASSES_SHOWN
+    # Every row that is neither pass nor fail says why, once per reason.
+    assert (
+        "`body.json`, `http.content-type`: affected by the findings of `http.malformed-4xx`"
+        in markdown
+    )
+    (unchecked,) = [line for line in markdown.splitlines() if line.endswith(": not checked: ")]
+    assert "`auth.required`" in unchecked and "`http.malformed-4xx`" not in unchecked
     assert "in 14 failing classes (2 more not shown)" in markdown
     html = render_html(report)
     assert html.count('data-class="form-') == MAX_CLASSES_SHOWN
