@@ -174,6 +174,8 @@ def _target_args(server: ReferenceServer, ids_file: Path, *, strict: bool = Fals
         str(ids_file),
         "--header",
         f"X-Api-Key: {API_KEY}",
+        "--auth-header",
+        "X-Api-Key",
     ]
     args += ["--seed-url", server.base_url + "/__seed/jobs"]
     return args + (["--strict"] if strict else [])
