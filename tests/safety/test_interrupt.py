@@ -135,7 +135,10 @@ def _processes_marked(marker: str) -> list[int]:
 
 
 def _port_is_free(port: int) -> bool:
+    """Whether nothing listens on ``port`` (connections the stop left in TIME_WAIT are the
+    kernel's, for a minute, and no process's)."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
