@@ -96,6 +96,7 @@ def _summary(report: Mapping[str, Any]) -> dict[str, Any]:
         "failing": [r for r in rows if r["status"] == "fail"],
         "met": sum(r["status"] == "pass" for r in rows),
         "not_checked": sum(r["status"] == "not-checked" for r in rows),
+        "affected": sum(r["status"] == "affected" for r in rows),
     }
 
 
