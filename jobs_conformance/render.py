@@ -180,7 +180,8 @@ def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
             also = ", ".join(f"`{r}`" for r in example["also_affects"])
             lines += [
                 "",
-                f"#### {_code(example['class'])} ({_counted(example['count'], 'example')})",
+                f"#### {_code(example['class'])} ({_counted(example['count'], 'example')}; "
+                f"finding `{example['id']}`)",
                 "",
                 _cell(example["message"]),
                 *(["", f"Also affects {also} (not failed again)."] if also else []),
@@ -317,7 +318,7 @@ def _class_lines(row: Mapping[str, Any], report_dir: Path) -> list[str]:
             if example["also_affects"]
             else ""
         )
-        lines.append(_clipped(f"    - {count}{also}{visible(example['message'])}"))
+        lines.append(_clipped(f"    - {example['id']} {count}{also}{visible(example['message'])}"))
     hidden = row["failing_classes"] - min(len(row["counterexamples"]), _CONSOLE_CLASSES)
     if hidden > 0:
         more = _counted(hidden, "more failing class")

@@ -22,9 +22,17 @@ from typing import Any
 from jobs_conformance.redact import Redactor
 from jobs_conformance.results import Results
 
-__all__ = ["CaseOutcome", "build_report", "verdict_of", "write_atomic", "write_json", "write_junit"]
+__all__ = [
+    "CaseOutcome",
+    "build_report",
+    "findings_of",
+    "verdict_of",
+    "write_atomic",
+    "write_json",
+    "write_junit",
+]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # XML 1.0 section 2.2: characters allowed in a document.
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -104,8 +112,33 @@ def build_report(
         "notes": list(notes),
         "errors": results.errors + results.crashes,
         "requirements": rows,
+        "findings": findings_of(results),
     }
     return redactor.data(report)
+
+
+def findings_of(results: Results) -> list[dict[str, Any]]:
+    """Every finding of the run (each failing class, none capped), the most frequent first.
+
+    What a pipeline reads without knowing the rest of the record: the
+    finding's stable id, its requirement and its status (``new``: nothing
+    has accepted it).
+    """
+    found = [failing for result in results.rows() for failing in result.classes.values()]
+    return [
+        {
+            "id": failing.id,
+            "requirement": failing.requirement,
+            "class": failing.name,
+            "status": "new",
+            "severity": failing.severity,
+            "count": failing.count,
+            "also_affects": sorted(failing.also_affects),
+            "message": failing.example.message,
+            "tests": sorted(failing.tests),
+        }
+        for failing in sorted(found, key=lambda f: (f.requirement, -f.count, f.name))
+    ]
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -138,10 +171,15 @@ def write_junit(
     report_dir: Path,
     *,
     redactor: Redactor,
+    findings: Iterable[Mapping[str, Any]] = (),
     name: str = "jobs-conformance",
 ) -> Path:
-    """``junit.xml``: one testcase per test, its requirement ids as properties."""
+    """``junit.xml``: one testcase per test, its requirement ids and finding ids as properties."""
     cases = list(outcomes)
+    by_test: dict[str, list[str]] = {}
+    for finding in findings:
+        for test in finding["tests"]:
+            by_test.setdefault(test, []).append(finding["id"])
     suite = ET.Element(
         "testsuite",
         name=name,
@@ -163,9 +201,13 @@ def write_junit(
         properties = ET.SubElement(element, "properties")
         for requirement in case.requirements:
             ET.SubElement(properties, "property", name="requirement", value=requirement)
+        ids = by_test.get(case.nodeid, [])
+        for finding in ids:
+            ET.SubElement(properties, "property", name="finding", value=finding)
         if case.outcome in ("failed", "error", "skipped"):
             tag = {"failed": "failure", "error": "error", "skipped": "skipped"}[case.outcome]
-            text = _xml_text(redactor.text(case.message))
+            found = f"findings: {', '.join(ids)}\n" if ids and case.outcome == "failed" else ""
+            text = _xml_text(redactor.text(found + case.message))
             child = ET.SubElement(element, tag, message=text.splitlines()[0][:500] if text else tag)
             child.text = text
     path = report_dir / "junit.xml"

@@ -11,6 +11,7 @@ what Hypothesis shrinks toward, so one run shows every failing form at once.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,10 +20,22 @@ from jobs_conformance.contract import Contract, Requirement, counts
 from jobs_conformance.exchange import Exchange
 from jobs_conformance.oracle import Judgement, Violation
 
-__all__ = ["Counterexample", "FailingClass", "RequirementResult", "Results"]
+__all__ = ["Counterexample", "FailingClass", "RequirementResult", "Results", "finding_id"]
 
 # Failing classes a report shows per requirement; the rest are counted.
 MAX_CLASSES_SHOWN = 12
+
+
+def finding_id(requirement: str, kind: str) -> str:
+    """A finding's stable id: its requirement and its class, nothing of a host, port, time or draw.
+
+    The class names what failed without the values that vary (a near-miss
+    form, a body member and its reason, a held job's id), so the same bug
+    gets the same id on another host, another port, another day, and two
+    bugs under one requirement get two.
+    """
+    digest = hashlib.sha256(f"{requirement}\n{kind}".encode()).hexdigest()
+    return f"{requirement}#{digest[:8]}"
 
 
 @dataclass(frozen=True)
@@ -68,17 +81,24 @@ class FailingClass:
     requirement; see :func:`jobs_conformance.oracle.root_causes`).
     """
 
+    requirement: str
     name: str
     severity: str
     count: int
     example: Counterexample
     also_affects: set[str] = field(default_factory=set)
+    tests: set[str] = field(default_factory=set)
+
+    @property
+    def id(self) -> str:
+        return finding_id(self.requirement, self.name)
 
     def add(
         self, severity: str, example: Counterexample, also_affects: set[str], count: int = 1
     ) -> None:
         self.count += count
         self.also_affects |= also_affects
+        self.tests.add(example.test)
         if severity == "must":
             self.severity = "must"
         if example.size < self.example.size:
@@ -86,6 +106,7 @@ class FailingClass:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "class": self.name,
             "severity": self.severity,
             "count": self.count,
@@ -122,7 +143,15 @@ class RequirementResult:
         """File ``count`` failing examples under the class ``kind``, keeping the simplest."""
         known = self.classes.get(kind)
         if known is None:
-            self.classes[kind] = FailingClass(kind, severity, count, example, set(also_affects))
+            self.classes[kind] = FailingClass(
+                self.requirement.id,
+                kind,
+                severity,
+                count,
+                example,
+                set(also_affects),
+                {example.test},
+            )
         else:
             known.add(severity, example, also_affects, count)
 
@@ -219,7 +248,9 @@ class Results:
                         "failed": r.failed,
                         "affected": r.affected,
                         "affected_by": sorted(r.affected_by),
-                        "classes": [c.to_dict() for c in r.classes.values()],
+                        "classes": [
+                            {**c.to_dict(), "tests": sorted(c.tests)} for c in r.classes.values()
+                        ],
                     }
                     for rid, r in self.requirements.items()
                 },
@@ -238,8 +269,11 @@ class Results:
                 result.affected_by |= set(part["affected_by"])
                 for entry in part["classes"]:
                     entry = dict(entry)
+                    entry.pop("id")
                     name, severity = entry.pop("class"), entry.pop("severity")
                     count, also = entry.pop("count"), set(entry.pop("also_affects"))
+                    tests = set(entry.pop("tests"))
                     result.add_class(name, severity, Counterexample(**entry), also, count)
+                    result.classes[name].tests |= tests
             self.crashes.extend(data["crashes"])
             self.errors.extend(data["errors"])

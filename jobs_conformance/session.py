@@ -506,7 +506,9 @@ class ConformanceSession:
         report_dir = self.settings.report_dir
         try:
             write_json(report, report_dir)
-            write_junit(self.outcomes, report_dir, redactor=self.redactor)
+            write_junit(
+                self.outcomes, report_dir, redactor=self.redactor, findings=report["findings"]
+            )
             write_human_reports(report, report_dir)
         except OSError as exc:
             self.report_error = f"reports could not be written to {report_dir}: {exc}"

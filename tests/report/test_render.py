@@ -223,7 +223,7 @@ def test_every_shown_class_is_rendered_with_its_count_and_what_it_also_affects(t
     assert "also affected by the findings of http.malformed-4xx" in console
 
     markdown = render_markdown(report)
-    assert markdown.count("(2 examples)") == MAX_CLASSES_SHOWN
+    assert markdown.count("(2 examples; finding `http.malformed-4xx#") == MAX_CLASSES_SHOWN
     # Every row that is neither pass nor fail says why, once per reason.
     assert (
         "`body.json`, `http.content-type`: affected by the findings of `http.malformed-4xx`"
@@ -234,4 +234,9 @@ def test_every_shown_class_is_rendered_with_its_count_and_what_it_also_affects(t
     assert "in 14 failing classes (2 more not shown)" in markdown
     html = render_html(report)
     assert html.count('data-class="form-') == MAX_CLASSES_SHOWN
+    # Every finding carries its id, in every report, and all of them are listed in the record.
+    assert len(report["findings"]) == MAX_CLASSES_SHOWN + 2
+    for n, example in enumerate(row["counterexamples"]):
+        assert example["id"] in html and example["id"] in markdown
+        assert (example["id"] in console) == (n < 5)  # the terminal shows five
     assert "also affects body.json, http.content-type" in html

@@ -37,7 +37,11 @@ def _validate_reports(report_dir: Path) -> dict:
         case.find("properties/property[@name='requirement']") is not None for case in cases
     )
     catalogue = {r.id for r in load_contract().requirements}
-    assert {p.get("value") for p in suite.iter("property")} <= catalogue
+    named = {p.get("value") for p in suite.iter("property") if p.get("name") == "requirement"}
+    assert named <= catalogue
+    # A finding property names a finding of the record.
+    findings = {p.get("value") for p in suite.iter("property") if p.get("name") == "finding"}
+    assert findings <= {f["id"] for f in report["findings"]}
     return report
 
 
