@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from jobs_conformance.errors import ExitCode, SuiteError, UsageError
 
@@ -106,11 +106,44 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Render conformance.html, conformance.md and badge.svg from a conformance.json "
         "(for example one produced on another machine).",
     )
+    sources = report.add_mutually_exclusive_group(required=True)
+    sources.add_argument("--from", dest="source", metavar="FILE", help="a conformance.json")
+    sources.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("OLD", "NEW"),
+        help="show the findings of NEW as new, fixed or unchanged since OLD (two "
+        "conformance.json), without running again",
+    )
     report.add_argument(
+        "--report-dir", help="where to write (default: the folder of --from, or of NEW)"
+    )
+    report.set_defaults(handler=_report)
+
+    waive = commands.add_parser(
+        "waive",
+        help="accept findings of a report as debt, with a reason and an expiry date",
+        description="Append a waiver for each FINDING id of a conformance.json to the waiver "
+        "file; or, with --prune, remove the waivers that report found stale.",
+    )
+    waive.add_argument("findings", nargs="*", metavar="FINDING", help="finding ids of the report")
+    waive.add_argument(
         "--from", dest="source", required=True, metavar="FILE", help="a conformance.json"
     )
-    report.add_argument("--report-dir", help="where to write (default: the folder of --from)")
-    report.set_defaults(handler=_report)
+    waive.add_argument("--reason", help="why the finding is accepted (required to waive)")
+    waive.add_argument("--expires", help="YYYY-MM-DD, after today (required to waive)")
+    waive.add_argument("--owner", help="who owns the fix")
+    waive.add_argument("--ticket", help="where the fix is tracked")
+    waive.add_argument("--target", help="only for targets matching this pattern (fnmatch)")
+    waive.add_argument(
+        "--waivers",
+        default=None,
+        help="the waiver file (default conformance-waivers.toml in the working directory)",
+    )
+    waive.add_argument(
+        "--prune", action="store_true", help="remove the report's stale waivers from the file"
+    )
+    waive.set_defaults(handler=_waive)
 
     return parser
 
@@ -340,17 +373,16 @@ def run_arguments(extra: Sequence[str] = ()) -> list[str]:
     ]
 
 
-def _report(args: argparse.Namespace) -> ExitCode:
+def _record(argument: str, name: str) -> dict[str, Any]:
+    """A conformance.json, read and validated against its schema (a UsageError if it is not one)."""
     import jsonschema
 
     from jobs_conformance.contract import default_spec_dir
-    from jobs_conformance.render import write_human_reports
 
-    source = Path(args.source)
     try:
-        report = json.loads(source.read_text(encoding="utf-8"))
+        report = json.loads(Path(name).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError("--from", args.source, f"a readable conformance.json ({exc})") from exc
+        raise UsageError(argument, name, f"a readable conformance.json ({exc})") from exc
     schema = json.loads(
         (default_spec_dir() / "conformance.schema.json").read_text(encoding="utf-8")
     )
@@ -359,12 +391,84 @@ def _report(args: argparse.Namespace) -> ExitCode:
     )
     if problem is not None:
         where = "/".join(str(p) for p in problem.absolute_path) or "(top level)"
-        raise UsageError(
-            "--from", args.source, f"a conformance.json report ({where}: {problem.message})"
+        raise UsageError(argument, name, f"a conformance.json report ({where}: {problem.message})")
+    return report
+
+
+def _report(args: argparse.Namespace) -> ExitCode:
+    from jobs_conformance.gate import compare_records
+    from jobs_conformance.render import write_human_reports
+
+    if args.compare:
+        old, new = args.compare
+        report = compare_records(_record("--compare", old), _record("--compare", new), old)
+        source = Path(new)
+        baseline = report["baseline"]
+        for status in ("new", "unchanged"):
+            ids = [f["id"] for f in report["findings"] if f["since_baseline"] == status]
+            print(f"{status:<9} {len(ids):>3}  {' '.join(ids)}")
+        print(
+            f"{'fixed':<9} {len(baseline['fixed']):>3}  {' '.join(f['id'] for f in baseline['fixed'])}"
         )
+    else:
+        report, source = _record("--from", args.source), Path(args.source)
     report_dir = Path(args.report_dir) if args.report_dir else source.parent
     for path in write_human_reports(report, report_dir):
         print(path)
+    return ExitCode.CONFORMING
+
+
+def _waive(args: argparse.Namespace) -> ExitCode:
+    import datetime
+
+    from jobs_conformance.contract import load_contract
+    from jobs_conformance.waivers import (
+        DEFAULT_PATH,
+        append_waiver,
+        load_waivers,
+        prune,
+        waiver_entry,
+    )
+
+    report = _record("--from", args.source)
+    path = Path(args.waivers) if args.waivers else DEFAULT_PATH
+    if args.prune:
+        if args.findings:
+            raise UsageError("--prune", " ".join(args.findings), "no finding ids with --prune")
+        stale = {(w["key"], w["line"]) for w in report["waivers"]["stale"]}
+        waivers = load_waivers(
+            path,
+            explicit=True,
+            catalogue=[r.id for r in load_contract().requirements],
+            source="--waivers",
+        )
+        removed = prune(path, [w for w in waivers if (w.key, w.line) in stale])
+        print(f"{path}: {removed} stale waiver{'s' if removed != 1 else ''} removed")
+        return ExitCode.CONFORMING
+    if not args.findings:
+        raise UsageError("FINDING", "", "one or more finding ids of the report (or --prune)")
+    by_id = {f["id"]: f for f in report["findings"]}
+    unknown = [f for f in args.findings if f not in by_id]
+    if unknown:
+        raise UsageError("FINDING", " ".join(unknown), f"finding ids of {args.source}")
+    if not args.expires:
+        raise UsageError("--expires", "", "a date, YYYY-MM-DD")
+    try:
+        expires = datetime.date.fromisoformat(args.expires)
+    except ValueError:
+        raise UsageError("--expires", args.expires, "a date, YYYY-MM-DD") from None
+    for finding_id in args.findings:
+        entry = waiver_entry(
+            by_id[finding_id],
+            reason=args.reason or "",
+            expires=expires,
+            today=datetime.date.today(),
+            owner=args.owner,
+            ticket=args.ticket,
+            target=args.target,
+        )
+        append_waiver(path, entry)
+        print(f"{path}: waived {finding_id} until {expires.isoformat()}")
     return ExitCode.CONFORMING
 
 

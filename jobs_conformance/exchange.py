@@ -162,6 +162,11 @@ class Exchange:
     about: str | None = None
     detail: str = ""
     alternates: tuple[Exchange, ...] = ()
+    # The headers a probe sent in place of the configured ones (credentials
+    # removed or altered), to send the same request again; never shown.
+    sent_headers: Mapping[str, str] | None = field(
+        default=None, hash=False, compare=False, repr=False
+    )
 
     @property
     def is_success_body(self) -> bool:

@@ -75,9 +75,13 @@ def pytest_configure(config: pytest.Config) -> None:
         return  # `pytest -p jobs_conformance --help` shows the options; nothing runs
     settings, spelling = _resolve(config)
     profiles.select(settings.profile)
-    session = ConformanceSession(
-        settings, schemathesis=_schemathesis(settings, spelling), spell=spelling
-    )
+    try:
+        # Reads the waiver file and the baseline: a bad one is a usage error.
+        session = ConformanceSession(
+            settings, schemathesis=_schemathesis(settings, spelling), spell=spelling
+        )
+    except UsageError as exc:
+        raise pytest.UsageError(f"jobs-conformance: {exc}") from None
     config.stash[SESSION_KEY] = session
     config.stash[_SUITE_KEY] = contract_tests_dir().resolve()
     _collect_the_suite(config)

@@ -33,7 +33,7 @@ __all__ = [
     "write_human_reports",
 ]
 
-_STATUS_ORDER = {"fail": 0, "affected": 1, "not-checked": 2, "pass": 3}
+_STATUS_ORDER = {"fail": 0, "waived": 1, "affected": 2, "not-checked": 3, "pass": 4}
 # C0 and C1 controls (but tab and newline), and the Unicode line/paragraph
 # separators and bidi overrides that can disguise text.
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -80,6 +80,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["curl"] = curl_command
     environment.filters["more"] = _more
     environment.filters["overlap"] = _overlap
+    environment.filters["state"] = finding_state
     environment.filters["counted"] = _counted
     return environment
 
@@ -93,7 +94,7 @@ def _summary(report: Mapping[str, Any]) -> dict[str, Any]:
     rows = sorted(report["requirements"], key=lambda r: _STATUS_ORDER[r["status"]])
     return {
         "rows": rows,
-        "failing": [r for r in rows if r["status"] == "fail"],
+        "failing": [r for r in rows if r["status"] in ("fail", "waived")],
         "met": sum(r["status"] == "pass" for r in rows),
         "not_checked": sum(r["status"] == "not-checked" for r in rows),
         "affected": sum(r["status"] == "affected" for r in rows),
@@ -103,7 +104,10 @@ def _summary(report: Mapping[str, Any]) -> dict[str, Any]:
 def render_html(report: Mapping[str, Any]) -> str:
     """One self-contained HTML page: inline CSS, no scripts, no external resources."""
     template = _environment().get_template("report.html.j2")
-    return template.render(report=report, disagreements=_disagreements(), **_summary(report))
+    gate_notes = [line for line in gate_lines(report) if not line.startswith("finding ")]
+    return template.render(
+        report=report, disagreements=_disagreements(), gate_notes=gate_notes, **_summary(report)
+    )
 
 
 def _fence(text: str, *, shortest: int) -> str:
@@ -144,6 +148,7 @@ def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
     for row in summary["rows"]:
         mark = {
             "fail": "❌ fail",
+            "waived": "⏳ waived",
             "affected": "↪ affected",
             "pass": "✅ pass",
             "not-checked": "➖ not checked",
@@ -166,6 +171,14 @@ def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
     if reasons:
         lines.append("")
     lines += [f"- {', '.join(ids)}: {why}" for why, ids in reasons.items()]
+    if report["findings"]:
+        lines += ["", "| finding | class | status | fails the run |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"| `{f['id']}` | {_cell(f['class'])} | {_cell(finding_state(f))} | "
+            f"{'yes' if f['fails_run'] else 'no'} |"
+            for f in report["findings"]
+        ]
+    lines += [f"> {_cell(line)}" for line in gate_lines(report) if not line.startswith("finding ")]
     for row in summary["failing"]:
         lines += [
             "",
@@ -282,13 +295,14 @@ def render_console(
                 f"{row['checked']:>7}  {row['failed']:>7}  {row['failing_classes']:>7}"
             )
         )
-        if row["status"] == "fail":
+        if row["status"] in ("fail", "waived"):
             lines.extend(ConsoleLine(text) for text in _class_lines(row, report_dir))
         elif row["status"] == "not-checked":
             lines.append(ConsoleLine(f"    {row['reason']}"))
         if row["also_affected_by"]:
             owners = ", ".join(row["also_affected_by"])
             lines.append(ConsoleLine(f"    also affected by the findings of {owners}"))
+    lines.extend(ConsoleLine(text) for text in gate_lines(report))
     for note in [*report["notes"], *report["errors"][:5]]:
         lines.append(ConsoleLine(f"note: {visible(note.splitlines()[0] if note else '')}"))
     verdict = report["verdict"].upper()
@@ -306,6 +320,52 @@ def render_console(
 
 # Failing classes the terminal shows per requirement; the reports show more.
 _CONSOLE_CLASSES = 5
+
+
+def finding_state(finding: Mapping[str, Any]) -> str:
+    """A finding's status as a reader needs it: new, waived (days left), expired, flaky (k/N),
+    and, against a baseline, new or unchanged since it."""
+    waiver, status = finding.get("waiver"), finding["status"]
+    if status == "waived" and waiver:
+        state = f"waived, {waiver['days_left']} days left"
+    elif status == "expired" and waiver:
+        state = f"expired {waiver['expires']}"
+    elif status == "flaky" and finding.get("reproduced"):
+        state = "flaky {}/{}".format(*finding["reproduced"])
+    else:
+        state = status
+    since = finding.get("since_baseline")
+    return f"{state}, {since} since the baseline" if since and status == "new" else state
+
+
+def gate_lines(report: Mapping[str, Any]) -> list[str]:
+    """What the gate made of the findings: debt, expired and flaky ones, stale waivers, and
+    what changed since the baseline."""
+    lines = []
+    for finding in report["findings"]:
+        if finding["status"] != "new" or finding.get("since_baseline") == "unchanged":
+            mark = "fails the run" if finding["fails_run"] else "does not fail the run"
+            lines.append(
+                f"finding {finding['id']} ({finding['class']}): {finding_state(finding)}; {mark}"
+            )
+    for waiver in report["waivers"]["stale"]:
+        lines.append(
+            f"warning: waiver {waiver['key']} (line {waiver['line']}) is stale: its requirement "
+            "was checked and the finding was not seen (jobs-conformance waive --prune)"
+        )
+    for waiver in report["waivers"]["unverified"]:
+        lines.append(
+            f"no verdict: waiver {waiver['key']} (line {waiver['line']}): its requirement was "
+            "not checked, so the debt it accepts could not be observed"
+        )
+    baseline = report.get("baseline")
+    if baseline:
+        fixed = " ".join(f["id"] for f in baseline["fixed"])
+        lines.append(
+            f"since {visible(baseline['file'])}: {baseline['new']} new, {baseline['unchanged']} "
+            f"unchanged, {len(baseline['fixed'])} fixed{': ' + fixed if fixed else ''}"
+        )
+    return lines
 
 
 def _class_lines(row: Mapping[str, Any], report_dir: Path) -> list[str]:

@@ -8,6 +8,7 @@ secrets, and made safe for XML.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -19,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jobs_conformance.gate import Gate
 from jobs_conformance.redact import Redactor
 from jobs_conformance.results import Results
+from jobs_conformance.waivers import Waiver
 
 __all__ = [
     "CaseOutcome",
@@ -48,13 +51,16 @@ class CaseOutcome:
     message: str = ""
 
 
-def verdict_of(results: Results, *, strict: bool, interrupted: bool) -> str:
-    """``fail`` when a failing requirement counts; ``incomplete`` when no verdict could be reached."""
+def verdict_of(
+    results: Results, *, failing: bool, interrupted: bool, unverified: bool = False
+) -> str:
+    """``fail`` when a finding fails the run (the gate's ``failing``); ``incomplete`` when no
+    verdict could be reached (``unverified``: waived debt that could not be observed)."""
     if interrupted:
         return "incomplete"
-    if results.failing(strict=strict):
+    if failing:
         return "fail"
-    if results.errors or results.crashes:
+    if results.errors or results.crashes or unverified:
         return "incomplete"
     if not any(r.checked for r in results.rows()):
         # Nothing was judged (--collect-only, say): no verdict, never a pass.
@@ -77,17 +83,36 @@ def build_report(
     notes: Iterable[str],
     suite_version: str,
     redactor: Redactor,
+    gate: Gate | None = None,
+    waivers_file: str | None = None,
+    baseline_file: str | None = None,
 ) -> dict[str, Any]:
-    """The ``conformance.json`` document (see spec/conformance.schema.json)."""
+    """The ``conformance.json`` document (see spec/conformance.schema.json).
+
+    ``gate`` gives the findings their statuses (waived, flaky, new since the
+    baseline) and decides which fail the run; without one, every finding is
+    new and the must/should rule decides.
+    """
+    checked = {r.requirement.id for r in results.rows() if r.status != "not-checked"}
+    outcome = (gate or Gate(strict=strict)).apply(findings_of(results), checked=checked)
     rows = []
+    statuses: dict[str, set[str]] = {}
+    for finding in outcome.findings:
+        statuses.setdefault(finding["requirement"], set()).add(finding["status"])
     for result in results.rows():
         requirement = result.requirement
+        # A requirement whose every finding is accepted debt reads as such.
+        status = (
+            "waived"
+            if result.status == "fail" and statuses.get(requirement.id) == {"waived"}
+            else result.status
+        )
         rows.append(
             {
                 "id": requirement.id,
                 "title": requirement.title,
                 "severity": requirement.severity,
-                "status": result.status,
+                "status": status,
                 "checked": result.checked,
                 "failed": result.failed,
                 "failing_classes": len(result.classes),
@@ -99,7 +124,12 @@ def build_report(
         )
     report = {
         "schema_version": SCHEMA_VERSION,
-        "verdict": verdict_of(results, strict=strict, interrupted=interrupted),
+        "verdict": verdict_of(
+            results,
+            failing=outcome.failing,
+            interrupted=interrupted,
+            unverified=bool(outcome.unverified),
+        ),
         "target": target,
         "started": started.isoformat(timespec="seconds"),
         "duration_s": round(duration_s, 3),
@@ -112,9 +142,31 @@ def build_report(
         "notes": list(notes),
         "errors": results.errors + results.crashes,
         "requirements": rows,
-        "findings": findings_of(results),
+        "findings": outcome.findings,
+        "waivers": {
+            "file": waivers_file,
+            "stale": [_waiver(w) for w in outcome.stale],
+            "unverified": [_waiver(w) for w in outcome.unverified],
+        },
+        "baseline": None
+        if baseline_file is None
+        else {
+            "file": baseline_file,
+            "new": sum(f.get("since_baseline") == "new" for f in outcome.findings),
+            "unchanged": sum(f.get("since_baseline") == "unchanged" for f in outcome.findings),
+            "fixed": outcome.fixed,
+        },
     }
     return redactor.data(report)
+
+
+def _waiver(waiver: Waiver) -> dict[str, Any]:
+    return {
+        "key": waiver.key,
+        "reason": waiver.reason,
+        "expires": waiver.expires.isoformat(),
+        "line": waiver.line,
+    }
 
 
 def findings_of(results: Results) -> list[dict[str, Any]]:
@@ -136,6 +188,10 @@ def findings_of(results: Results) -> list[dict[str, Any]]:
             "also_affects": sorted(failing.also_affects),
             "message": failing.example.message,
             "tests": sorted(failing.tests),
+            "waiver": None,
+            "reproduced": list(failing.reproduced) if failing.reproduced else None,
+            "probe": failing.example.probe,
+            "request": failing.example.request,
         }
         for failing in sorted(found, key=lambda f: (f.requirement, -f.count, f.name))
     ]
@@ -166,6 +222,33 @@ def _xml_text(text: str) -> str:
     return _XML_INVALID.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def _as_gated(case: CaseOutcome, seen: list[Mapping[str, Any]]) -> tuple[CaseOutcome, list[str]]:
+    """A test as JUnit shows it, with the ids of the findings it saw: one whose every finding
+    is accepted (waived, flaky under --flaky warn, old under --fail-on new) is skipped, saying
+    why, as CI tools show debt."""
+    ids = [f["id"] for f in seen]
+    if seen and case.outcome in ("passed", "failed") and not any(f["fails_run"] for f in seen):
+        reasons = "; ".join(_accepted(f) for f in seen)
+        return dataclasses.replace(case, outcome="skipped", message=reasons), ids
+    return case, ids
+
+
+def _accepted(finding: Mapping[str, Any]) -> str:
+    """Why a finding does not fail the run, in one line."""
+    waiver = finding.get("waiver")
+    if finding["status"] == "waived" and waiver:
+        return (
+            f"{finding['id']} waived: {waiver['reason']} (expires {waiver['expires']}, "
+            f"{waiver['days_left']} days left)"
+        )
+    if finding["status"] == "flaky":
+        k, n = finding["reproduced"]
+        return f"{finding['id']} flaky: reproduced {k}/{n} (--flaky warn)"
+    if finding.get("since_baseline") == "unchanged":
+        return f"{finding['id']} unchanged since the baseline (--fail-on new)"
+    return f"{finding['id']} does not count ({finding['severity']}-level)"
+
+
 def write_junit(
     outcomes: Iterable[CaseOutcome],
     report_dir: Path,
@@ -175,21 +258,21 @@ def write_junit(
     name: str = "jobs-conformance",
 ) -> Path:
     """``junit.xml``: one testcase per test, its requirement ids and finding ids as properties."""
-    cases = list(outcomes)
-    by_test: dict[str, list[str]] = {}
+    by_test: dict[str, list[Mapping[str, Any]]] = {}
     for finding in findings:
         for test in finding["tests"]:
-            by_test.setdefault(test, []).append(finding["id"])
+            by_test.setdefault(test, []).append(finding)
+    cases = [_as_gated(case, by_test.get(case.nodeid, [])) for case in outcomes]
     suite = ET.Element(
         "testsuite",
         name=name,
         tests=str(len(cases)),
-        failures=str(sum(c.outcome == "failed" for c in cases)),
-        errors=str(sum(c.outcome == "error" for c in cases)),
-        skipped=str(sum(c.outcome == "skipped" for c in cases)),
-        time=f"{sum(c.duration_s for c in cases):.3f}",
+        failures=str(sum(c.outcome == "failed" for c, _ in cases)),
+        errors=str(sum(c.outcome == "error" for c, _ in cases)),
+        skipped=str(sum(c.outcome == "skipped" for c, _ in cases)),
+        time=f"{sum(c.duration_s for c, _ in cases):.3f}",
     )
-    for case in cases:
+    for case, ids in cases:
         module, _, test_name = case.nodeid.rpartition("::")
         element = ET.SubElement(
             suite,
@@ -201,7 +284,6 @@ def write_junit(
         properties = ET.SubElement(element, "properties")
         for requirement in case.requirements:
             ET.SubElement(properties, "property", name="requirement", value=requirement)
-        ids = by_test.get(case.nodeid, [])
         for finding in ids:
             ET.SubElement(properties, "property", name="finding", value=finding)
         if case.outcome in ("failed", "error", "skipped"):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobs_conformance.contract import Contract, Requirement, counts
-from jobs_conformance.exchange import Exchange
+from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.oracle import Judgement, Violation
 
 __all__ = ["Counterexample", "FailingClass", "RequirementResult", "Results", "finding_id"]
@@ -47,15 +47,26 @@ class Counterexample:
     message: str
     pointer: str
     test: str
+    probe: dict[str, Any] | None = None
 
     @classmethod
-    def of(cls, exchange: Exchange, violation: Violation, test: str) -> Counterexample:
+    def of(
+        cls, exchange: Exchange, violation: Violation, test: str, judged: Exchange | None = None
+    ) -> Counterexample:
+        """``exchange`` shows the violation; ``judged`` (default: the same) is what to send again."""
         request = (
             exchange.request.to_dict()
             if exchange.request
             else {"method": None, "url": None, "headers": {}}
         )
-        return cls(request, exchange.response.to_dict(), violation.message, violation.pointer, test)
+        return cls(
+            request,
+            exchange.response.to_dict(),
+            violation.message,
+            violation.pointer,
+            test,
+            probe_of(judged or exchange),
+        )
 
     @property
     def size(self) -> tuple[int, str]:
@@ -70,7 +81,35 @@ class Counterexample:
             "message": self.message,
             "pointer": self.pointer,
             "test": self.test,
+            "probe": self.probe,
         }
+
+
+def probe_of(exchange: Exchange) -> dict[str, Any] | None:
+    """What to send to see a finding again, as plain data without secrets (for ``replay``).
+
+    The raw id and why it was asked; the id whose answer it is compared with
+    (a case variant's or a repeat's declared id) and the other forms tried
+    beside it; for an unauthenticated request, which credential headers were
+    left out or altered (their names: values come from the run's options);
+    for a seeded job, the job stored.
+    """
+    if exchange.request is None or exchange.job_id is None:
+        return None
+    credentials = None
+    if exchange.intent is Intent.UNAUTHENTICATED:
+        credentials = "altered" if exchange.label.startswith("with an altered") else "without"
+    return {
+        "job_id": exchange.job_id,
+        "intent": exchange.intent.value,
+        "label": exchange.label,
+        "about": exchange.about,
+        "detail": exchange.detail,
+        "baseline": exchange.baseline.job_id if exchange.baseline is not None else None,
+        "alternates": [a.job_id for a in exchange.alternates],
+        "credentials": credentials,
+        "expected": dict(exchange.expected) if exchange.expected is not None else None,
+    }
 
 
 @dataclass
@@ -88,13 +127,22 @@ class FailingClass:
     example: Counterexample
     also_affects: set[str] = field(default_factory=set)
     tests: set[str] = field(default_factory=set)
+    # The simplest example's exchange, to send again (in this process only).
+    exchange: Exchange | None = field(default=None, repr=False, compare=False)
+    # Re-sent to confirm it: failed k of n times (the run's own, and the re-sends).
+    reproduced: tuple[int, int] | None = None
 
     @property
     def id(self) -> str:
         return finding_id(self.requirement, self.name)
 
     def add(
-        self, severity: str, example: Counterexample, also_affects: set[str], count: int = 1
+        self,
+        severity: str,
+        example: Counterexample,
+        also_affects: set[str],
+        count: int = 1,
+        exchange: Exchange | None = None,
     ) -> None:
         self.count += count
         self.also_affects |= also_affects
@@ -102,7 +150,7 @@ class FailingClass:
         if severity == "must":
             self.severity = "must"
         if example.size < self.example.size:
-            self.example = example
+            self.example, self.exchange = example, exchange
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,8 +187,10 @@ class RequirementResult:
         example: Counterexample,
         also_affects: set[str],
         count: int = 1,
+        exchange: Exchange | None = None,
     ) -> None:
-        """File ``count`` failing examples under the class ``kind``, keeping the simplest."""
+        """File ``count`` failing examples under the class ``kind``, keeping the simplest
+        (and its ``exchange``, to send again)."""
         known = self.classes.get(kind)
         if known is None:
             self.classes[kind] = FailingClass(
@@ -151,9 +201,10 @@ class RequirementResult:
                 example,
                 set(also_affects),
                 {example.test},
+                exchange,
             )
         else:
-            known.add(severity, example, also_affects, count)
+            known.add(severity, example, also_affects, count, exchange)
 
     def counts(self, *, strict: bool) -> bool:
         """Whether one of its findings fails the run."""
@@ -208,8 +259,9 @@ class Results:
                 self.requirements[requirement_id].add_class(
                     kind,
                     "must" if any(v.severity == "must" for v in found) else first.severity,
-                    Counterexample.of(first.evidence or exchange, first, test),
+                    Counterexample.of(first.evidence or exchange, first, test, exchange),
                     {r for v in found for r in v.also_affects},
+                    exchange=exchange,
                 )
             for requirement_id in {v.requirement for v in judgement.violations}:
                 self.requirements[requirement_id].failed += 1
@@ -249,7 +301,8 @@ class Results:
                         "affected": r.affected,
                         "affected_by": sorted(r.affected_by),
                         "classes": [
-                            {**c.to_dict(), "tests": sorted(c.tests)} for c in r.classes.values()
+                            {**c.to_dict(), "tests": sorted(c.tests), "reproduced": c.reproduced}
+                            for c in r.classes.values()
                         ],
                     }
                     for rid, r in self.requirements.items()
@@ -272,8 +325,13 @@ class Results:
                     entry.pop("id")
                     name, severity = entry.pop("class"), entry.pop("severity")
                     count, also = entry.pop("count"), set(entry.pop("also_affects"))
-                    tests = set(entry.pop("tests"))
+                    tests, reproduced = set(entry.pop("tests")), entry.pop("reproduced")
                     result.add_class(name, severity, Counterexample(**entry), also, count)
-                    result.classes[name].tests |= tests
+                    merged = result.classes[name]
+                    merged.tests |= tests
+                    if reproduced is not None:
+                        # Each worker confirmed its own: the counts add up.
+                        k, n = merged.reproduced or (0, 0)
+                        merged.reproduced = (k + reproduced[0], n + reproduced[1])
             self.crashes.extend(data["crashes"])
             self.errors.extend(data["errors"])

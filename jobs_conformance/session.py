@@ -21,9 +21,10 @@ from typing import Any
 
 from jobs_conformance import __version__
 from jobs_conformance.client import Client, ClientSettings, TransportFailure
-from jobs_conformance.contract import Contract, counts, load_contract
+from jobs_conformance.contract import Contract, load_contract
 from jobs_conformance.errors import NoHeldJobFound, TargetUnreachable
 from jobs_conformance.exchange import Exchange, Intent
+from jobs_conformance.gate import Gate
 from jobs_conformance.hints import not_checked_reason, not_found_hint, nothing_to_judge
 from jobs_conformance.oracle import judge
 from jobs_conformance.outcomes import Kind, Outcome
@@ -35,12 +36,19 @@ from jobs_conformance.plan import (
     other_case_probes,
     sampled_jobs,
 )
-from jobs_conformance.probes import PREFLIGHT_ID, Probe, concurrently, fetch_many, well_formed
+from jobs_conformance.probes import (
+    PREFLIGHT_ID,
+    Probe,
+    concurrently,
+    fetch_many,
+    send_again,
+    well_formed,
+)
 from jobs_conformance.redact import Redactor, redact_url
 from jobs_conformance.reference.app import API_KEY_HEADER, SEED_PATH
 from jobs_conformance.render import write_human_reports
 from jobs_conformance.report import CaseOutcome, build_report, write_json, write_junit
-from jobs_conformance.results import Results
+from jobs_conformance.results import FailingClass, Results
 from jobs_conformance.settings import Option, Settings
 
 __all__ = ["ConformanceSession", "Recorder", "RunState", "not_checked_reason"]
@@ -93,10 +101,12 @@ class Recorder:
         where = (
             f" ({request.method} {request.url} -> {exchange.response.status})" if request else ""
         )
+        # A waived finding (or, under --fail-on new, an old one) is recorded
+        # and does not fail its test.
         return [
             f"{v.requirement}: {v.message}{where}"
             for v in judgement.violations
-            if counts(v.severity, strict=session.settings.strict)
+            if session.gate.fails_now(v.requirement, v.kind or v.message, v.severity)
         ]
 
     def check_all(self, exchanges: Iterable[Exchange]) -> None:
@@ -146,6 +156,9 @@ class ConformanceSession:
             self.headers.setdefault(API_KEY_HEADER, "ref-" + secrets.token_urlsafe(18))
             self.auth_headers = tuple(dict.fromkeys((*self.auth_headers, API_KEY_HEADER)))
         self.redactor = Redactor.for_settings(settings, self.headers)
+        self.gate = Gate.of(
+            settings, catalogue=[r.id for r in self.contract.requirements], spell=spell
+        )
         self.seed_url = settings.seed_url
         self.known_ids = list(settings.job_ids)
         if self.embedded:
@@ -382,6 +395,42 @@ class ConformanceSession:
         for probes in self._known.values():
             probes.with_alternates()
 
+    def confirm_findings(self) -> None:
+        """Send each finding's simplest request again ``--confirm`` times (once, in the process
+        that found it): one that does not fail every time is flaky."""
+        times = self.settings.confirm
+        unconfirmed = [
+            failing
+            for result in self.results.rows()
+            for failing in result.classes.values()
+            if failing.exchange is not None and failing.reproduced is None
+        ]
+        if not times or not unconfirmed or self.client is None:
+            return
+        client = self.client
+
+        def confirm(failing: FailingClass) -> tuple[int, int]:
+            seen = sent = 1  # the run's own
+            for _ in range(times):
+                try:
+                    again = send_again(client, failing.exchange, self.seed_url)  # type: ignore[arg-type]
+                except Exception:  # a budget spent, a transport failure: no more evidence
+                    break
+                sent += 1
+                violations = judge(again, self.contract).violations
+                seen += any(
+                    v.requirement == failing.requirement and (v.kind or v.message) == failing.name
+                    for v in violations
+                )
+            return seen, sent
+
+        for failing, reproduced in zip(
+            unconfirmed,
+            concurrently(self.pool, [functools.partial(confirm, f) for f in unconfirmed]),
+            strict=True,
+        ):
+            failing.reproduced = reproduced
+
     # --- Outcomes.
 
     def file_outcome(
@@ -422,6 +471,7 @@ class ConformanceSession:
     # --- pytest-xdist: a worker's part, carried to the controller as plain data.
 
     def worker_data(self) -> dict[str, Any]:
+        self.confirm_findings()  # each worker sends its own findings again
         self.stop()
         state = RunState(**{**asdict(self.state), "targets": [self.target]})
         return {
@@ -449,8 +499,10 @@ class ConformanceSession:
 
         ``stopped_by``: the signal that interrupted the run, when one did.
         """
-        self.stop(abandon=interrupted)
         state = self.state
+        if not interrupted and state.unreachable is None:
+            self.confirm_findings()
+        self.stop(abandon=interrupted)
         for result in self.results.rows():
             if result.status != "not-checked":
                 continue
@@ -489,6 +541,9 @@ class ConformanceSession:
             )
         report = build_report(
             self.results,
+            gate=self.gate,
+            waivers_file=str(self.settings.waivers) if self.gate.waivers else None,
+            baseline_file=str(self.settings.baseline) if self.settings.baseline else None,
             target=self.target,
             started=self.started,
             duration_s=time.monotonic() - self._clock,

@@ -182,6 +182,55 @@ OPTIONS: tuple[Option, ...] = (
         "$XDG_CACHE_HOME/jobs-conformance, else ~/.cache/jobs-conformance); 'off' for a temporary "
         "folder removed after the run",
     ),
+    Option(
+        "waivers",
+        "str",
+        "TOML file of accepted findings, each with a reason and an expiry date (default "
+        "conformance-waivers.toml in the working directory, when present)",
+    ),
+    Option(
+        "strict-waivers",
+        "flag",
+        "a waiver whose finding was not observed (stale) fails the run instead of warning",
+        False,
+    ),
+    Option(
+        "confirm",
+        "int",
+        "before a run fails, re-send each finding's simplest request this many more times "
+        "(counted in the budget); one that does not fail every time is flaky",
+        2,
+    ),
+    Option(
+        "flaky",
+        "choice",
+        "fail: a flaky finding fails the run; warn: it is reported and passes",
+        "fail",
+        choices=("fail", "warn"),
+    ),
+    Option(
+        "baseline",
+        "str",
+        "a previous conformance.json: findings are reported new, fixed or unchanged since it",
+    ),
+    Option(
+        "fail-on",
+        "choice",
+        "all: every counting finding fails the run; new: only those the baseline did not have",
+        "all",
+        choices=("all", "new"),
+    ),
+    Option(
+        "version-header",
+        "str",
+        "a response header naming the target's version, recorded in the report",
+    ),
+    Option(
+        "expect-version",
+        "str",
+        "the version the target must serve (--version-header): another one ends the run with no "
+        "verdict",
+    ),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -222,6 +271,15 @@ class Settings:
     schemathesis: bool
     profile: str
     cache_dir: Path | None  # None: a temporary folder, removed after the run
+    waivers: Path
+    waivers_explicit: bool  # named by the user: a missing file is an error
+    strict_waivers: bool
+    confirm: int
+    flaky: str
+    baseline: Path | None
+    fail_on: str
+    version_header: str | None
+    expect_version: str | None
 
     @property
     def verify(self) -> bool | str:
@@ -371,6 +429,20 @@ def _validated(
     if raw["profile"] not in PROFILES:
         raise UsageError(source["profile"], raw["profile"], " or ".join(PROFILES))
     cache_dir = str(raw["cache_dir"] or _user_cache_dir()).strip()
+    for dest in ("flaky", "fail_on"):
+        entry = next(o for o in OPTIONS if o.dest == dest)
+        if raw[dest] not in entry.choices:
+            raise UsageError(source[dest], raw[dest], " or ".join(entry.choices))
+    version_header = raw["version_header"] or None
+    if version_header is not None and not _HEADER_NAME.match(str(version_header)):
+        raise UsageError(source["version_header"], version_header, "a header name")
+    if raw["expect_version"] and version_header is None:
+        raise UsageError(
+            source["expect_version"], raw["expect_version"], f"{source['version_header']} too"
+        )
+    baseline = Path(raw["baseline"]) if raw["baseline"] else None
+    if baseline is not None and not baseline.is_file():
+        raise UsageError(source["baseline"], str(baseline), "a readable conformance.json")
     return Settings(
         base_url=base_url,
         job_ids=tuple(dict.fromkeys(i for i, _ in job_ids)),
@@ -398,6 +470,15 @@ def _validated(
         schemathesis=bool(raw["schemathesis"]),
         profile=raw["profile"],
         cache_dir=None if cache_dir.lower() in ("off", "") else Path(cache_dir).expanduser(),
+        waivers=Path(raw["waivers"] or "conformance-waivers.toml"),
+        waivers_explicit=bool(raw["waivers"]),
+        strict_waivers=bool(raw["strict_waivers"]),
+        confirm=number("confirm", int, 0, 20, "a whole number from 0 to 20"),
+        flaky=raw["flaky"],
+        baseline=baseline,
+        fail_on=raw["fail_on"],
+        version_header=version_header,
+        expect_version=raw["expect_version"] or None,
     )
 
 

@@ -687,6 +687,22 @@ _fault(
     "the id is looked up byte for byte, so another case is 404",
     lookup=lambda store, job_id: store.get_exact(job_id),
 )
+_unknown_counter = itertools.count()
+
+
+def _every_other_unknown(job_id: str) -> Reply:
+    # A pool member that errors: every other unknown id is a 500.
+    if next(_unknown_counter) % 2:
+        return _server_error(job_id)
+    return json_reply(404, {"error": "not found"})
+
+
+_fault(
+    "intermittent-500",
+    "http.unknown-404",
+    "every other unknown id is answered 500 (one bad member of a pool): a flaky finding",
+    unknown=_every_other_unknown,
+)
 _fault(
     "unknown-fabricated",
     "http.unknown-404",

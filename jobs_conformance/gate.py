@@ -1,0 +1,175 @@
+"""The gate: what a run's findings mean for the deployment it guards.
+
+A finding fails the run unless something accepted it: a waiver, until it
+expires (``--waivers``); the baseline, under ``--fail-on new``; or, under
+``--flaky warn``, its failing to reproduce. This module gives each finding
+its status and decides which fail the run; the oracle and the results know
+nothing of it. Contract tests ask it while they run (a waived finding does
+not fail its test), and the record applies it once, at the end.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobs_conformance.contract import counts
+from jobs_conformance.errors import UsageError
+from jobs_conformance.redact import redact_url
+from jobs_conformance.results import finding_id
+from jobs_conformance.settings import Option, Settings, option
+from jobs_conformance.waivers import Waiver, apply_waivers, load_waivers
+
+__all__ = ["Gate", "GateOutcome"]
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """The findings with their statuses, and what the run's verdict takes from them."""
+
+    findings: list[dict[str, Any]]
+    failing: bool  # a finding (or a stale waiver under --strict-waivers) fails the run
+    stale: list[Waiver] = field(default_factory=list)
+    unverified: list[Waiver] = field(default_factory=list)
+    fixed: list[dict[str, Any]] = field(default_factory=list)  # in the baseline, gone now
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The run's policy for its findings (from the settings, resolved once)."""
+
+    strict: bool = False
+    flaky: str = "fail"
+    fail_on: str = "all"
+    strict_waivers: bool = False
+    waivers: tuple[Waiver, ...] = ()
+    baseline: Mapping[str, Mapping[str, Any]] | None = None  # id -> finding of the previous record
+    target: str = ""
+    today: datetime.date = field(default_factory=datetime.date.today)
+
+    @classmethod
+    def of(
+        cls, settings: Settings, *, catalogue: Collection[str], spell: Callable[[Option], str]
+    ) -> Gate:
+        """The run's gate: its options, the waiver file and the baseline, read once (a bad file
+        is a UsageError naming it)."""
+        return cls(
+            strict=settings.strict,
+            flaky=settings.flaky,
+            fail_on=settings.fail_on,
+            strict_waivers=settings.strict_waivers,
+            waivers=tuple(
+                load_waivers(
+                    settings.waivers,
+                    explicit=settings.waivers_explicit,
+                    catalogue=catalogue,
+                    source=spell(option("waivers")),
+                )
+            ),
+            baseline=_baseline(settings.baseline, spell(option("baseline")))
+            if settings.baseline
+            else None,
+            target=scope_of(settings.base_url),
+        )
+
+    def fails_now(self, requirement: str, kind: str, severity: str) -> bool:
+        """While a test runs: whether a violation fails it (a waived or, under ``--fail-on new``,
+        an old finding is recorded and does not)."""
+        if not counts(severity, strict=self.strict):
+            return False
+        finding = {"id": finding_id(requirement, kind), "requirement": requirement, "class": kind}
+        if any(w.matches(finding, self.target) and w.expires >= self.today for w in self.waivers):
+            return False
+        return not (self.fail_on == "new" and self._old(finding["id"]))
+
+    def apply(self, findings: list[dict[str, Any]], *, checked: Collection[str]) -> GateOutcome:
+        """Statuses for the record's findings; ``checked`` are the requirements the run judged."""
+        waived = apply_waivers(
+            findings, list(self.waivers), target=self.target, checked=checked, today=self.today
+        )
+        marked = []
+        for finding in waived.findings:
+            finding = dict(finding)
+            reproduced = finding.get("reproduced")
+            if finding["status"] == "new" and reproduced and reproduced[0] < reproduced[1]:
+                finding["status"] = "flaky"
+            marked.append(finding)
+        fixed: list[dict[str, Any]] = []
+        if self.baseline is not None:
+            marked, fixed = since(self.baseline, marked, checked=checked)
+        marked = [{**f, "fails_run": self._fails(f)} for f in marked]
+        failing = any(f["fails_run"] for f in marked) or bool(self.strict_waivers and waived.stale)
+        return GateOutcome(marked, failing, waived.stale, waived.unverified, fixed)
+
+    def _fails(self, finding: Mapping[str, Any]) -> bool:
+        if not counts(finding["severity"], strict=self.strict):
+            return False
+        if finding["status"] == "waived":
+            return False
+        if finding["status"] == "flaky" and self.flaky == "warn":
+            return False
+        return not (self.fail_on == "new" and finding.get("since_baseline") == "unchanged")
+
+    def _old(self, identifier: str) -> bool:
+        return self.baseline is not None and identifier in self.baseline
+
+
+def scope_of(base_url: str | None) -> str:
+    """What a waiver's ``target`` pattern is matched against: the base URL without its
+    credentials, or ``embedded`` for the embedded reference (its port changes every run)."""
+    return redact_url(base_url) if base_url else "embedded"
+
+
+def _baseline(path: Path, source: str) -> dict[str, Mapping[str, Any]]:
+    """The findings of a previous record, by id."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        findings = record["findings"]
+        return {str(f["id"]): f for f in findings}
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(
+            source, str(path), f"a conformance.json with findings (schema 3 or later): {exc!r}"
+        ) from None
+
+
+def since(
+    baseline: Mapping[str, Mapping[str, Any]],
+    findings: list[dict[str, Any]],
+    *,
+    checked: Collection[str],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``findings`` marked new or unchanged since ``baseline`` (id -> finding), and the
+    baseline's findings that are fixed: not seen now, though their requirement was checked."""
+    marked = [
+        {**f, "since_baseline": "unchanged" if f["id"] in baseline else "new"} for f in findings
+    ]
+    seen = {f["id"] for f in findings}
+    fixed = [
+        dict(old)
+        for old_id, old in baseline.items()
+        if old_id not in seen and old.get("requirement") in checked
+    ]
+    return marked, fixed
+
+
+def compare_records(
+    old: Mapping[str, Any], new: Mapping[str, Any], old_file: str
+) -> dict[str, Any]:
+    """``new`` (a conformance.json) with what changed since ``old``, as a run with
+    ``--baseline old`` records it (``report --compare``, without running again)."""
+    checked = {r["id"] for r in new["requirements"] if r["status"] != "not-checked"}
+    marked, fixed = since({f["id"]: f for f in old["findings"]}, new["findings"], checked=checked)
+    return {
+        **new,
+        "findings": marked,
+        "baseline": {
+            "file": old_file,
+            "new": sum(f["since_baseline"] == "new" for f in marked),
+            "unchanged": sum(f["since_baseline"] == "unchanged" for f in marked),
+            "fixed": fixed,
+        },
+    }
