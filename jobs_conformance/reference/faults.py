@@ -9,11 +9,13 @@ the suite must pass them.
 
 from __future__ import annotations
 
+import collections
 import functools
 import gzip
 import itertools
 import json
 import re
+import threading
 import unicodedata
 import uuid
 from collections.abc import Callable
@@ -687,20 +689,24 @@ _fault(
     "the id is looked up byte for byte, so another case is 404",
     lookup=lambda store, job_id: store.get_exact(job_id),
 )
-_unknown_counter = itertools.count()
+_asked: collections.Counter[str] = collections.Counter()
+_asked_lock = threading.Lock()
 
 
 def _every_other_unknown(job_id: str) -> Reply:
-    # A pool member that errors: every other unknown id is a 500.
-    if next(_unknown_counter) % 2:
-        return _server_error(job_id)
-    return json_reply(404, {"error": "not found"})
+    # Round-robin over a pool with one bad member: each unknown id is a 500
+    # the first time, a 404 the next, and so on.
+    with _asked_lock:
+        _asked[job_id] += 1
+        bad = _asked[job_id] % 2 == 1
+    return _server_error(job_id) if bad else json_reply(404, {"error": "not found"})
 
 
 _fault(
     "intermittent-500",
     "http.unknown-404",
-    "every other unknown id is answered 500 (one bad member of a pool): a flaky finding",
+    "every other request for an unknown id is answered 500 (one bad member of a pool): a flaky "
+    "finding",
     unknown=_every_other_unknown,
 )
 _fault(

@@ -1,0 +1,210 @@
+"""Adopting the gate over real HTTP: waivers with expiry, confirmed (or flaky) findings, and what
+changed since a baseline. Whole runs in this process (see test_self_test.py)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from tests_support import run_in_process
+
+from jobs_conformance.cli import main as cli
+from jobs_conformance.reference.server import ReferenceServer
+
+pytest_plugins = ["pytester"]
+
+# A: both timestamps of every job end in +00:00 (two findings); B: text/plain bodies.
+FAULT_A, FAULT_B = "ts-offset", "content-type-text"
+
+
+def _run(pytester: pytest.Pytester, faults: list[str], name: str, *args: str):
+    with ReferenceServer(faults=faults) as server:
+        code, report, output = run_in_process(
+            pytester,
+            "--base-url",
+            server.base_url,
+            "--conformance-job-id",
+            server.job_ids()[1],
+            "--conformance-job-id",
+            server.job_ids()[2],
+            *args,
+            report_dir=pytester.path / name,
+        )
+    return code, report, output
+
+
+def _waive_everything(pytester: pytest.Pytester, report_dir: str, expires: str) -> Path:
+    report = json.loads((pytester.path / report_dir / "conformance.json").read_text())
+    waivers = pytester.path / "waivers.toml"
+    ids = [f["id"] for f in report["findings"]]
+    assert ids
+    assert (
+        cli(
+            [
+                "waive",
+                *ids,
+                "--from",
+                str(pytester.path / report_dir / "conformance.json"),
+                "--reason",
+                'offsets from the ORM, "fix" in JOBS-7',
+                "--expires",
+                expires,
+                "--waivers",
+                str(waivers),
+            ]
+        )
+        == 0
+    )
+    return waivers
+
+
+def test_waived_debt_passes_is_listed_everywhere_and_expires(pytester):
+    code, first, output = _run(pytester, [FAULT_A], "first")
+    assert code == 1, output
+    waivers = _waive_everything(pytester, "first", "2099-12-31")
+    debt = {f["id"] for f in first["findings"]}
+
+    # Waived: exit 0, and A is debt in every report.
+    code, report, output = _run(
+        pytester, [FAULT_A], "waived", "--conformance-waivers", str(waivers)
+    )
+    assert code == 0, output
+    assert {f["id"]: f["status"] for f in report["findings"]} == dict.fromkeys(debt, "waived")
+    assert all(f["waiver"]["days_left"] > 0 and not f["fails_run"] for f in report["findings"])
+    folder = pytester.path / "waived"
+    markdown = (folder / "conformance.md").read_text()
+    html = (folder / "conformance.html").read_text()
+    for finding in debt:
+        assert finding in markdown and finding in html and finding in output
+    assert "waived" in markdown and 'data-status="waived"' in html
+    skipped = [
+        case
+        for case in ET.parse(folder / "junit.xml").getroot().iter("testcase")
+        if case.find("skipped") is not None and "waived:" in case.find("skipped").get("message")
+    ]
+    assert skipped, "JUnit shows the waived test as skipped, with the reason"
+
+    # B added: exit 1, naming only B.
+    code, report, output = _run(
+        pytester, [FAULT_A, FAULT_B], "both", "--conformance-waivers", str(waivers)
+    )
+    assert code == 1, output
+    failing = {f["requirement"] for f in report["findings"] if f["fails_run"]}
+    assert failing == {"http.content-type"}
+
+    # A fixed: its waivers are stale; a warning, and a failure under --strict-waivers.
+    code, report, output = _run(pytester, [], "fixed", "--conformance-waivers", str(waivers))
+    assert code == 0 and "is stale" in output, output
+    assert {w["key"] for w in report["waivers"]["stale"]} == debt
+    code, _, output = _run(
+        pytester,
+        [],
+        "strict",
+        "--conformance-waivers",
+        str(waivers),
+        "--conformance-strict-waivers",
+    )
+    assert code == 1, output
+
+    # The date passed: expired, and the run fails.
+    expired = pytester.path / "expired.toml"
+    expired.write_text(waivers.read_text().replace("2099-12-31", "2020-01-01"))
+    code, report, output = _run(
+        pytester, [FAULT_A], "expired", "--conformance-waivers", str(expired)
+    )
+    assert code == 1, output
+    assert {f["status"] for f in report["findings"]} == {"expired"}
+
+    # A budget too small to check A's requirement: no verdict, not a silent pass.
+    code, report, output = _run(
+        pytester,
+        [FAULT_A],
+        "budget",
+        "--conformance-waivers",
+        str(waivers),
+        "--conformance-max-requests",
+        "1",
+    )
+    assert code == 2, output
+    assert {w["key"] for w in report["waivers"]["unverified"]} == debt
+
+    # --prune removes the stale ones the fixed run found.
+    assert (
+        cli(
+            [
+                "waive",
+                "--prune",
+                "--from",
+                str(pytester.path / "fixed" / "conformance.json"),
+                "--waivers",
+                str(waivers),
+            ]
+        )
+        == 0
+    )
+    assert "\n[[waiver]]" not in waivers.read_text()
+
+
+def test_a_malformed_waiver_file_is_a_usage_error_naming_the_line(pytester):
+    bad = pytester.path / "bad.toml"
+    bad.write_text(
+        '[[waiver]]\nfinding = "body.datetime#8103fda3"\nreason = "x"\n'
+        'expires = 2027-01-01\ncolour = "red"\n'
+    )
+    code, report, output = _run(pytester, [FAULT_A], "bad", "--conformance-waivers", str(bad))
+    assert code == 4 and report is None
+    assert f"{bad}:5" in output and "colour" in output
+
+
+def test_an_intermittent_failure_is_flaky_and_passes_only_with_flaky_warn(pytester):
+    # Each unknown id is a 500, then a 404, then a 500: found, then reproduced 2 of 3 times.
+    code, report, output = _run(pytester, ["intermittent-500"], "flaky")
+    assert code == 1, output
+    assert report["findings"]
+    assert {f["requirement"] for f in report["findings"]} == {"http.unknown-404"}
+    assert {(f["status"], tuple(f["reproduced"])) for f in report["findings"]} == {
+        ("flaky", (2, 3))
+    }
+    assert "flaky 2/3; fails the run" in output
+    code, report, output = _run(
+        pytester, ["intermittent-500"], "warn", "--conformance-flaky", "warn"
+    )
+    assert code == 0, output
+    assert {f["status"] for f in report["findings"]} == {"flaky"}
+    assert "flaky 2/3; does not fail the run" in output
+
+
+def test_what_changed_since_a_baseline_and_failing_only_on_new_findings(pytester):
+    code, old, _ = _run(pytester, [FAULT_A], "old")
+    assert code == 1
+    baseline = str(pytester.path / "old" / "conformance.json")
+    a = {f["id"] for f in old["findings"]}
+
+    # A removed, B added: B new, A fixed.
+    code, report, output = _run(pytester, [FAULT_B], "new", "--conformance-baseline", baseline)
+    assert code == 1, output
+    assert {f["since_baseline"] for f in report["findings"]} == {"new"}
+    assert {f["id"] for f in report["baseline"]["fixed"]} == a
+    assert "1 new, 0 unchanged, 2 fixed" in output
+
+    # Only old findings: unchanged, and --fail-on new passes.
+    code, report, output = _run(
+        pytester,
+        [FAULT_A],
+        "same",
+        "--conformance-baseline",
+        baseline,
+        "--conformance-fail-on",
+        "new",
+    )
+    assert code == 0, output
+    assert {f["since_baseline"] for f in report["findings"]} == {"unchanged"}
+
+    # The same comparison from the two records, without running again.
+    assert (
+        cli(["report", "--compare", baseline, str(pytester.path / "new" / "conformance.json")]) == 0
+    )
+    compared = (pytester.path / "new" / "conformance.md").read_text()
+    assert "new since the baseline" in compared
