@@ -17,6 +17,8 @@ of the URL requested. A proxy is used only when one is configured
 from __future__ import annotations
 
 import collections
+import contextlib
+import hashlib
 import http.client
 import threading
 import time
@@ -102,6 +104,7 @@ class ClientSettings:
     proxy: str | None = None  # http://[user:password@]host:port
     client_cert: str | None = None  # PEM; holds the key too unless client_key is given
     client_key: str | None = None
+    version_header: str | None = None  # a response header naming the target's version
 
     @classmethod
     def of(cls, settings: Settings, *, base_url: str, headers: Mapping[str, str]) -> ClientSettings:
@@ -120,7 +123,34 @@ class ClientSettings:
             proxy=settings.proxy,
             client_cert=settings.client_cert,
             client_key=settings.client_key,
+            version_header=settings.version_header,
         )
+
+
+@dataclass
+class TargetIdentity:
+    """What was tested: the addresses connected to, the TLS leaf certificates' SHA-256, and the
+    versions the target named (``--version-header``), with how many answers named each."""
+
+    addresses: set[str] = field(default_factory=set)
+    tls_sha256: set[str] = field(default_factory=set)
+    versions: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def merge(self, other: TargetIdentity) -> None:
+        self.addresses |= other.addresses
+        self.tls_sha256 |= other.tls_sha256
+        self.versions.update(other.versions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "addresses": sorted(self.addresses),
+            "tls_sha256": sorted(self.tls_sha256),
+            "versions": dict(sorted(self.versions.items())),
+        }
+
+
+# What a response without the version header counts as.
+NO_VERSION = "(none)"
 
 
 class Client:
@@ -173,6 +203,7 @@ class Client:
         self._reached = False
         self._unreachable: TargetUnreachable | None = None
         self._consecutive_failures = 0
+        self.identity = TargetIdentity()
 
     def close(self) -> None:
         self._pool.clear()
@@ -331,6 +362,7 @@ class Client:
                 "http://USER:PASSWORD@host:port"
             )
         self._reached = True
+        self._identify(reply)
         complete = False
         try:
             payload, truncated = self._read_body(reply, started)
@@ -348,6 +380,26 @@ class Client:
             truncated,
             time.monotonic() - started,
         )
+
+    def _identify(self, reply: urllib3.BaseHTTPResponse) -> None:
+        """Note who answered: the peer's address, its TLS certificate, the version it names."""
+        sock = getattr(getattr(reply, "connection", None), "sock", None)
+        found: list[tuple[str, str]] = []
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            if sock is not None:
+                found.append(("address", str(sock.getpeername()[0])))
+                der = sock.getpeercert(binary_form=True) if hasattr(sock, "getpeercert") else None
+                if der:
+                    found.append(("tls", hashlib.sha256(der).hexdigest()))
+        name = self.settings.version_header
+        version = (reply.headers.get(name) or NO_VERSION) if name else None
+        with self._lock:
+            for kind, value in found:
+                (self.identity.addresses if kind == "address" else self.identity.tls_sha256).add(
+                    value
+                )
+            if version is not None:
+                self.identity.versions[version] += 1
 
     def _request(
         self, method: str, url: str, headers: dict[str, str], body: bytes | None

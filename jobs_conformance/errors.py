@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["ExitCode", "NoHeldJobFound", "SuiteError", "TargetUnreachable", "UsageError"]
+__all__ = [
+    "ExitCode",
+    "NoHeldJobFound",
+    "SuiteError",
+    "TargetUnreachable",
+    "UsageError",
+    "WrongVersion",
+]
 
 
 class ExitCode(enum.IntEnum):
@@ -48,5 +55,11 @@ class TargetUnreachable(SuiteError):
 
 class NoHeldJobFound(SuiteError):
     """None of the declared jobs was found in any form: a usage slip (a base URL, an id list), no verdict."""
+
+    exit_code = ExitCode.NO_VERDICT
+
+
+class WrongVersion(SuiteError):
+    """The target named another version than ``--expect-version``: no verdict on it."""
 
     exit_code = ExitCode.NO_VERDICT

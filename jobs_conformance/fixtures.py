@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from jobs_conformance.client import Client
-from jobs_conformance.errors import ExitCode, NoHeldJobFound, TargetUnreachable
+from jobs_conformance.errors import ExitCode, NoHeldJobFound, TargetUnreachable, WrongVersion
 from jobs_conformance.exchange import Exchange
 from jobs_conformance.plan import KnownProbes
 from jobs_conformance.probes import Probe, concurrently
@@ -42,7 +42,7 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[ConformanceSession]:
         # thread timing (the verdict would flip between runs): no head start.
         if session.known_ids and session.settings.max_requests is None:
             session.prefetch_known()
-    except (TargetUnreachable, NoHeldJobFound) as exc:
+    except (TargetUnreachable, NoHeldJobFound, WrongVersion) as exc:
         session.unreachable(str(exc))
         pytest.exit(f"jobs-conformance: {exc}", returncode=int(ExitCode.NO_VERDICT))
     yield session

@@ -24,7 +24,6 @@ import dataclasses
 import enum
 import json
 import os
-import pprint
 import re
 import sys
 from collections.abc import Collection, Mapping, Sequence
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobs_conformance.contract import Contract, default_spec_dir, load_contract
-from jobs_conformance.errors import ExitCode, SuiteError, UsageError
+from jobs_conformance.errors import ExitCode, TargetUnreachable, UsageError
 from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.oracle import Violation, judge
 from jobs_conformance.redact import MARKER, Redactor
@@ -200,7 +199,7 @@ def exchange_for(
     """
     # Imported here: they bring urllib3 and Hypothesis, which the CLI's other
     # commands do not need to start.
-    from jobs_conformance.client import TransportFailure
+    from jobs_conformance.client import BudgetExhausted, TransportFailure
 
     if probe is None:
         raise NoVerdict("the report holds no request to send again")
@@ -214,7 +213,9 @@ def exchange_for(
         exchange = _send(probe, intent, client, auth_headers, seed_url)
     except TransportFailure as exc:
         raise NoVerdict(f"unreachable: {exc.reason}") from exc
-    except SuiteError as exc:  # the target unreachable, the budget spent
+    except TargetUnreachable as exc:
+        raise NoVerdict(f"unreachable: {exc}") from exc
+    except BudgetExhausted as exc:
         raise NoVerdict(str(exc)) from exc
     if intent is not Intent.UNAUTHENTICATED:
         for sent in (exchange, exchange.baseline, *exchange.alternates):
@@ -381,25 +382,38 @@ def pytest_source(finding: Mapping[str, Any]) -> str:
     """
     name = _test_name(finding)
     data = {key: finding[key] for key in _FINDING_KEYS}
-    return f'''"""Regression test for {finding["id"]}: {finding["requirement"]} ({_one_line(finding["class"])}).
+    return f'''"""Regression test for finding {finding["id"]} ({_one_line(finding["class"])}).
 
-Written by ``jobs-conformance replay --emit-pytest``. It sends the finding's
-request(s) again, and fails while the finding reproduces. Run it with
-``pytest -p jobs_conformance --base-url URL {name}.py``, with the credentials
-(and ``--conformance-seed-url``) as for a conformance run.
+Written by ``jobs-conformance replay --emit-pytest``: it sends the finding's
+request(s) again and fails while the finding reproduces. Run it with the
+options of a conformance run (credentials, ``--conformance-seed-url``)::
+
+    pytest -p jobs_conformance --base-url URL {name}.py
 """
 
 import pytest
 
 from jobs_conformance.replay import check_fixed
 
-FINDING = {pprint.pformat(data, indent=4, width=96, sort_dicts=True)}
+FINDING = {_literal(data)}
 
 
 @pytest.mark.requirement({json.dumps(finding["requirement"])})
 def {name}(conformance, conformance_client):
     check_fixed(FINDING, conformance, conformance_client)
 '''
+
+
+def _literal(value: Any, depth: int = 0) -> str:
+    """``value`` (JSON data) as a Python literal, one member a line, in the report's order."""
+    inner, outer = "    " * (depth + 1), "    " * depth
+    if isinstance(value, dict) and value:
+        members = "".join(f"{inner}{k!r}: {_literal(v, depth + 1)},\n" for k, v in value.items())
+        return "{\n" + members + outer + "}"
+    if isinstance(value, list) and value:
+        items = "".join(f"{inner}{_literal(v, depth + 1)},\n" for v in value)
+        return "[\n" + items + outer + "]"
+    return repr(value)
 
 
 def _one_line(text: str, limit: int = 60) -> str:

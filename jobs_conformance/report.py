@@ -86,6 +86,7 @@ def build_report(
     gate: Gate | None = None,
     waivers_file: str | None = None,
     baseline_file: str | None = None,
+    identity: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``conformance.json`` document (see spec/conformance.schema.json).
 
@@ -131,6 +132,9 @@ def build_report(
             unverified=bool(outcome.unverified),
         ),
         "target": target,
+        "target_identity": dict(identity)
+        if identity
+        else {"addresses": [], "tls_sha256": [], "versions": {}, "version_header": None},
         "started": started.isoformat(timespec="seconds"),
         "duration_s": round(duration_s, 3),
         "spec_sha256": spec_sha256,

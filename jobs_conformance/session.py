@@ -10,6 +10,7 @@ judge exchanges through :attr:`recorder` and each test's end is filed with
 
 from __future__ import annotations
 
+import collections
 import datetime
 import functools
 import secrets
@@ -22,7 +23,7 @@ from typing import Any
 from jobs_conformance import __version__
 from jobs_conformance.client import Client, ClientSettings, TransportFailure
 from jobs_conformance.contract import Contract, load_contract
-from jobs_conformance.errors import NoHeldJobFound, TargetUnreachable
+from jobs_conformance.errors import NoHeldJobFound, TargetUnreachable, WrongVersion
 from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.gate import Gate
 from jobs_conformance.hints import not_checked_reason, not_found_hint, nothing_to_judge
@@ -68,12 +69,25 @@ class RunState:
     budget_spent: bool = False
     requests_sent: int = 0
     targets: list[str] = field(default_factory=list)
+    identity: dict[str, Any] = field(default_factory=dict)  # TargetIdentity.to_dict()
 
     def merge(self, other: RunState) -> None:
         self.unreachable = self.unreachable or other.unreachable
         self.budget_spent = self.budget_spent or other.budget_spent
         self.requests_sent += other.requests_sent
         self.targets.extend(other.targets)
+        self.identity = _merged_identity(self.identity, other.identity)
+
+
+def _merged_identity(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    if not first or not second:
+        return first or second
+    versions = collections.Counter(first["versions"]) + collections.Counter(second["versions"])
+    return {
+        "addresses": sorted({*first["addresses"], *second["addresses"]}),
+        "tls_sha256": sorted({*first["tls_sha256"], *second["tls_sha256"]}),
+        "versions": dict(sorted(versions.items())),
+    }
 
 
 class Recorder:
@@ -243,6 +257,7 @@ class ConformanceSession:
             except TransportFailure as exc:
                 raise TargetUnreachable(f"the target did not answer: {exc.reason}") from exc
         self.check_held_jobs()
+        self.check_version()
         if exchange is not None:
             # Its own recorder: it runs inside the first test's setup, whose
             # exchanges are filed under that test.
@@ -262,6 +277,9 @@ class ConformanceSession:
                 pool.shutdown(wait=not abandon, cancel_futures=True)
         if self.client is not None:
             self.state.requests_sent += self.client.requests_sent
+            self.state.identity = _merged_identity(
+                self.state.identity, self.client.identity.to_dict()
+            )
             self.client.close()
             self.client = None
         if self.server is not None:
@@ -294,6 +312,31 @@ class ConformanceSession:
         # and 0.97 s with half the pool kept free).
         return functools.partial(
             concurrently, self.pool, return_exceptions=True, limit=self.settings.workers
+        )
+
+    def check_version(self) -> None:
+        """With ``--expect-version``: raises WrongVersion when the target named another one (a
+        gate run in the middle of a rollout must not judge the old pods)."""
+        message = self._version_problem()
+        if message:
+            raise WrongVersion(message)
+
+    def _version_problem(self) -> str | None:
+        expected = self.settings.expect_version
+        if not expected or (self.client is None and not self.state.identity):
+            return None
+        versions = (
+            dict(self.client.identity.versions)
+            if self.client is not None
+            else self.state.identity.get("versions", {})
+        )
+        other = {v: n for v, n in versions.items() if v != expected}
+        if not other:
+            return None
+        served = ", ".join(f"{v!r} ({n} answers)" for v, n in sorted(other.items()))
+        return (
+            f"the target served another version than {expected!r} in "
+            f"{self.settings.version_header}: {served}"
         )
 
     def check_held_jobs(self) -> None:
@@ -503,6 +546,10 @@ class ConformanceSession:
         if not interrupted and state.unreachable is None:
             self.confirm_findings()
         self.stop(abandon=interrupted)
+        version = self._version_problem()
+        if version and state.unreachable is None:
+            # The target changed under the run (a rollout): no verdict on either version.
+            self.results.error(version)
         for result in self.results.rows():
             if result.status != "not-checked":
                 continue
@@ -551,6 +598,10 @@ class ConformanceSession:
             seed=seed,
             strict=self.settings.strict,
             interrupted=interrupted or state.unreachable is not None,
+            identity={
+                **(state.identity or {"addresses": [], "tls_sha256": [], "versions": {}}),
+                "version_header": self.settings.version_header,
+            },
             requests_sent=state.requests_sent,
             known_jobs=len(self.known_ids),
             notes=self.notes,

@@ -208,3 +208,45 @@ def test_what_changed_since_a_baseline_and_failing_only_on_new_findings(pytester
     )
     compared = (pytester.path / "new" / "conformance.md").read_text()
     assert "new since the baseline" in compared
+
+
+def _versioned(app, version: str):
+    """The reference app, naming its version in every answer (as a deployment does)."""
+
+    def serve(environ, start_response):
+        def start(status, headers, exc_info=None):
+            return start_response(status, [*headers, ("X-Service-Version", version)], exc_info)
+
+        return app(environ, start)
+
+    return serve
+
+
+@pytest.mark.parametrize(("served", "code"), [("2.4.0", 0), ("2.3.1", 2)])
+def test_the_report_records_what_was_tested_and_another_version_is_no_verdict(
+    pytester, served, code
+):
+    server = ReferenceServer()
+    server.app = _versioned(server.app, served)
+    with server:
+        got, report, output = run_in_process(
+            pytester,
+            "--base-url",
+            server.base_url,
+            "--conformance-job-id",
+            server.job_ids()[1],
+            "--conformance-version-header",
+            "X-Service-Version",
+            "--conformance-expect-version",
+            "2.4.0",
+            report_dir=pytester.path / "r",
+        )
+    assert got == code, output
+    identity = report["target_identity"]
+    assert (
+        identity["addresses"] == ["127.0.0.1"] and identity["version_header"] == "X-Service-Version"
+    )
+    assert set(identity["versions"]) == {served}
+    if code:
+        assert "another version than '2.4.0'" in output and "'2.3.1'" in output
+        assert report["verdict"] == "incomplete"
