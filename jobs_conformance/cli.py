@@ -145,6 +145,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     waive.set_defaults(handler=_waive)
 
+    from jobs_conformance.replay import add_parser as add_replay_parser
+
+    add_replay_parser(commands)
     return parser
 
 

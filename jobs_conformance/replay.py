@@ -36,7 +36,7 @@ from jobs_conformance.errors import ExitCode, TargetUnreachable, UsageError
 from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.oracle import Violation, judge
 from jobs_conformance.redact import MARKER, Redactor
-from jobs_conformance.settings import Settings, option, resolve
+from jobs_conformance.settings import Option, Settings, option, resolve
 
 if TYPE_CHECKING:
     from jobs_conformance.client import Client
@@ -474,27 +474,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     for name in _TARGET_OPTIONS:
         entry = option(name)
-        parser.add_argument(entry.cli_flag, **entry.arguments(entry.dest))
+        arguments = entry.arguments(entry.dest)
+        if name == "base-url":  # no embedded reference here: the report's target is the default
+            arguments["help"] = (
+                "the target, e.g. https://host/api/v2 (default: the report's target, when it is "
+                f"an http(s) URL) [env {entry.env}]"
+            )
+        parser.add_argument(entry.cli_flag, **arguments)
     parser.set_defaults(handler=run_replay)
 
 
 def _settings(args: argparse.Namespace, target: str) -> Settings:
-    """The run's options and environment; the report's target when it names none."""
-    given = {
-        name.replace("-", "_"): getattr(args, name.replace("-", "_"), None)
-        for name in _TARGET_OPTIONS
-    }
-    settings = resolve(given, environ=os.environ, spelling=lambda o: o.cli_flag)
+    """The options and environment as ``run`` resolves them; the report's target when they name
+    none."""
+    given = {option(n).dest: getattr(args, option(n).dest, None) for n in _TARGET_OPTIONS}
+    settings = resolve(given, environ=os.environ, spelling=_as_cli_spells)
     if settings.base_url is not None:
         return settings
-    # A report shows the target redacted: one with credentials in it is of no use.
+    # A report shows its target redacted: one that held credentials is of no use.
     if not re.match(r"https?://", target) or MARKER in target:
         raise UsageError(
             "--base-url",
             "(not given)",
             f"the target's URL: the report's target {target!r} is not one to send to",
         )
-    return resolve({**given, "base_url": target}, environ=os.environ, spelling=lambda o: o.cli_flag)
+    return resolve({**given, "base_url": target}, environ=os.environ, spelling=_as_cli_spells)
+
+
+def _as_cli_spells(entry: Option) -> str:
+    return entry.cli_flag
 
 
 def run_replay(args: argparse.Namespace) -> int:
