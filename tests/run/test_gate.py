@@ -19,8 +19,12 @@ pytest_plugins = ["pytester"]
 FAULT_A, FAULT_B = "ts-offset", "content-type-text"
 
 
-def _run(pytester: pytest.Pytester, faults: list[str], name: str, *args: str):
-    with ReferenceServer(faults=faults) as server:
+def _run(pytester: pytest.Pytester, faults: list[str], name: str, *args: str, wrap=None):
+    """A run against the reference with ``faults`` (its app wrapped in ``wrap``, if given)."""
+    server = ReferenceServer(faults=faults)
+    if wrap is not None:
+        server.app = wrap(server.app)
+    with server:
         code, report, output = run_in_process(
             pytester,
             "--base-url",
@@ -226,21 +230,16 @@ def _versioned(app, version: str):
 def test_the_report_records_what_was_tested_and_another_version_is_no_verdict(
     pytester, served, code
 ):
-    server = ReferenceServer()
-    server.app = _versioned(server.app, served)
-    with server:
-        got, report, output = run_in_process(
-            pytester,
-            "--base-url",
-            server.base_url,
-            "--conformance-job-id",
-            server.job_ids()[1],
-            "--conformance-version-header",
-            "X-Service-Version",
-            "--conformance-expect-version",
-            "2.4.0",
-            report_dir=pytester.path / "r",
-        )
+    got, report, output = _run(
+        pytester,
+        [],
+        "r",
+        "--conformance-version-header",
+        "X-Service-Version",
+        "--conformance-expect-version",
+        "2.4.0",
+        wrap=lambda app: _versioned(app, served),
+    )
     assert got == code, output
     identity = report["target_identity"]
     assert (
