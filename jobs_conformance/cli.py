@@ -460,8 +460,8 @@ def _waive(args: argparse.Namespace) -> ExitCode:
         expires = datetime.date.fromisoformat(args.expires)
     except ValueError:
         raise UsageError("--expires", args.expires, "a date, YYYY-MM-DD") from None
-    for finding_id in args.findings:
-        entry = waiver_entry(
+    entries = {
+        finding_id: waiver_entry(
             by_id[finding_id],
             reason=args.reason or "",
             expires=expires,
@@ -470,6 +470,23 @@ def _waive(args: argparse.Namespace) -> ExitCode:
             ticket=args.ticket,
             target=args.target,
         )
+        for finding_id in args.findings
+    }
+    # Waiving again renews: the earlier waiver of the finding (for the same target) goes,
+    # once the new one is known to be valid.
+    earlier = [
+        w
+        for w in load_waivers(
+            path,
+            explicit=False,
+            catalogue=[r.id for r in load_contract().requirements],
+            source="--waivers",
+        )
+        if w.finding in entries and w.target == args.target
+    ]
+    if earlier:
+        prune(path, earlier)
+    for finding_id, entry in entries.items():
         append_waiver(path, entry)
         print(f"{path}: waived {finding_id} until {expires.isoformat()}")
     return ExitCode.CONFORMING

@@ -163,7 +163,7 @@ class Exchange:
     detail: str = ""
     alternates: tuple[Exchange, ...] = ()
     # The headers a probe sent in place of the configured ones (credentials
-    # removed or altered), to send the same request again; never shown.
+    # removed or altered); never shown.
     sent_headers: Mapping[str, str] | None = field(
         default=None, hash=False, compare=False, repr=False
     )

@@ -4,8 +4,9 @@ A finding fails the run unless something accepted it: a waiver, until it
 expires (``--waivers``); the baseline, under ``--fail-on new``; or, under
 ``--flaky warn``, its failing to reproduce. This module gives each finding
 its status and decides which fail the run; the oracle and the results know
-nothing of it. Contract tests ask it while they run (a waived finding does
-not fail its test), and the record applies it once, at the end.
+nothing of it. It applies once, at the end: while the tests run, every
+counting violation fails its test, so that what a run explores never
+depends on what was accepted.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import Any
 from jobs_conformance.contract import counts
 from jobs_conformance.errors import UsageError
 from jobs_conformance.redact import redact_url
-from jobs_conformance.results import finding_id
 from jobs_conformance.settings import Option, Settings, option
 from jobs_conformance.waivers import Waiver, apply_waivers, load_waivers
 
@@ -76,20 +76,24 @@ class Gate:
             target=scope_of(settings.base_url),
         )
 
-    def fails_now(self, requirement: str, kind: str, severity: str) -> bool:
-        """While a test runs: whether a violation fails it (a waived or, under ``--fail-on new``,
-        an old finding is recorded and does not)."""
-        if not counts(severity, strict=self.strict):
-            return False
-        finding = {"id": finding_id(requirement, kind), "requirement": requirement, "class": kind}
-        if any(w.matches(finding, self.target) and w.expires >= self.today for w in self.waivers):
-            return False
-        return not (self.fail_on == "new" and self._old(finding["id"]))
+    def apply(
+        self,
+        findings: list[dict[str, Any]],
+        *,
+        checked: Collection[str],
+        out_of_scope: Collection[str] = (),
+    ) -> GateOutcome:
+        """Statuses for the record's findings.
 
-    def apply(self, findings: list[dict[str, Any]], *, checked: Collection[str]) -> GateOutcome:
-        """Statuses for the record's findings; ``checked`` are the requirements the run judged."""
+        ``checked`` are the requirements the run judged completely (not
+        stopped by a budget, a selection or an error): only there can a
+        waiver be stale or a baseline finding fixed. ``out_of_scope`` are
+        those this configuration cannot check (seeding without a seeding
+        URL, say): their waivers are left alone, neither stale nor unverified.
+        """
+        in_scope = [w for w in self.waivers if _requirement_of(w) not in out_of_scope]
         waived = apply_waivers(
-            findings, list(self.waivers), target=self.target, checked=checked, today=self.today
+            findings, in_scope, target=self.target, checked=checked, today=self.today
         )
         marked = []
         for finding in waived.findings:
@@ -125,11 +129,13 @@ def scope_of(base_url: str | None) -> str:
 
 
 def _baseline(path: Path, source: str) -> dict[str, Mapping[str, Any]]:
-    """The findings of a previous record, by id."""
+    """The findings of a previous record, by id; none from a record older than finding ids
+    (schema 3), so that the first run after an upgrade compares with nothing, not fails."""
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-        findings = record["findings"]
-        return {str(f["id"]): f for f in findings}
+        if int(record["schema_version"]) < 3:
+            return {}
+        return {str(f["id"]): f for f in record["findings"]}
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(
             source, str(path), f"a conformance.json with findings (schema 3 or later): {exc!r}"
@@ -173,3 +179,7 @@ def compare_records(
             "fixed": fixed,
         },
     }
+
+
+def _requirement_of(waiver: Waiver) -> str:
+    return waiver.requirement or str(waiver.finding).split("#", 1)[0]

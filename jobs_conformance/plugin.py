@@ -276,6 +276,15 @@ def _keep_hypothesis_out_of_the_working_directory(
         set_hypothesis_home_dir(settings.cache_dir / "hypothesis")
 
 
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """A selection (-k, -m) left contract tests out: their requirements are not judged completely
+    (a waiver of theirs is not stale, a baseline finding not fixed)."""
+    for item in items:
+        session = conformance_session(item.config)
+        if session is not None and _in_suite(item):
+            session.deselected.update(_requirements_of(item))
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if _in_suite(item):
         _session(item.config).recorder.start(_test_name(item))

@@ -7,7 +7,6 @@ request" means is written once.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import threading
@@ -35,7 +34,6 @@ __all__ = [
     "in_seed_namespace",
     "is_seeded",
     "seed_and_fetch",
-    "send_again",
     "well_formed",
     "without_credentials",
 ]
@@ -215,28 +213,6 @@ def well_formed(job_id: str, held_ids: frozenset[str]) -> Probe | None:
         return None
     intent = Intent.MAYBE_HELD if key in FIXED_IDS else Intent.UNKNOWN
     return Probe(job_id, intent, label=form_label(job_id))
-
-
-def send_again(client: Client, exchange: Exchange, seed_url: str | None) -> Exchange:
-    """The request behind ``exchange`` sent again, with what its answer is compared with.
-
-    A seeded job is stored and read back again; the others keep their
-    baseline and the other forms tried beside them, so the same checks judge
-    the new answer the same way.
-    """
-    if exchange.intent is Intent.SEEDED and exchange.expected is not None and seed_url:
-        return seed_and_fetch(client, seed_url, exchange.expected)
-    again = Probe(
-        str(exchange.job_id),
-        exchange.intent,
-        exchange.sent_headers,
-        exchange.baseline,
-        exchange.expected,
-        exchange.label,
-        exchange.about,
-        exchange.detail,
-    ).send(client)
-    return dataclasses.replace(again, alternates=exchange.alternates)
 
 
 def seed_and_fetch(client: Client, seed_url: str, job: Mapping[str, Any]) -> Exchange:

@@ -97,6 +97,8 @@ def _summary(report: Mapping[str, Any]) -> dict[str, Any]:
         "failing": [r for r in rows if r["status"] in ("fail", "waived")],
         "met": sum(r["status"] == "pass" for r in rows),
         "not_checked": sum(r["status"] == "not-checked" for r in rows),
+        "failing_count": sum(r["status"] == "fail" for r in rows),
+        "waived": sum(r["status"] == "waived" for r in rows),
         "affected": sum(r["status"] == "affected" for r in rows),
     }
 
@@ -346,7 +348,8 @@ def gate_lines(report: Mapping[str, Any]) -> list[str]:
         if finding["status"] != "new" or finding.get("since_baseline") == "unchanged":
             mark = "fails the run" if finding["fails_run"] else "does not fail the run"
             lines.append(
-                f"finding {finding['id']} ({finding['class']}): {finding_state(finding)}; {mark}"
+                f"finding {finding['id']} ({visible(finding['class'])}): "
+                f"{finding_state(finding)}; {mark}"
             )
     for waiver in report["waivers"]["stale"]:
         lines.append(

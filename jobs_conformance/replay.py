@@ -558,8 +558,9 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 def _exit_code(verdicts: Sequence[Verdict]) -> ExitCode:
+    # 0 only when every finding is judged fixed: one left without a verdict is not fixed.
     if any(v in (Verdict.STILL_FAILING, Verdict.FLAKY) for v in verdicts):
         return ExitCode.VIOLATIONS
-    if all(v is Verdict.NO_VERDICT for v in verdicts):
+    if any(v is Verdict.NO_VERDICT for v in verdicts):
         return ExitCode.NO_VERDICT
     return ExitCode.CONFORMING

@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,8 @@ def build_report(
     waivers_file: str | None = None,
     baseline_file: str | None = None,
     identity: Mapping[str, Any] | None = None,
+    incomplete: Collection[str] = (),
+    out_of_scope: Collection[str] = (),
 ) -> dict[str, Any]:
     """The ``conformance.json`` document (see spec/conformance.schema.json).
 
@@ -94,8 +96,15 @@ def build_report(
     baseline) and decides which fail the run; without one, every finding is
     new and the must/should rule decides.
     """
-    checked = {r.requirement.id for r in results.rows() if r.status != "not-checked"}
-    outcome = (gate or Gate(strict=strict)).apply(findings_of(results), checked=checked)
+    # Judged completely: checked, and not cut short by a budget, a selection or an error.
+    checked = {
+        r.requirement.id
+        for r in results.rows()
+        if r.status != "not-checked" and r.requirement.id not in incomplete
+    }
+    outcome = (gate or Gate(strict=strict)).apply(
+        findings_of(results), checked=checked, out_of_scope=out_of_scope
+    )
     rows = []
     statuses: dict[str, set[str]] = {}
     for finding in outcome.findings:
@@ -231,7 +240,10 @@ def _as_gated(case: CaseOutcome, seen: list[Mapping[str, Any]]) -> tuple[CaseOut
     is accepted (waived, flaky under --flaky warn, old under --fail-on new) is skipped, saying
     why, as CI tools show debt."""
     ids = [f["id"] for f in seen]
-    if seen and case.outcome in ("passed", "failed") and not any(f["fails_run"] for f in seen):
+    accepted = any(
+        f["status"] in ("waived", "flaky") or f.get("since_baseline") == "unchanged" for f in seen
+    )
+    if accepted and case.outcome in ("passed", "failed") and not any(f["fails_run"] for f in seen):
         reasons = "; ".join(_accepted(f) for f in seen)
         return dataclasses.replace(case, outcome="skipped", message=reasons), ids
     return case, ids
@@ -250,7 +262,7 @@ def _accepted(finding: Mapping[str, Any]) -> str:
         return f"{finding['id']} flaky: reproduced {k}/{n} (--flaky warn)"
     if finding.get("since_baseline") == "unchanged":
         return f"{finding['id']} unchanged since the baseline (--fail-on new)"
-    return f"{finding['id']} does not count ({finding['severity']}-level)"
+    return f"{finding['id']} does not fail the run ({finding['severity']}-level)"
 
 
 def write_junit(

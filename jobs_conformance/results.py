@@ -127,8 +127,6 @@ class FailingClass:
     example: Counterexample
     also_affects: set[str] = field(default_factory=set)
     tests: set[str] = field(default_factory=set)
-    # The simplest example's exchange, to send again (in this process only).
-    exchange: Exchange | None = field(default=None, repr=False, compare=False)
     # Re-sent to confirm it: failed k of n times (the run's own, and the re-sends).
     reproduced: tuple[int, int] | None = None
 
@@ -142,7 +140,6 @@ class FailingClass:
         example: Counterexample,
         also_affects: set[str],
         count: int = 1,
-        exchange: Exchange | None = None,
     ) -> None:
         self.count += count
         self.also_affects |= also_affects
@@ -150,7 +147,7 @@ class FailingClass:
         if severity == "must":
             self.severity = "must"
         if example.size < self.example.size:
-            self.example, self.exchange = example, exchange
+            self.example = example
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -187,10 +184,8 @@ class RequirementResult:
         example: Counterexample,
         also_affects: set[str],
         count: int = 1,
-        exchange: Exchange | None = None,
     ) -> None:
-        """File ``count`` failing examples under the class ``kind``, keeping the simplest
-        (and its ``exchange``, to send again)."""
+        """File ``count`` failing examples under the class ``kind``, keeping the simplest."""
         known = self.classes.get(kind)
         if known is None:
             self.classes[kind] = FailingClass(
@@ -201,10 +196,9 @@ class RequirementResult:
                 example,
                 set(also_affects),
                 {example.test},
-                exchange,
             )
         else:
-            known.add(severity, example, also_affects, count, exchange)
+            known.add(severity, example, also_affects, count)
 
     def counts(self, *, strict: bool) -> bool:
         """Whether one of its findings fails the run."""
@@ -261,7 +255,6 @@ class Results:
                     "must" if any(v.severity == "must" for v in found) else first.severity,
                     Counterexample.of(first.evidence or exchange, first, test, exchange),
                     {r for v in found for r in v.also_affects},
-                    exchange=exchange,
                 )
             for requirement_id in {v.requirement for v in judgement.violations}:
                 self.requirements[requirement_id].failed += 1

@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from jobs_conformance import __version__
-from jobs_conformance.client import Client, ClientSettings, TransportFailure
-from jobs_conformance.contract import Contract, load_contract
+from jobs_conformance.client import NO_VERSION, Client, ClientSettings, TransportFailure
+from jobs_conformance.contract import Contract, counts, load_contract
 from jobs_conformance.errors import NoHeldJobFound, TargetUnreachable, WrongVersion
 from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.gate import Gate
@@ -37,17 +37,11 @@ from jobs_conformance.plan import (
     other_case_probes,
     sampled_jobs,
 )
-from jobs_conformance.probes import (
-    PREFLIGHT_ID,
-    Probe,
-    concurrently,
-    fetch_many,
-    send_again,
-    well_formed,
-)
+from jobs_conformance.probes import PREFLIGHT_ID, Probe, concurrently, fetch_many, well_formed
 from jobs_conformance.redact import Redactor, redact_url
 from jobs_conformance.reference.app import API_KEY_HEADER, SEED_PATH
 from jobs_conformance.render import write_human_reports
+from jobs_conformance.replay import NoVerdict, exchange_for, reproductions
 from jobs_conformance.report import CaseOutcome, build_report, write_json, write_junit
 from jobs_conformance.results import FailingClass, Results
 from jobs_conformance.settings import Option, Settings
@@ -115,12 +109,13 @@ class Recorder:
         where = (
             f" ({request.method} {request.url} -> {exchange.response.status})" if request else ""
         )
-        # A waived finding (or, under --fail-on new, an old one) is recorded
-        # and does not fail its test.
+        # Every counting violation fails its test, waived or not: what a test
+        # explores must not depend on the waivers (Hypothesis stops at a
+        # failure). The gate decides at the end what fails the run.
         return [
             f"{v.requirement}: {v.message}{where}"
             for v in judgement.violations
-            if session.gate.fails_now(v.requirement, v.kind or v.message, v.severity)
+            if counts(v.severity, strict=session.settings.strict)
         ]
 
     def check_all(self, exchanges: Iterable[Exchange]) -> None:
@@ -185,6 +180,8 @@ class ConformanceSession:
         self.client: Client | None = None
         self.pool: ThreadPoolExecutor | None = None
         self._known: dict[str, KnownProbes] = {}
+        # Requirements of contract tests a selection (-k, -m) left out.
+        self.deselected: set[str] = set()
         self._held_checked = False
         self._missing_tried = 0  # held jobs not found whose other cases were tried
         self._prefetch: Future[None] | None = None
@@ -330,7 +327,13 @@ class ConformanceSession:
             if self.client is not None
             else self.state.identity.get("versions", {})
         )
-        other = {v: n for v, n in versions.items() if v != expected}
+        # An answer without the header (an ingress refusing a malformed id itself) says
+        # nothing of the version where the expected one was seen.
+        other = {
+            v: n
+            for v, n in versions.items()
+            if v != expected and not (v == NO_VERSION and expected in versions)
+        }
         if not other:
             return None
         served = ", ".join(f"{v!r} ({n} answers)" for v, n in sorted(other.items()))
@@ -446,25 +449,30 @@ class ConformanceSession:
             failing
             for result in self.results.rows()
             for failing in result.classes.values()
-            if failing.exchange is not None and failing.reproduced is None
+            if failing.example.probe is not None and failing.reproduced is None
         ]
         if not times or not unconfirmed or self.client is None:
             return
         client = self.client
 
         def confirm(failing: FailingClass) -> tuple[int, int]:
+            # What replay sends: the comparison's own request (a case variant's declared
+            # id) goes again too, so a one-off glitch in it is not confirmed.
             seen = sent = 1  # the run's own
+            finding = {"requirement": failing.requirement, "class": failing.name}
             for _ in range(times):
                 try:
-                    again = send_again(client, failing.exchange, self.seed_url)  # type: ignore[arg-type]
-                except Exception:  # a budget spent, a transport failure: no more evidence
+                    again = exchange_for(
+                        failing.example.probe,
+                        client,
+                        auth_headers=self.auth_headers,
+                        seed_url=self.seed_url,
+                    )
+                    hit = bool(reproductions(finding, again, self.contract))
+                except NoVerdict:  # a budget spent, no answer, "later": no more evidence
                     break
                 sent += 1
-                violations = judge(again, self.contract).violations
-                seen += any(
-                    v.requirement == failing.requirement and (v.kind or v.message) == failing.name
-                    for v in violations
-                )
+                seen += hit
             return seen, sent
 
         for failing, reproduced in zip(
@@ -532,6 +540,19 @@ class ConformanceSession:
 
     # --- Finish.
 
+    def _incomplete(self, interrupted: bool) -> set[str]:
+        """Requirements the run did not judge completely: a budget spent or a stop cut every
+        one short; a test deselected, skipped or in error, its own."""
+        if interrupted or self.state.budget_spent:
+            return {r.id for r in self.contract.requirements}
+        cut = {
+            requirement
+            for outcome in self.outcomes
+            if outcome.outcome in ("skipped", "error")
+            for requirement in outcome.requirements
+        }
+        return cut | self.deselected
+
     def contract_failures(self) -> int:
         return sum(o.outcome in ("failed", "error") for o in self.outcomes)
 
@@ -548,7 +569,8 @@ class ConformanceSession:
         self.stop(abandon=interrupted)
         version = self._version_problem()
         if version and state.unreachable is None:
-            # The target changed under the run (a rollout): no verdict on either version.
+            # The target changed under the run (a rollout): no verdict on either version,
+            # whatever was found.
             self.results.error(version)
         for result in self.results.rows():
             if result.status != "not-checked":
@@ -597,10 +619,17 @@ class ConformanceSession:
             spec_sha256=self.contract.spec_sha256,
             seed=seed,
             strict=self.settings.strict,
-            interrupted=interrupted or state.unreachable is not None,
+            interrupted=interrupted or state.unreachable is not None or bool(version),
             identity={
                 **(state.identity or {"addresses": [], "tls_sha256": [], "versions": {}}),
                 "version_header": self.settings.version_header,
+            },
+            incomplete=self._incomplete(interrupted or bool(version)),
+            out_of_scope={
+                r.id
+                for r in self.contract.requirements
+                if (r.applies == "seeding" and not self.seed_url)
+                or (r.applies == "credentials" and not self.auth_headers)
             },
             requests_sent=state.requests_sent,
             known_jobs=len(self.known_ids),

@@ -441,6 +441,8 @@ def _validated(
             source["expect_version"], raw["expect_version"], f"{source['version_header']} too"
         )
     baseline = Path(raw["baseline"]) if raw["baseline"] else None
+    if raw["fail_on"] == "new" and baseline is None:
+        raise UsageError(source["fail_on"], "new", f"{source['baseline']} too: new since what")
     if baseline is not None and not baseline.is_file():
         raise UsageError(source["baseline"], str(baseline), "a readable conformance.json")
     return Settings(

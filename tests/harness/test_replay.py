@@ -363,3 +363,12 @@ def test_an_emitted_test_embeds_any_class_and_id_as_valid_python():
     namespace: dict = {}
     exec(compile(pytest_source(finding), "emitted.py", "exec"), namespace)
     assert namespace["FINDING"] == finding
+
+
+def test_exit_0_only_when_every_finding_is_judged_fixed():
+    from jobs_conformance.replay import _exit_code
+
+    assert _exit_code([Verdict.FIXED, Verdict.FIXED]) == 0
+    assert _exit_code([Verdict.FIXED, Verdict.NO_VERDICT]) == 2
+    assert _exit_code([Verdict.NO_VERDICT, Verdict.FLAKY]) == 1
+    assert _exit_code([Verdict.STILL_FAILING, Verdict.FIXED]) == 1

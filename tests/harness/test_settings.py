@@ -222,3 +222,21 @@ def test_an_auth_header_that_is_not_sent_is_a_usage_error_naming_where_it_came_f
         _resolve(given, environ=environ, spelling=lambda o: o.cli_flag)
     assert raised.value.argument == named
     assert "--header" in str(raised.value)
+
+
+def test_the_gate_options_resolve_and_refuse_what_makes_no_sense(tmp_path):
+    baseline = tmp_path / "old.json"
+    baseline.write_text("{}")
+    settings = _resolve({"baseline": str(baseline), "fail_on": "new", "confirm": "0"})
+    assert (settings.baseline, settings.fail_on, settings.confirm) == (baseline, "new", 0)
+    assert (settings.waivers.name, settings.waivers_explicit) == ("conformance-waivers.toml", False)
+    for given, named in (
+        ({"fail_on": "new"}, "--fail-on"),  # new since what?
+        ({"expect_version": "1.2"}, "--expect-version"),  # named in which header?
+        ({"baseline": str(tmp_path / "missing.json")}, "--baseline"),
+        ({"confirm": "21"}, "--confirm"),
+        ({"flaky": "ignore"}, "--flaky"),
+    ):
+        with pytest.raises(UsageError) as raised:
+            _resolve(given, spelling=lambda o: o.cli_flag)
+        assert raised.value.argument == named

@@ -214,38 +214,104 @@ def test_what_changed_since_a_baseline_and_failing_only_on_new_findings(pytester
     assert "new since the baseline" in compared
 
 
-def _versioned(app, version: str):
-    """The reference app, naming its version in every answer (as a deployment does)."""
+def _versioned(app, version: str, after: tuple[int, str] | None = None):
+    """The reference app, naming its version in every answer (as a deployment does); with
+    ``after`` (n, other), naming ``other`` from the n-th answer on (a rollout)."""
+    answered = iter(range(10**9))
 
     def serve(environ, start_response):
+        shown = version if after is None or next(answered) < after[0] else after[1]
+
         def start(status, headers, exc_info=None):
-            return start_response(status, [*headers, ("X-Service-Version", version)], exc_info)
+            return start_response(status, [*headers, ("X-Service-Version", shown)], exc_info)
 
         return app(environ, start)
 
     return serve
 
 
-@pytest.mark.parametrize(("served", "code"), [("2.4.0", 0), ("2.3.1", 2)])
+@pytest.mark.parametrize(
+    ("faults", "served", "after", "code"),
+    [
+        ([], "2.4.0", None, 0),
+        ([], "2.3.1", None, 2),
+        # A rollout under way: no verdict, whatever was found.
+        ([FAULT_A], "2.4.0", (20, "2.3.1"), 2),
+    ],
+)
 def test_the_report_records_what_was_tested_and_another_version_is_no_verdict(
-    pytester, served, code
+    pytester, faults, served, after, code
 ):
     got, report, output = _run(
         pytester,
-        [],
+        faults,
         "r",
         "--conformance-version-header",
         "X-Service-Version",
         "--conformance-expect-version",
         "2.4.0",
-        wrap=lambda app: _versioned(app, served),
+        wrap=lambda app: _versioned(app, served, after),
     )
     assert got == code, output
     identity = report["target_identity"]
     assert (
         identity["addresses"] == ["127.0.0.1"] and identity["version_header"] == "X-Service-Version"
     )
-    assert set(identity["versions"]) == {served}
+    assert set(identity["versions"]) == {served, *(after[1:] if after else ())}
     if code:
         assert "another version than '2.4.0'" in output and "'2.3.1'" in output
         assert report["verdict"] == "incomplete"
+
+
+def test_accepting_todays_findings_makes_the_next_run_against_the_same_target_pass(pytester):
+    # only-v1-v5 is found by property tests: what they explore must not depend on
+    # what was waived (or is in the baseline), or new findings would appear.
+    code, first, _ = _run(pytester, ["only-v1-v5"], "first")
+    assert code == 1
+    waivers = _waive_everything(pytester, "first", "2099-12-31")
+    code, report, output = _run(
+        pytester, ["only-v1-v5"], "again", "--conformance-waivers", str(waivers)
+    )
+    assert code == 0, output
+    assert {f["id"] for f in report["findings"]} == {f["id"] for f in first["findings"]}
+    # Waiving again renews the waiver instead of doubling it.
+    _waive_everything(pytester, "first", "2099-12-30")
+    assert waivers.read_text().count("[[waiver]]\n") == len(first["findings"])
+    code, _, output = _run(
+        pytester,
+        ["only-v1-v5"],
+        "ratchet",
+        "--conformance-baseline",
+        str(pytester.path / "first" / "conformance.json"),
+        "--conformance-fail-on",
+        "new",
+    )
+    assert code == 0, output
+
+
+def test_debt_in_requirements_a_run_cut_short_or_cannot_check_is_never_stale(pytester):
+    code, _, _ = _run(pytester, ["lenient-uuid-module"], "first")
+    assert code == 1
+    waivers = _waive_everything(pytester, "first", "2099-12-31")
+    # A budget cuts every requirement short: nothing is stale, and debt it did not
+    # see again has no verdict.
+    code, report, output = _run(
+        pytester,
+        ["lenient-uuid-module"],
+        "budget",
+        "--conformance-waivers",
+        str(waivers),
+        "--conformance-max-requests",
+        "60",
+    )
+    assert report["waivers"]["stale"] == [] and code == 2, output
+    # A waiver of a requirement this configuration cannot check (no seeding URL) is
+    # left alone: neither stale nor unverified.
+    with waivers.open("a") as stream:
+        stream.write(
+            '\n[[waiver]]\nrequirement = "seed.round-trip"\nclass = "createdAt"\n'
+            'reason = "x"\nexpires = 2099-01-01\n'
+        )
+    code, report, output = _run(pytester, [], "fixed", "--conformance-waivers", str(waivers))
+    assert code == 0, output
+    assert "seed.round-trip" not in json.dumps(report["waivers"])
