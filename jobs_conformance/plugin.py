@@ -152,9 +152,28 @@ def _schemathesis(settings: Settings, spelling: Callable[[Option], str]) -> bool
     return installed and (settings.schemathesis or settings.profile == "thorough")
 
 
+# What a regression test written by `replay --emit-pytest` declares.
+REGRESSION_MARK = "JOBS_CONFORMANCE_REGRESSION = True"
+
+
+def _regression_files_only(config: pytest.Config) -> bool:
+    """Whether every argument names regression tests written by ``replay --emit-pytest``."""
+    files = []
+    for arg in config.args:
+        path = config.invocation_params.dir / str(arg).split("::", 1)[0]
+        files += sorted(path.glob("test_*.py")) if path.is_dir() else [path]
+    try:
+        return bool(files) and all(REGRESSION_MARK in f.read_text("utf-8") for f in files)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def _collect_the_suite(config: pytest.Config) -> None:
-    """Add the contract suite to what this session collects, unless an argument names it already."""
+    """Add the contract suite to what this session collects, unless an argument names it already
+    or the arguments are regression tests written by ``replay --emit-pytest`` (they run alone)."""
     suite = config.stash[_SUITE_KEY]
+    if _regression_files_only(config):
+        return
     for arg in config.args:
         name = str(arg).split("::", 1)[0]
         if config.option.pyargs and (name == SUITE_MODULE or name.startswith(SUITE_MODULE + ".")):
@@ -244,6 +263,14 @@ def pytest_collection_modifyitems(
     # Loaded, the plugin owes a verdict: a selection (-k, -m) or a project's
     # python_files/python_functions that leave no contract test is no verdict
     # (exit 2, with the reason), never "no tests ran" or a pass.
+    regressions = [
+        i
+        for i in items
+        if getattr(getattr(i, "module", None), "JOBS_CONFORMANCE_REGRESSION", False)
+    ]
+    if regressions and not positions:
+        # Regression tests alone: their own outcomes are the verdict; no record is written.
+        return
     run.active = True
     if not positions:
         run.notes.append(

@@ -393,7 +393,12 @@ options of a conformance run (credentials, ``--conformance-seed-url``)::
 
 import pytest
 
+from jobs_conformance.fixtures import conformance, conformance_client  # noqa: F401
 from jobs_conformance.replay import check_fixed
+
+# Run alone, this file is the whole session: the plugin adds no contract suite,
+# writes no report, and pytest's own outcome is the verdict.
+JOBS_CONFORMANCE_REGRESSION = True
 
 FINDING = {_literal(data)}
 

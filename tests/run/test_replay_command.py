@@ -55,7 +55,8 @@ def _replay(capsys, *argv: str) -> tuple[int, list[str]]:
 def _run_emitted(pytester, test_file: Path, base_url: str) -> tuple[dict[str, int], str]:
     """``pytest -p jobs_conformance --base-url URL FILE``: the emitted test's outcomes, the output.
 
-    The plugin collects its contract suite too; ``-k`` leaves the emitted test alone.
+    The file runs alone: the plugin adds no contract suite, writes no record,
+    and pytest's exit code is the test's verdict.
     """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(pytester.path / ".hypothesis"))
@@ -72,11 +73,11 @@ def _run_emitted(pytester, test_file: Path, base_url: str) -> tuple[dict[str, in
             "--conformance-report-dir",
             str(pytester.path / "emitted-run"),
             str(test_file),
-            "-k",
-            test_file.stem,
         )
     outcomes = result.parseoutcomes()
     counted = {k: v for k, v in outcomes.items() if k in ("passed", "failed", "skipped", "errors")}
+    assert int(result.ret) == (1 if counted.get("failed") else 0)
+    assert not (pytester.path / "emitted-run").exists(), "no record for a regression run"
     return counted, "\n".join(result.outlines)
 
 
