@@ -148,6 +148,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from jobs_conformance.replay import add_parser as add_replay_parser
 
     add_replay_parser(commands)
+    from jobs_conformance.observe import add_parser as add_observe_parser
+
+    add_observe_parser(commands)
     return parser
 
 

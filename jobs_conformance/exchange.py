@@ -167,11 +167,15 @@ class Exchange:
     sent_headers: Mapping[str, str] | None = field(
         default=None, hash=False, compare=False, repr=False
     )
+    body_recorded: bool = True
 
     @property
     def is_success_body(self) -> bool:
-        """Whether the body is one the Job schema governs (a 200, or a captured body)."""
-        return self.intent is Intent.CAPTURED or self.response.status == 200
+        """Whether the body is one the Job schema governs (a 200, or a captured body), and was
+        recorded (traffic logged without bodies says nothing about them)."""
+        return self.body_recorded and (
+            self.intent is Intent.CAPTURED or self.response.status == 200
+        )
 
     @functools.cached_property
     def job(self) -> dict[str, Any] | None:
