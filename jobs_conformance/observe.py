@@ -1,8 +1,9 @@
 """Recorded traffic judged: ``jobs-conformance observe FILE... | -``.
 
 Exchanges of ``GET .../jobs/{jobId}`` recorded elsewhere (a HAR export from
-a browser or a proxy, or NDJSON, one exchange a line: see
-``spec/observed-exchange.schema.json``), read one at a time, gzip or not, and
+a browser or a proxy; a schemathesis cassette, the VCR YAML that ``st run
+--report vcr`` writes; NDJSON, one exchange a line, see
+``spec/observed-exchange.schema.json``, or a JSON access log without bodies), read one at a time, gzip or not, and
 judged by the same oracle as a run, for what traffic can show:
 
 - a malformed id answered other than 4xx (``http.malformed-4xx``);
@@ -40,7 +41,7 @@ from jobs_conformance.redact import Redactor
 
 __all__ = ["FORMATS", "Observed", "add_parser", "exchanges_of", "observe", "read_records"]
 
-FORMATS = ("auto", "ndjson", "har")
+FORMATS = ("auto", "ndjson", "har", "vcr")
 _GZIP = b"\x1f\x8b"
 
 
@@ -88,16 +89,19 @@ def _opened(name: str) -> IO[bytes]:
 def read_records(name: str, fmt: str, observed: Observed) -> Iterator[Record]:
     """The records of one input (``-`` is stdin), format detected from the content or ``fmt``."""
     stream = io.BufferedReader(_opened(name))  # type: ignore[arg-type]
-    first = stream.peek(64)[:64].lstrip()
-    chosen = (
-        fmt
-        if fmt != "auto"
-        else ("har" if first.startswith(b"{") and b'"log"' in stream.peek(4096) else "ndjson")
-    )
-    if chosen == "har":
-        yield from _har(stream, name, observed)
-    else:
-        yield from _ndjson(stream, name, observed)
+    chosen = fmt if fmt != "auto" else _detected(stream.peek(4096))
+    reader = {"har": _har, "vcr": _vcr}.get(chosen, _ndjson)
+    yield from reader(stream, name, observed)
+
+
+def _detected(head: bytes) -> str:
+    """The format of an input from its first bytes: a HAR document, a VCR cassette, NDJSON."""
+    start = head.lstrip()
+    if start.startswith(b"{") and b'"log"' in head and b'"entries"' in head:
+        return "har"
+    if not start.startswith((b"{", b"[")) and b"http_interactions:" in head:
+        return "vcr"
+    return "ndjson"
 
 
 def _ndjson(stream: IO[bytes], name: str, observed: Observed) -> Iterator[Record]:
@@ -112,6 +116,12 @@ def _ndjson(stream: IO[bytes], name: str, observed: Observed) -> Iterator[Record
 
 
 def _record(item: Mapping[str, Any]) -> Record:
+    """An NDJSON exchange, or an access-log line (``path`` or ``request`` for the URL, no body)."""
+    url = item.get("url") or item.get("uri") or item.get("path")
+    method = item.get("method")
+    if url is None and isinstance(item.get("request"), str):
+        # "GET /api/v2/jobs/... HTTP/1.1", as common log formats write it
+        method, url, *_ = str(item["request"]).split(" ")
     body = item.get("body")
     if isinstance(body, str):
         data: bytes | None = body.encode("utf-8")
@@ -119,9 +129,11 @@ def _record(item: Mapping[str, Any]) -> Record:
         data = None
     else:  # a JSON value recorded as such: its canonical text
         data = json.dumps(body).encode("utf-8")
+    if url is None:
+        raise KeyError("url")
     return Record(
-        str(item.get("method", "GET")).upper(),
-        str(item["url"]),
+        str(method or "GET").upper(),
+        str(url),
         int(item["status"]),
         tuple((str(k), str(v)) for k, v in dict(item.get("headers") or {}).items()),
         data,
@@ -158,6 +170,48 @@ def _har(stream: IO[bytes], name: str, observed: Observed) -> Iterator[Record]:
             )
         except (KeyError, TypeError, ValueError) as exc:
             observed.unreadable.append(f"{name}: entry {number}: not an exchange ({exc})")
+
+
+def _vcr(stream: IO[bytes], name: str, observed: Observed) -> Iterator[Record]:
+    # A schemathesis cassette (`st run --report vcr`): VCR-style YAML, one document.
+    import yaml
+
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        interactions = yaml.load(stream, Loader=loader)["http_interactions"]
+    except (yaml.YAMLError, KeyError, TypeError) as exc:
+        observed.unreadable.append(f"{name}: not a VCR cassette ({exc})")
+        return
+    for number, interaction in enumerate(interactions or ()):
+        try:
+            request, response = interaction["request"], interaction["response"]
+            body = response.get("body") or {}
+            if "base64_string" in body:
+                import base64
+
+                data: bytes | None = base64.b64decode(body["base64_string"])
+            else:
+                text = body.get("string")
+                data = text.encode("utf-8") if isinstance(text, str) else None
+            yield Record(
+                str(request["method"]).upper(),
+                str(request["uri"]),
+                int(response["status"]["code"]),
+                _vcr_headers(response.get("headers")),
+                data,
+                _vcr_headers(request.get("headers")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            observed.unreadable.append(f"{name}: interaction {number}: not an exchange ({exc})")
+
+
+def _vcr_headers(headers: Any) -> tuple[tuple[str, str], ...]:
+    # name -> list of values
+    return tuple(
+        (str(k), str(v))
+        for k, values in dict(headers or {}).items()
+        for v in (values if isinstance(values, list) else [values])
+    )
 
 
 # --- Judging: records to exchanges with the intent the traffic allows.

@@ -140,3 +140,38 @@ def test_the_command_reads_stdin_and_refuses_a_missing_file(tmp_path, monkeypatc
     assert cli(["observe", "-", "--report-dir", str(tmp_path / "r")]) == 1
     assert "body.datetime" in capsys.readouterr().out
     assert cli(["observe", str(tmp_path / "missing.ndjson")]) == 4
+
+
+def test_a_schemathesis_cassette_and_an_access_log(tmp_path):
+    import yaml
+
+    cassette = {
+        "command": "st run spec/openapi.yaml --report vcr",
+        "recorded_with": "Schemathesis",
+        "http_interactions": [
+            {
+                "id": "1",
+                "request": {
+                    "uri": f"http://127.0.0.1:8080/api/v2/jobs/urn:uuid:{DOC_ID}",
+                    "method": "GET",
+                    "headers": {"User-Agent": ["schemathesis"]},
+                },
+                "response": {
+                    "status": {"code": "200", "message": "OK"},
+                    "headers": {"Content-Type": ["application/json"]},
+                    "body": {"encoding": "utf-8", "string": json.dumps(DOC_EXAMPLE)},
+                },
+            }
+        ],
+    }
+    vcr = tmp_path / "cassette.yaml"
+    vcr.write_text(yaml.safe_dump(cassette))
+    code, report = observe([str(vcr)], report_dir=tmp_path / "vcr")
+    assert code == 1 and _failed(report) == {"http.malformed-4xx"}
+    # An access log: the request line and the status, no body.
+    log = tmp_path / "access.log.jsonl"
+    log.write_text(
+        json.dumps({"request": f"GET /api/v2/jobs/{DOC_ID} HTTP/1.1", "status": 503}) + "\n"
+    )
+    code, report = observe([str(log)], report_dir=tmp_path / "log")
+    assert code == 1 and _failed(report) == {"http.unknown-404"}
