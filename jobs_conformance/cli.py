@@ -113,10 +113,10 @@ def _build_parser() -> argparse.ArgumentParser:
         nargs=2,
         metavar=("OLD", "NEW"),
         help="show the findings of NEW as new, fixed or unchanged since OLD (two "
-        "conformance.json), without running again",
+        "conformance.json), without running again; with --report-dir, also write the reports",
     )
     report.add_argument(
-        "--report-dir", help="where to write (default: the folder of --from, or of NEW)"
+        "--report-dir", help="where to write (default: the folder of --from; --compare: none)"
     )
     report.set_defaults(handler=_report)
 
@@ -413,9 +413,11 @@ def _report(args: argparse.Namespace) -> ExitCode:
         for status in ("new", "unchanged"):
             ids = [f["id"] for f in report["findings"] if f["since_baseline"] == status]
             print(f"{status:<9} {len(ids):>3}  {' '.join(ids)}")
-        print(
-            f"{'fixed':<9} {len(baseline['fixed']):>3}  {' '.join(f['id'] for f in baseline['fixed'])}"
-        )
+        fixed = " ".join(f["id"] for f in baseline["fixed"])
+        print(f"{'fixed':<9} {len(baseline['fixed']):>3}  {fixed}")
+        if not args.report_dir:
+            # The comparison alone: NEW's own reports stay as its run wrote them.
+            return ExitCode.CONFORMING
     else:
         report, source = _record("--from", args.source), Path(args.source)
     report_dir = Path(args.report_dir) if args.report_dir else source.parent
@@ -441,14 +443,15 @@ def _waive(args: argparse.Namespace) -> ExitCode:
     if args.prune:
         if args.findings:
             raise UsageError("--prune", " ".join(args.findings), "no finding ids with --prune")
-        stale = {(w["key"], w["line"]) for w in report["waivers"]["stale"]}
+        # By key, in the file as it is now (it may have been edited since the run).
+        stale = {w["key"] for w in report["waivers"]["stale"]}
         waivers = load_waivers(
             path,
             explicit=True,
             catalogue=[r.id for r in load_contract().requirements],
             source="--waivers",
         )
-        removed = prune(path, [w for w in waivers if (w.key, w.line) in stale])
+        removed = prune(path, [w for w in waivers if w.key in stale])
         print(f"{path}: {removed} stale waiver{'s' if removed != 1 else ''} removed")
         return ExitCode.CONFORMING
     if not args.findings:

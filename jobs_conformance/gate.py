@@ -36,6 +36,9 @@ class GateOutcome:
     stale: list[Waiver] = field(default_factory=list)
     unverified: list[Waiver] = field(default_factory=list)
     fixed: list[dict[str, Any]] = field(default_factory=list)  # in the baseline, gone now
+    # Under --fail-on new: baseline findings whose requirement this run did not judge
+    # completely (known debt that could not be seen again: no verdict, as for a waiver).
+    unseen: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -103,11 +106,19 @@ class Gate:
                 finding["status"] = "flaky"
             marked.append(finding)
         fixed: list[dict[str, Any]] = []
+        unseen: list[dict[str, Any]] = []
         if self.baseline is not None:
             marked, fixed = since(self.baseline, marked, checked=checked)
+            if self.fail_on == "new":
+                seen = {f["id"] for f in marked}
+                unseen = [
+                    dict(old)
+                    for old_id, old in self.baseline.items()
+                    if old_id not in seen and old.get("requirement") not in checked
+                ]
         marked = [{**f, "fails_run": self._fails(f)} for f in marked]
         failing = any(f["fails_run"] for f in marked) or bool(self.strict_waivers and waived.stale)
-        return GateOutcome(marked, failing, waived.stale, waived.unverified, fixed)
+        return GateOutcome(marked, failing, waived.stale, waived.unverified, fixed, unseen)
 
     def _fails(self, finding: Mapping[str, Any]) -> bool:
         if not counts(finding["severity"], strict=self.strict):
@@ -177,6 +188,7 @@ def compare_records(
             "new": sum(f["since_baseline"] == "new" for f in marked),
             "unchanged": sum(f["since_baseline"] == "unchanged" for f in marked),
             "fixed": fixed,
+            "unseen": [],
         },
     }
 

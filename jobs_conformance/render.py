@@ -310,7 +310,7 @@ def render_console(
     verdict = report["verdict"].upper()
     lines.append(
         ConsoleLine(
-            f"verdict  {verdict}  ({report['requests_sent']} requests, "
+            f"verdict  {verdict}  ({_counted(report['requests_sent'], 'request')}, "
             f"{report['duration_s']:.1f} s; reports in {report_dir}/)",
             bold=True,
             red=verdict != "PASS",
@@ -337,7 +337,9 @@ def finding_state(finding: Mapping[str, Any]) -> str:
     else:
         state = status
     since = finding.get("since_baseline")
-    return f"{state}, {since} since the baseline" if since and status == "new" else state
+    if since and status == "new":
+        return f"{since} since the baseline"
+    return state
 
 
 def gate_lines(report: Mapping[str, Any]) -> list[str]:
@@ -351,9 +353,11 @@ def gate_lines(report: Mapping[str, Any]) -> list[str]:
                 f"finding {finding['id']} ({visible(finding['class'])}): "
                 f"{finding_state(finding)}; {mark}"
             )
+    strict = report["waivers"].get("strict")
     for waiver in report["waivers"]["stale"]:
         lines.append(
-            f"warning: waiver {waiver['key']} (line {waiver['line']}) is stale: its requirement "
+            f"{'stale waiver fails the run (--strict-waivers)' if strict else 'warning'}: "
+            f"waiver {waiver['key']} (line {waiver['line']}) is stale: its requirement "
             "was checked and the finding was not seen (jobs-conformance waive --prune)"
         )
     for waiver in report["waivers"]["unverified"]:
@@ -362,6 +366,11 @@ def gate_lines(report: Mapping[str, Any]) -> list[str]:
             "not checked, so the debt it accepts could not be observed"
         )
     baseline = report.get("baseline")
+    for old in (baseline or {}).get("unseen", []):
+        lines.append(
+            f"no verdict: {old['id']} of the baseline could not be seen again: its requirement "
+            "was not checked completely (--fail-on new)"
+        )
     if baseline:
         fixed = " ".join(f["id"] for f in baseline["fixed"])
         lines.append(

@@ -349,6 +349,13 @@ def check_fixed(
     """
     import pytest
 
+    if conformance.embedded:
+        # Forgetting --base-url must not turn a regression test green against the
+        # embedded reference.
+        pytest.fail(
+            f"{finding['id']}: give the service to check with --base-url (this run has "
+            "none: it would check the embedded reference)"
+        )
     try:
         exchange = exchange_for(
             finding.get("probe"),
@@ -456,7 +463,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="send a report's findings again: fixed, still failing or flaky",
         description="Send each finding's request(s) from a conformance.json again, judge the "
         "answers as the run did, and print one line per finding. Exit 0 all fixed, 1 one still "
-        "fails or is flaky, 2 none could be judged, 4 usage error.",
+        "fails or is flaky, otherwise 2 when one could not be judged, 4 usage error.",
     )
     parser.add_argument(
         "findings", nargs="*", metavar="FINDING", help="finding ids, as in the report"

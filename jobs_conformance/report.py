@@ -138,7 +138,7 @@ def build_report(
             results,
             failing=outcome.failing,
             interrupted=interrupted,
-            unverified=bool(outcome.unverified),
+            unverified=bool(outcome.unverified or outcome.unseen),
         ),
         "target": target,
         "target_identity": dict(identity)
@@ -158,6 +158,7 @@ def build_report(
         "findings": outcome.findings,
         "waivers": {
             "file": waivers_file,
+            "strict": bool(gate and gate.strict_waivers),
             "stale": [_waiver(w) for w in outcome.stale],
             "unverified": [_waiver(w) for w in outcome.unverified],
         },
@@ -168,6 +169,7 @@ def build_report(
             "new": sum(f.get("since_baseline") == "new" for f in outcome.findings),
             "unchanged": sum(f.get("since_baseline") == "unchanged" for f in outcome.findings),
             "fixed": outcome.fixed,
+            "unseen": outcome.unseen,
         },
     }
     return redactor.data(report)

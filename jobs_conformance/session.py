@@ -336,7 +336,12 @@ class ConformanceSession:
         }
         if not other:
             return None
-        served = ", ".join(f"{v!r} ({n} answers)" for v, n in sorted(other.items()))
+        served = ", ".join(
+            f"no {self.settings.version_header} header ({n} answers)"
+            if v == NO_VERSION
+            else f"{v!r} ({n} answers)"
+            for v, n in sorted(other.items())
+        )
         return (
             f"the target served another version than {expected!r} in "
             f"{self.settings.version_header}: {served}"
@@ -588,10 +593,21 @@ class ConformanceSession:
             else:
                 result.reason = self.not_checked_reason(result.requirement.applies)
         unchecked = [r for r in self.results.rows() if r.requirement.applies == "known-job"]
-        if all(r.status == "not-checked" for r in unchecked) and not state.unreachable:
+        if (
+            all(r.status == "not-checked" for r in unchecked)
+            and not self.known_ids
+            and not interrupted
+            and not state.unreachable
+        ):
             self.notes.append(
                 "No held job was read: body-level and known-job requirements were not checked "
                 f"({self.not_checked_reason('known-job')})."
+            )
+        versions = (state.identity or {}).get("versions", {})
+        if self.settings.version_header and versions and set(versions) == {NO_VERSION}:
+            self.notes.append(
+                f"No answer carried the header {self.settings.version_header} "
+                "(--version-header): is its name right?"
             )
         if state.budget_spent:
             self.notes.append(
@@ -638,6 +654,18 @@ class ConformanceSession:
             redactor=self.redactor,
         )
         self.report = report
+        if report["waivers"]["stale"] and self.settings.strict_waivers:
+            # What fails the run must read as a failure in JUnit too.
+            keys = ", ".join(w["key"] for w in report["waivers"]["stale"])
+            self.outcomes.append(
+                CaseOutcome(
+                    "contract/run::waivers",
+                    "failed",
+                    0.0,
+                    (),
+                    f"stale waivers (--strict-waivers): {keys}: their findings were not seen",
+                )
+            )
         report_dir = self.settings.report_dir
         try:
             write_json(report, report_dir)

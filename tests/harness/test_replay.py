@@ -372,3 +372,14 @@ def test_exit_0_only_when_every_finding_is_judged_fixed():
     assert _exit_code([Verdict.FIXED, Verdict.NO_VERDICT]) == 2
     assert _exit_code([Verdict.NO_VERDICT, Verdict.FLAKY]) == 1
     assert _exit_code([Verdict.STILL_FAILING, Verdict.FIXED]) == 1
+
+
+def test_an_emitted_test_run_without_a_base_url_fails_instead_of_checking_the_reference():
+    import types
+
+    from jobs_conformance.replay import check_fixed
+
+    embedded = types.SimpleNamespace(embedded=True)
+    finding = {"id": "http.case-insensitive#00000000", "probe": None}
+    with pytest.raises(pytest.fail.Exception, match="--base-url"):
+        check_fixed(finding, embedded, client=None)

@@ -206,12 +206,30 @@ def test_what_changed_since_a_baseline_and_failing_only_on_new_findings(pytester
     assert code == 0, output
     assert {f["since_baseline"] for f in report["findings"]} == {"unchanged"}
 
+    # Old findings this run could not see again (no held job declared): no verdict.
+    with ReferenceServer(faults=[FAULT_A]) as server:
+        code, report, output = run_in_process(
+            pytester,
+            "--base-url",
+            server.base_url,
+            "--conformance-baseline",
+            baseline,
+            "--conformance-fail-on",
+            "new",
+            report_dir=pytester.path / "unseen",
+        )
+    assert code == 2, output
+    assert {f["id"] for f in report["baseline"]["unseen"]} == a
+
     # The same comparison from the two records, without running again.
-    assert (
-        cli(["report", "--compare", baseline, str(pytester.path / "new" / "conformance.json")]) == 0
-    )
-    compared = (pytester.path / "new" / "conformance.md").read_text()
-    assert "new since the baseline" in compared
+    new = str(pytester.path / "new" / "conformance.json")
+    before = (pytester.path / "new" / "conformance.md").read_text()
+    assert cli(["report", "--compare", baseline, new]) == 0
+    # The comparison alone leaves the newer run's reports as its run wrote them.
+    assert (pytester.path / "new" / "conformance.md").read_text() == before
+    cmp = str(pytester.path / "cmp")
+    assert cli(["report", "--compare", baseline, new, "--report-dir", cmp]) == 0
+    assert "new since the baseline" in (pytester.path / "cmp" / "conformance.md").read_text()
 
 
 def _versioned(app, version: str, after: tuple[int, str] | None = None):
