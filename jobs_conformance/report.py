@@ -248,6 +248,12 @@ def _as_gated(case: CaseOutcome, seen: list[Mapping[str, Any]]) -> tuple[CaseOut
     if accepted and case.outcome in ("passed", "failed") and not any(f["fails_run"] for f in seen):
         reasons = "; ".join(_accepted(f) for f in seen)
         return dataclasses.replace(case, outcome="skipped", message=reasons), ids
+    if case.outcome == "failed" and seen:
+        # Which findings fail it, and which it also saw that are accepted.
+        failing = [f["id"] for f in seen if f["fails_run"]]
+        others = [_accepted(f) for f in seen if not f["fails_run"]]
+        head = f"failing findings: {', '.join(failing)}\n" + "".join(f"{o}\n" for o in others)
+        return dataclasses.replace(case, message=head + case.message), ids
     return case, ids
 
 
@@ -306,8 +312,7 @@ def write_junit(
             ET.SubElement(properties, "property", name="finding", value=finding)
         if case.outcome in ("failed", "error", "skipped"):
             tag = {"failed": "failure", "error": "error", "skipped": "skipped"}[case.outcome]
-            found = f"findings: {', '.join(ids)}\n" if ids and case.outcome == "failed" else ""
-            text = _xml_text(redactor.text(found + case.message))
+            text = _xml_text(redactor.text(case.message))
             child = ET.SubElement(element, tag, message=text.splitlines()[0][:500] if text else tag)
             child.text = text
     path = report_dir / "junit.xml"

@@ -97,6 +97,9 @@ def test_waived_debt_passes_is_listed_everywhere_and_expires(pytester):
     assert code == 1, output
     failing = {f["requirement"] for f in report["findings"] if f["fails_run"]}
     assert failing == {"http.content-type"}
+    # JUnit names which findings fail the test, and which it saw that are debt.
+    junit = (pytester.path / "both" / "junit.xml").read_text()
+    assert "failing findings: http.content-type#" in junit and "waived: " in junit
 
     # A fixed: its waivers are stale; a warning, and a failure under --strict-waivers.
     code, report, output = _run(pytester, [], "fixed", "--conformance-waivers", str(waivers))
