@@ -151,6 +151,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from jobs_conformance.observe import add_parser as add_observe_parser
 
     add_observe_parser(commands)
+    from jobs_conformance.audit import add_parser as add_audit_parser
+
+    add_audit_parser(commands)
     return parser
 
 
