@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from jobs_conformance.contract import load_contract
-from jobs_conformance.errors import ExitCode, UsageError
+from jobs_conformance.errors import UsageError
 from jobs_conformance.settings import Option, option, resolve
 
 __all__ = ["RECORD", "add_parser", "checkpoint_of", "run_audit"]
@@ -93,8 +93,8 @@ def run_audit(args: argparse.Namespace) -> int:
     from jobs_conformance.client import Client, ClientSettings
     from jobs_conformance.oracle import judge
     from jobs_conformance.redact import Redactor
-    from jobs_conformance.render import render_console, write_human_reports
-    from jobs_conformance.report import CaseOutcome, build_report, write_json, write_junit
+    from jobs_conformance.render import render_console, write_command_reports
+    from jobs_conformance.report import build_report
     from jobs_conformance.results import Results, finding_id
 
     given = {option(n).dest: getattr(args, option(n).dest, None) for n in _OPTIONS}
@@ -191,22 +191,10 @@ def run_audit(args: argparse.Namespace) -> int:
         redactor=redactor,
     )
     report["audit"] = {"jobs": judged, "resumed_after": done, "samples": samples}
-    write_json(report, report_dir)
-    outcome = {"pass": "passed", "fail": "failed"}.get(report["verdict"], "error")
-    write_junit(
-        [CaseOutcome("audit::listed jobs", outcome, 0.0, (), report["notes"][0])],
-        report_dir,
-        redactor=redactor,
-        findings=report["findings"],
-    )
-    write_human_reports(report, report_dir)
+    code = write_command_reports(report, report_dir, case="audit::listed jobs", redactor=redactor)
     for line in render_console(report, report_dir=report_dir):
         print(line.text)
-    return int(
-        {"pass": ExitCode.CONFORMING, "fail": ExitCode.VIOLATIONS}.get(
-            report["verdict"], ExitCode.NO_VERDICT
-        )
-    )
+    return code
 
 
 def _held(client: Any, job_id: str) -> Any:

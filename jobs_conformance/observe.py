@@ -35,7 +35,7 @@ from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 from jobs_conformance.contract import Contract, load_contract
-from jobs_conformance.errors import ExitCode, UsageError
+from jobs_conformance.errors import UsageError
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
 from jobs_conformance.redact import Redactor
 
@@ -325,8 +325,8 @@ def observe(
 
     from jobs_conformance import __version__
     from jobs_conformance.oracle import judge
-    from jobs_conformance.render import write_human_reports
-    from jobs_conformance.report import CaseOutcome, build_report, write_json, write_junit
+    from jobs_conformance.render import write_command_reports
+    from jobs_conformance.report import build_report
     from jobs_conformance.results import Results
 
     contract = load_contract()
@@ -379,17 +379,8 @@ def observe(
             r["id"] for r in report["requirements"] if r["status"] == "not-checked"
         ],
     }
-    outcome = {"pass": "passed", "fail": "failed"}.get(report["verdict"], "error")
-    write_json(report, report_dir)
-    write_junit(
-        [CaseOutcome("observe::recorded traffic", outcome, 0.0, (), "; ".join(notes))],
-        report_dir,
-        redactor=Redactor(),
-        findings=report["findings"],
-    )
-    write_human_reports(report, report_dir)
-    code = {"pass": ExitCode.CONFORMING, "fail": ExitCode.VIOLATIONS}.get(
-        report["verdict"], ExitCode.NO_VERDICT
+    code = write_command_reports(
+        report, report_dir, case="observe::recorded traffic", redactor=Redactor()
     )
     return int(code), report
 

@@ -420,3 +420,25 @@ def write_human_reports(report: Mapping[str, Any], report_dir: Path) -> list[Pat
         with open(summary, "a", encoding="utf-8") as stream:
             stream.write(outputs["conformance.md"])
     return paths
+
+
+def write_command_reports(
+    report: Mapping[str, Any], report_dir: Path, *, case: str, redactor: Any
+) -> int:
+    """Every report of a command that judges without pytest (observe, audit): the record, a
+    one-case JUnit named ``case``, HTML, Markdown and badge; the exit code of the verdict."""
+    from jobs_conformance.errors import ExitCode
+    from jobs_conformance.report import CaseOutcome, write_json, write_junit
+
+    write_json(report, report_dir)
+    outcome = {"pass": "passed", "fail": "failed"}.get(report["verdict"], "error")
+    note = report["notes"][0] if report["notes"] else ""
+    write_junit(
+        [CaseOutcome(case, outcome, 0.0, (), note)],
+        report_dir,
+        redactor=redactor,
+        findings=report["findings"],
+    )
+    write_human_reports(report, report_dir)
+    verdicts = {"pass": ExitCode.CONFORMING, "fail": ExitCode.VIOLATIONS}
+    return int(verdicts.get(report["verdict"], ExitCode.NO_VERDICT))
