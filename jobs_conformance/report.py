@@ -141,9 +141,14 @@ def build_report(
             unverified=bool(outcome.unverified or outcome.unseen),
         ),
         "target": target,
-        "target_identity": dict(identity)
-        if identity
-        else {"addresses": [], "tls_sha256": [], "versions": {}, "version_header": None},
+        # What was tested; nothing is known of a run that sent no request.
+        "target_identity": {
+            "addresses": [],
+            "tls_sha256": [],
+            "versions": {},
+            "version_header": None,
+            **(identity or {}),
+        },
         "started": started.isoformat(timespec="seconds"),
         "duration_s": round(duration_s, 3),
         "spec_sha256": spec_sha256,

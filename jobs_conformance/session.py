@@ -603,7 +603,7 @@ class ConformanceSession:
                 "No held job was read: body-level and known-job requirements were not checked "
                 f"({self.not_checked_reason('known-job')})."
             )
-        versions = (state.identity or {}).get("versions", {})
+        versions = state.identity.get("versions", {})
         if self.settings.version_header and versions and set(versions) == {NO_VERSION}:
             self.notes.append(
                 f"No answer carried the header {self.settings.version_header} "
@@ -636,10 +636,7 @@ class ConformanceSession:
             seed=seed,
             strict=self.settings.strict,
             interrupted=interrupted or state.unreachable is not None or bool(version),
-            identity={
-                **(state.identity or {"addresses": [], "tls_sha256": [], "versions": {}}),
-                "version_header": self.settings.version_header,
-            },
+            identity={**state.identity, "version_header": self.settings.version_header},
             incomplete=self._incomplete(interrupted or bool(version)),
             out_of_scope={
                 r.id

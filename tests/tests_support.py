@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,20 @@ def run_in_process(pytester: pytest.Pytester, *args: str, report_dir: Path):
     path = report_dir / "conformance.json"
     report = json.loads(path.read_text()) if path.exists() else None
     return int(result.ret), report, "\n".join(result.outlines + result.errlines)
+
+
+def run_against(
+    pytester: pytest.Pytester,
+    server: Any,
+    *args: str,
+    job_ids: Sequence[str] = (),
+    report_dir: Path,
+):
+    """:func:`run_in_process` against a started reference ``server``, declaring ``job_ids``."""
+    declared = [arg for job_id in job_ids for arg in ("--conformance-job-id", job_id)]
+    return run_in_process(
+        pytester, "--base-url", server.base_url, *declared, *args, report_dir=report_dir
+    )
 
 
 def usage_error(*args: str) -> str:

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from tests_support import run_in_process
+from tests_support import run_against, run_in_process
 
 from jobs_conformance.cli import main as cli
 from jobs_conformance.reference.server import ReferenceServer
@@ -25,15 +25,11 @@ def _run(pytester: pytest.Pytester, faults: list[str], name: str, *args: str, wr
     if wrap is not None:
         server.app = wrap(server.app)
     with server:
-        code, report, output = run_in_process(
+        code, report, output = run_against(
             pytester,
-            "--base-url",
-            server.base_url,
-            "--conformance-job-id",
-            server.job_ids()[1],
-            "--conformance-job-id",
-            server.job_ids()[2],
+            server,
             *args,
+            job_ids=server.job_ids()[1:3],
             report_dir=pytester.path / name,
         )
     return code, report, output

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests_support import DOC_EXAMPLE, run_in_process, statuses
+from tests_support import DOC_EXAMPLE, run_against, run_in_process, statuses
 
 from jobs_conformance.reference.server import ReferenceServer
 
@@ -28,9 +28,9 @@ def _row(report: dict, requirement: str) -> dict:
     return row
 
 
-def _run(pytester: pytest.Pytester, server: ReferenceServer, *args: str):
-    code, report, output = run_in_process(
-        pytester, "--base-url", server.base_url, *args, report_dir=pytester.path / "reports"
+def _run(pytester: pytest.Pytester, server: ReferenceServer, *args: str, job_ids=()):
+    code, report, output = run_against(
+        pytester, server, *args, job_ids=job_ids, report_dir=pytester.path / "reports"
     )
     assert report is not None, output
     return code, report, output
@@ -60,8 +60,7 @@ def test_a_held_id_declared_in_another_case_than_stored_is_a_case_finding_not_a_
     # the declared form is 404, its lower-case form 200.
     with ReferenceServer(faults=["case-sensitive-lookup"]) as server:
         lettered = [i for i in server.job_ids() if any(c.isalpha() for c in i)][:3]
-        args = [a for i in lettered for a in ("--conformance-job-id", i.upper())]
-        code, report, output = _run(pytester, server, *args)
+        code, report, output = _run(pytester, server, job_ids=[i.upper() for i in lettered])
     assert code == 1, output
     assert _failed(report) == {"http.case-insensitive"}, output
     messages = " ".join(
@@ -129,11 +128,10 @@ def test_credentials_are_checked_only_for_a_declared_header(
         got, report, output = _run(
             pytester,
             server,
-            "--conformance-job-id",
-            server.job_ids()[0],
             "--conformance-header",
             header,
             *declare,
+            job_ids=server.job_ids()[:1],
         )
     assert got == code, output
     assert _failed(report) == ({"auth.required"} if auth == "fail" else set())
@@ -153,8 +151,7 @@ def test_twelve_wrong_bodies_of_fifteen_read_twelve_failed_of_fifteen_checked(py
         unstamped = [f"3c90c3cc-0d44-4b50-8888-{n:012d}" for n in range(3)]
         for job_id in unstamped:
             server.store.put({**DOC_EXAMPLE, "id": job_id, "createdAt": None, "updatedAt": None})
-        args = [a for i in (*stamped, *unstamped) for a in ("--conformance-job-id", i)]
-        code, report, output = _run(pytester, server, *args)
+        code, report, output = _run(pytester, server, job_ids=[*stamped, *unstamped])
     assert code == 1 and _failed(report) == {"body.datetime"}, output
     row = _row(report, "body.datetime")
     assert (row["failed"], row["checked"]) == (12, 15)
