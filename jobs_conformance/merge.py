@@ -1,0 +1,158 @@
+"""Partial reports merged: ``jobs-conformance report --merge A.json B.json ...``.
+
+A record of ``observe`` or ``audit`` carries, beside what it shows, the
+results it was built from (``partial``: the per-requirement counts and
+failing classes, and what the command adds: observed coverage, audit
+samples). Merging adds those up and builds the report again with the very
+function the command used, so the merge of the shards of one input is the
+report of one process over all of it: the same rows, findings, counts,
+examples and verdict (its time, duration and request count are the sums of
+the parts'). Every step is commutative and associative (sums, unions, the
+simplest example by a total order, the smallest sample ids), so the order
+of the parts and how they are grouped do not matter.
+
+A part is a set of (source, shard) pairs: two parts that judged the same
+shard of the same input would count it twice, and are refused.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jobs_conformance.errors import UsageError
+from jobs_conformance.results import Results
+from jobs_conformance.shards import Shard
+
+__all__ = ["KINDS", "Meta", "merge_records", "partial_of", "parts_of"]
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What a report says of how it was made, beside its results."""
+
+    target: str
+    started: datetime.datetime
+    duration_s: float
+    requests_sent: int = 0
+    strict: bool = False
+
+
+def parts_of(sources: Sequence[str], shard: Shard) -> list[str]:
+    """What one process judged: its shard of each source, as ``K/N|source``."""
+    return sorted({f"{shard}|{source}" for source in sources})
+
+
+def partial_of(
+    kind: str, results: Results, extra: Mapping[str, Any], parts: Sequence[str]
+) -> dict[str, Any]:
+    """The ``partial`` member of a record: what a merge needs to build the report again.
+
+    ``results`` must be final: its errors are sorted here, as a merge sorts them.
+    """
+    results.errors.sort()
+    return {
+        "kind": kind,
+        "parts": sorted(parts),
+        "results": results.to_data(),
+        "extra": dict(extra),
+    }
+
+
+def _kinds() -> dict[str, tuple[Callable[..., dict[str, Any]], Callable[..., dict[str, Any]]]]:
+    # kind -> (build the report from merged results, merge two extras)
+    from jobs_conformance import audit, observe
+
+    return {
+        "observe": (observe.report_of, observe.merge_extra),
+        "audit": (audit.report_of, audit.merge_extra),
+    }
+
+
+KINDS = ("observe", "audit")
+
+
+def _covered(parts: set[str]) -> set[str]:
+    """Parts with every shard of one source present collapse to that source's whole."""
+    by_source: dict[str, set[Shard]] = {}
+    for part in parts:
+        shard, _, source = part.partition("|")
+        by_source.setdefault(source, set()).add(Shard.parse(shard))
+    collapsed = set()
+    for source, shards in by_source.items():
+        counts = {s.count for s in shards}
+        if len(counts) == 1 and len(shards) == next(iter(counts)):
+            collapsed.add(f"{Shard()}|{source}")
+        else:
+            collapsed |= {f"{s}|{source}" for s in shards}
+    return collapsed
+
+
+def _overlap(first: set[str], second: set[str]) -> str | None:
+    """A (source, shard) both sides judged, or None."""
+    for a in first:
+        for b in second:
+            shard_a, _, source_a = a.partition("|")
+            shard_b, _, source_b = b.partition("|")
+            if source_a != source_b:
+                continue
+            sa, sb = Shard.parse(shard_a), Shard.parse(shard_b)
+            # Two shardings of one source overlap unless they are two shards of one N.
+            if sa == sb or sa.count != sb.count:
+                return f"{source_b} (shard {sa} and shard {sb})"
+    return None
+
+
+def merge_records(
+    records: Sequence[Mapping[str, Any]], names: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The report of one run over the inputs of ``records`` (each an observe or audit record)."""
+    from jobs_conformance.contract import load_contract
+
+    names = list(names or [f"record {n}" for n in range(1, len(records) + 1)])
+    if not records:
+        raise UsageError("--merge", "", "one or more conformance.json records")
+    kinds = set()
+    for name, record in zip(names, records, strict=True):
+        partial = record.get("partial")
+        if not isinstance(partial, Mapping) or partial.get("kind") not in KINDS:
+            raise UsageError(
+                "--merge", name, "a record of observe or audit (a run's record does not merge)"
+            )
+        kinds.add(partial["kind"])
+    if len(kinds) > 1:
+        raise UsageError(
+            "--merge", " ".join(names), "records of one command, not " + " and ".join(sorted(kinds))
+        )
+    contract = load_contract()
+    for name, record in zip(names, records, strict=True):
+        if record["spec_sha256"] != contract.spec_sha256:
+            raise UsageError("--merge", name, "a record judged against this suite's spec")
+    strict = {bool(r["strict"]) for r in records}
+    if len(strict) > 1:
+        raise UsageError("--merge", " ".join(names), "records all strict or all not")
+    (kind,) = kinds
+    build, merge_extra = _kinds()[kind]
+    results = Results(contract)
+    parts: set[str] = set()
+    extra: dict[str, Any] | None = None
+    for name, record in zip(names, records, strict=True):
+        partial = record["partial"]
+        these = set(partial["parts"])
+        clash = _overlap(parts, these)
+        if clash is not None:
+            raise UsageError("--merge", name, f"a part not judged already: {clash} is in two")
+        parts = _covered(parts | these)
+        results.merge(partial["results"])
+        extra = dict(partial["extra"]) if extra is None else merge_extra(extra, partial["extra"])
+    targets = sorted({str(r["target"]) for r in records})
+    meta = Meta(
+        target="; ".join(targets),
+        started=min(datetime.datetime.fromisoformat(r["started"]) for r in records),
+        duration_s=sum(float(r["duration_s"]) for r in records),
+        requests_sent=sum(int(r["requests_sent"]) for r in records),
+        strict=strict.pop(),
+    )
+    return build(results, extra or {}, meta, parts=sorted(parts))
