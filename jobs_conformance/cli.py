@@ -13,7 +13,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -115,8 +115,16 @@ def _build_parser() -> argparse.ArgumentParser:
         help="show the findings of NEW as new, fixed or unchanged since OLD (two "
         "conformance.json), without running again; with --report-dir, also write the reports",
     )
+    sources.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="FILE",
+        help="merge the records of observe or audit parts (--shard K/N, or separate inputs) "
+        "into the report of one run over all of them; exit code of the merged verdict",
+    )
     report.add_argument(
-        "--report-dir", help="where to write (default: the folder of --from; --compare: none)"
+        "--report-dir",
+        help="where to write (default: the folder of --from; --compare: none; --merge: reports)",
     )
     report.set_defaults(handler=_report)
 
@@ -247,47 +255,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.NO_VERDICT)
 
 
-def _bodies(args: argparse.Namespace) -> Iterator[tuple[str, bytes | None, str | None]]:
-    """(source, body, error) for every body named on the command line."""
-    for name in args.files:
-        try:
-            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-        except OSError as exc:
-            yield name, None, f"cannot read {name}: {exc.strerror}"
-            continue
-        if not args.jsonl:
-            yield name, data, None
-            continue
-        for number, line in enumerate(data.split(b"\n"), start=1):
-            if line.strip():
-                yield f"{name}:{number}", line.rstrip(b"\r"), None
-
-
 def _validate(args: argparse.Namespace) -> ExitCode:
+    """Captured 200 bodies: the simplest input of ``observe``'s reading and judging."""
     from jobs_conformance.contract import load_contract
-    from jobs_conformance.oracle import judge_body
+    from jobs_conformance.observe import FirstReads, Observed, exchanges_of
+    from jobs_conformance.oracle import judge
+    from jobs_conformance.recordings import Reading, read_records
 
     contract = load_contract()
-    failed = unreadable = False
-    out = sys.stdout
-    for source, body, error in _bodies(args):
-        if body is None:
-            print(f"jobs-conformance validate: {error}", file=sys.stderr)
-            unreadable = True
-            continue
-        judgement = judge_body(body, args.content_type, contract)
-        bad = judgement.failed(strict=args.strict) or bool(judgement.crashes)
-        failed = failed or bad
-        record = {
-            "source": source,
-            "ok": not bad,
-            "violations": [v.to_dict() for v in judgement.violations],
-        }
-        if judgement.crashes:
-            record["crashed_checks"] = [c.requirement for c in judgement.crashes]
-        out.write(json.dumps(record) + "\n")
+    headers = (("Content-Type", args.content_type),) if args.content_type is not None else ()
+    reading, failed, out = Reading(), False, sys.stdout
+    with FirstReads() as reads:
+        for name in args.files:
+            shown = len(reading.messages)
+            records = read_records(name, "bodies", reading, jsonl=args.jsonl, headers=headers)
+            for source, exchange in exchanges_of(records, Observed(), reads, contract=contract):
+                judgement = judge(exchange, contract)
+                bad = judgement.failed(strict=args.strict) or bool(judgement.crashes)
+                failed = failed or bad
+                record: dict[str, Any] = {
+                    "source": source,
+                    "ok": not bad,
+                    "violations": [v.to_dict() for v in judgement.violations],
+                }
+                if judgement.crashes:
+                    record["crashed_checks"] = [c.requirement for c in judgement.crashes]
+                out.write(json.dumps(record) + "\n")
+            for message in reading.messages[shown:]:
+                print(f"jobs-conformance validate: {message}", file=sys.stderr)
     out.flush()
-    if unreadable:
+    if reading.unreadable:
         return ExitCode.NO_VERDICT
     return ExitCode.VIOLATIONS if failed else ExitCode.CONFORMING
 
@@ -408,6 +405,8 @@ def _report(args: argparse.Namespace) -> ExitCode:
     from jobs_conformance.gate import compare_records
     from jobs_conformance.render import write_human_reports
 
+    if args.merge:
+        return _merge(args)
     if args.compare:
         old, new = args.compare
         report = compare_records(_record("--compare", old), _record("--compare", new), old)
@@ -427,6 +426,21 @@ def _report(args: argparse.Namespace) -> ExitCode:
     for path in write_human_reports(report, report_dir):
         print(path)
     return ExitCode.CONFORMING
+
+
+def _merge(args: argparse.Namespace) -> ExitCode:
+    from jobs_conformance.merge import merge_records
+    from jobs_conformance.redact import Redactor
+    from jobs_conformance.render import render_console, write_command_reports
+
+    report = merge_records([_record("--merge", name) for name in args.merge], args.merge)
+    report_dir = Path(args.report_dir or "reports")
+    code = write_command_reports(
+        report, report_dir, case=f"{report['partial']['kind']}::merged", redactor=Redactor()
+    )
+    for line in render_console(report, report_dir=report_dir):
+        print(line.text)
+    return ExitCode(code)
 
 
 def _waive(args: argparse.Namespace) -> ExitCode:

@@ -18,6 +18,7 @@ shard of the same input would count it twice, and are refused.
 from __future__ import annotations
 
 import datetime
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,14 +62,11 @@ def partial_of(
     }
 
 
-def _kinds() -> dict[str, tuple[Callable[..., dict[str, Any]], Callable[..., dict[str, Any]]]]:
-    # kind -> (build the report from merged results, merge two extras)
-    from jobs_conformance import audit, observe
-
-    return {
-        "observe": (observe.report_of, observe.merge_extra),
-        "audit": (audit.report_of, audit.merge_extra),
-    }
+def _builder(kind: str) -> tuple[Callable[..., dict[str, Any]], Callable[..., dict[str, Any]]]:
+    """The command's own report builder and its merge of what it adds (``report_of``,
+    ``merge_extra`` of the module named ``kind``)."""
+    module = importlib.import_module(f"jobs_conformance.{kind}")
+    return module.report_of, module.merge_extra
 
 
 KINDS = ("observe", "audit")
@@ -134,7 +132,7 @@ def merge_records(
     if len(strict) > 1:
         raise UsageError("--merge", " ".join(names), "records all strict or all not")
     (kind,) = kinds
-    build, merge_extra = _kinds()[kind]
+    build, merge_extra = _builder(kind)
     results = Results(contract)
     parts: set[str] = set()
     extra: dict[str, Any] | None = None

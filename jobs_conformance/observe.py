@@ -23,218 +23,179 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gzip
 import hashlib
-import io
 import json
-import sys
+import os
+import sqlite3
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from jobs_conformance.contract import Contract, load_contract
-from jobs_conformance.errors import UsageError
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
+from jobs_conformance.merge import Meta, partial_of, parts_of
+from jobs_conformance.recordings import FORMATS, Reading, Record, read_records
 from jobs_conformance.redact import Redactor
+from jobs_conformance.results import Results
+from jobs_conformance.shards import ALL, Shard, shard_argument
 
-__all__ = ["FORMATS", "Observed", "add_parser", "exchanges_of", "observe", "read_records"]
+__all__ = [
+    "FirstReads",
+    "Observed",
+    "add_parser",
+    "exchanges_of",
+    "merge_extra",
+    "observe",
+    "report_of",
+]
 
-FORMATS = ("auto", "ndjson", "har", "vcr")
-_GZIP = b"\x1f\x8b"
+# Exchanges a test holds for Results' de-duplication before it is let go.
+_BATCH = 1024
 
 
 @dataclass
 class Observed:
-    """What reading the traffic found besides verdicts."""
+    """What reading the traffic found besides verdicts: exchanges judged, records skipped."""
 
     exchanges: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # why -> how many
-    unreadable: list[str] = field(default_factory=list)
 
     def skip(self, why: str) -> None:
         self.skipped[why] = self.skipped.get(why, 0) + 1
 
 
-# --- Reading: records of (method, url, status, headers, body) from any input.
+class FirstReads:
+    """The first answer of each job the traffic read, on disk, for what a later read shows.
 
+    A repeat with the same ``updatedAt`` and another body, or another case
+    with another outcome, is seen only against an earlier read of the same
+    job, which may be any number of records back. Held in memory, those first
+    reads grow with the number of distinct jobs (a gigabyte of traffic holds
+    millions); in a throwaway SQLite file they cost a few pages of cache, and
+    only the key, status, ``updatedAt`` and digest are read back unless a
+    difference is found.
+    """
 
-@dataclass(frozen=True)
-class Record:
-    """One recorded exchange, as the inputs give it."""
+    def __init__(self) -> None:
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._db: sqlite3.Connection | None = None
 
-    method: str
-    url: str
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes | None  # None: recorded without its body
-    request_headers: tuple[tuple[str, str], ...] = ()
+    def __enter__(self) -> FirstReads:
+        return self
 
+    def __exit__(self, *exc: object) -> None:
+        if self._db is not None:
+            self._db.close()
+        if self._folder is not None:
+            self._folder.cleanup()
 
-def _opened(name: str) -> IO[bytes]:
-    if name == "-":
-        stream: IO[bytes] = sys.stdin.buffer
-    else:
-        try:
-            stream = open(name, "rb")  # noqa: SIM115 - closed by the caller
-        except OSError as exc:
-            raise UsageError("FILE", name, f"a readable file ({exc.strerror})") from None
-    head = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
-    if head == _GZIP:
-        return gzip.GzipFile(fileobj=stream)  # type: ignore[return-value]
-    return stream
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._folder = tempfile.TemporaryDirectory(prefix="jobs-conformance-observe-")
+            db = sqlite3.connect(os.path.join(self._folder.name, "first-reads.sqlite3"))
+            # A scratch file: nothing to recover after a crash, so no journal.
+            db.executescript(
+                "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8192;"
+                "CREATE TABLE reads (key TEXT PRIMARY KEY, job_id TEXT, status INTEGER,"
+                " updated TEXT, digest BLOB, url TEXT, headers TEXT, body BLOB);"
+            )
+            self._db = db
+        return self._db
 
-
-def read_records(name: str, fmt: str, observed: Observed) -> Iterator[Record]:
-    """The records of one input (``-`` is stdin), format detected from the content or ``fmt``."""
-    stream = io.BufferedReader(_opened(name))  # type: ignore[arg-type]
-    chosen = fmt if fmt != "auto" else _detected(stream.peek(4096))
-    reader = {"har": _har, "vcr": _vcr}.get(chosen, _ndjson)
-    yield from reader(stream, name, observed)
-
-
-def _detected(head: bytes) -> str:
-    """The format of an input from its first bytes: a HAR document, a VCR cassette, NDJSON."""
-    start = head.lstrip()
-    if start.startswith(b"{") and b'"log"' in head and b'"entries"' in head:
-        return "har"
-    if not start.startswith((b"{", b"[")) and b"http_interactions:" in head:
-        return "vcr"
-    return "ndjson"
-
-
-def _ndjson(stream: IO[bytes], name: str, observed: Observed) -> Iterator[Record]:
-    for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            yield _record(item)
-        except (ValueError, KeyError, TypeError) as exc:
-            observed.unreadable.append(f"{name}:{number}: not an exchange ({exc})")
-
-
-def _record(item: Mapping[str, Any]) -> Record:
-    """An NDJSON exchange, or an access-log line (``path`` or ``request`` for the URL, no body)."""
-    url = item.get("url") or item.get("uri") or item.get("path")
-    method = item.get("method")
-    if url is None and isinstance(item.get("request"), str):
-        # "GET /api/v2/jobs/... HTTP/1.1", as common log formats write it
-        method, url, *_ = str(item["request"]).split(" ")
-    body = item.get("body")
-    if isinstance(body, str):
-        data: bytes | None = body.encode("utf-8")
-    elif body is None:
-        data = None
-    else:  # a JSON value recorded as such: its canonical text
-        data = json.dumps(body).encode("utf-8")
-    if url is None:
-        raise KeyError("url")
-    return Record(
-        str(method or "GET").upper(),
-        str(url),
-        int(item["status"]),
-        tuple((str(k), str(v)) for k, v in dict(item.get("headers") or {}).items()),
-        data,
-        tuple((str(k), str(v)) for k, v in dict(item.get("request_headers") or {}).items()),
-    )
-
-
-def _har(stream: IO[bytes], name: str, observed: Observed) -> Iterator[Record]:
-    # A HAR is one JSON document: read whole (browser and proxy exports are
-    # bounded by what they recorded).
-    try:
-        entries = json.load(stream)["log"]["entries"]
-    except (ValueError, KeyError, TypeError) as exc:
-        observed.unreadable.append(f"{name}: not a HAR 1.2 document ({exc})")
-        return
-    for number, entry in enumerate(entries):
-        try:
-            request, response = entry["request"], entry["response"]
-            content = response.get("content") or {}
-            text = content.get("text")
-            if text is not None and content.get("encoding") == "base64":
-                import base64
-
-                body: bytes | None = base64.b64decode(text)
-            else:
-                body = text.encode("utf-8") if isinstance(text, str) else None
-            yield Record(
-                str(request["method"]).upper(),
-                str(request["url"]),
-                int(response["status"]),
-                tuple((h["name"], h["value"]) for h in response.get("headers") or ()),
+    def again(self, exchange: Exchange) -> Exchange | None:
+        """What this read shows against the job's first one: another case with another
+        outcome, or a repeat with the same ``updatedAt`` and another body (None: nothing)."""
+        db = self._connection()
+        key = str(exchange.job_id).lower()
+        body = exchange.response.body if exchange.body_recorded else None
+        job = exchange.job if body is not None else None
+        updated = job.get("updatedAt") if isinstance(job, dict) else None
+        updated = updated if isinstance(updated, str) else None
+        digest = hashlib.sha256(body).digest() if body is not None else None
+        request = exchange.request
+        inserted = db.execute(
+            "INSERT OR IGNORE INTO reads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                exchange.job_id,
+                exchange.response.status,
+                updated,
+                digest,
+                request.url if request else "",
+                json.dumps(exchange.response.headers),
                 body,
-                tuple((h["name"], h["value"]) for h in request.get("headers") or ()),
+            ),
+        ).rowcount
+        if inserted:
+            return None
+        job_id, status, before_updated, before_digest = db.execute(
+            "SELECT job_id, status, updated, digest FROM reads WHERE key = ?", (key,)
+        ).fetchone()
+        if job_id != exchange.job_id:
+            return dataclasses.replace(
+                exchange, intent=Intent.CASE_VARIANT, baseline=self._first(key)
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            observed.unreadable.append(f"{name}: entry {number}: not an exchange ({exc})")
+        if (
+            status == exchange.response.status == 200
+            and updated is not None
+            and updated == before_updated
+            and digest is not None
+            and before_digest is not None
+            and digest != before_digest
+        ):
+            # The same updatedAt, another body: reading the job changed it, or two
+            # replicas disagree about one version.
+            return dataclasses.replace(exchange, intent=Intent.REPEAT, baseline=self._first(key))
+        return None
 
-
-def _vcr(stream: IO[bytes], name: str, observed: Observed) -> Iterator[Record]:
-    # A schemathesis cassette (`st run --report vcr`): VCR-style YAML, one document.
-    import yaml
-
-    try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        interactions = yaml.load(stream, Loader=loader)["http_interactions"]
-    except (yaml.YAMLError, KeyError, TypeError) as exc:
-        observed.unreadable.append(f"{name}: not a VCR cassette ({exc})")
-        return
-    for number, interaction in enumerate(interactions or ()):
-        try:
-            request, response = interaction["request"], interaction["response"]
-            body = response.get("body") or {}
-            if "base64_string" in body:
-                import base64
-
-                data: bytes | None = base64.b64decode(body["base64_string"])
-            else:
-                text = body.get("string")
-                data = text.encode("utf-8") if isinstance(text, str) else None
-            yield Record(
-                str(request["method"]).upper(),
-                str(request["uri"]),
-                int(response["status"]["code"]),
-                _vcr_headers(response.get("headers")),
-                data,
-                _vcr_headers(request.get("headers")),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            observed.unreadable.append(f"{name}: interaction {number}: not an exchange ({exc})")
-
-
-def _vcr_headers(headers: Any) -> tuple[tuple[str, str], ...]:
-    # name -> list of values
-    return tuple(
-        (str(k), str(v))
-        for k, values in dict(headers or {}).items()
-        for v in (values if isinstance(values, list) else [values])
-    )
-
-
-# --- Judging: records to exchanges with the intent the traffic allows.
+    def _first(self, key: str) -> Exchange:
+        job_id, status, url, headers, body = (
+            self._connection()
+            .execute("SELECT job_id, status, url, headers, body FROM reads WHERE key = ?", (key,))
+            .fetchone()
+        )
+        return Exchange(
+            HttpResponse(status, tuple(tuple(h) for h in json.loads(headers)), body or b""),
+            Intent.MAYBE_HELD,
+            HttpRequest("GET", url),
+            job_id,
+            body_recorded=body is not None,
+        )
 
 
 def exchanges_of(
     records: Iterable[Record],
     observed: Observed,
+    reads: FirstReads,
     *,
     path_prefix: str = "",
     contract: Contract | None = None,
     redactor: Redactor | None = None,
-) -> Iterator[Exchange]:
-    """The records of ``GET {path_prefix}/jobs/{jobId}`` as exchanges to judge, then what the
-    same job read again shows (idempotency, case)."""
+    shard: Shard = ALL,
+) -> Iterator[tuple[str, Exchange]]:
+    """Where each record is from and the exchange to judge, for the records of
+    ``GET {path_prefix}/jobs/{jobId}`` in ``shard``; then what the same job read again
+    shows (a repeat, another case). A body without its request is judged as a
+    captured 200 body (``validate``'s input)."""
     contract = contract or load_contract()
     redactor = redactor or Redactor()
-    # The first answer seen of each job: (its id as requested, status, updatedAt, body digest).
-    seen: dict[str, tuple[Exchange, str | None, str]] = {}
+    pattern = contract.path_pattern
     for record in records:
+        if record.url is None:
+            if shard.holds(record.source):
+                observed.exchanges += 1
+                response = HttpResponse(200, record.headers, record.body or b"")
+                yield record.source, Exchange(response, Intent.CAPTURED)
+            continue
         job_id = _job_id(record.url, path_prefix)
         if job_id is None:
-            observed.skip("another endpoint")
+            if shard.holds(record.url):
+                observed.skip("another endpoint")
+            continue
+        if not shard.holds(job_id):
             continue
         if record.method != "GET":
             observed.skip(f"method {record.method}")
@@ -244,43 +205,18 @@ def exchanges_of(
             "GET", redactor.text(record.url), redactor.headers(record.request_headers)
         )
         response = HttpResponse(record.status, redactor.headers(record.headers), record.body or b"")
-        well_formed = bool(contract.path_pattern.search(job_id))
+        well_formed = bool(pattern.search(job_id))
         # A recorded well-formed id may or may not be held: 200, 404 and 410 are all
         # answers a conforming service gives it.
         intent = Intent.MAYBE_HELD if well_formed else Intent.MALFORMED
         exchange = Exchange(
             response, intent, request, job_id, body_recorded=record.body is not None
         )
-        yield exchange
-        if well_formed and record.body is not None:
-            yield from _again(exchange, seen)
-
-
-def _again(
-    exchange: Exchange, seen: dict[str, tuple[Exchange, str | None, str]]
-) -> Iterator[Exchange]:
-    """What a job read before shows with this answer: a repeat, or another case."""
-    key = str(exchange.job_id).lower()
-    job = exchange.job or {}
-    updated = job.get("updatedAt") if isinstance(job.get("updatedAt"), str) else None
-    digest = hashlib.sha256(exchange.response.body).hexdigest()
-    first = seen.get(key)
-    if first is None:
-        # The first answer, kept small: its status and body are what later reads compare with.
-        seen[key] = (exchange, updated, digest)
-        return
-    before, before_updated, before_digest = first
-    if before.job_id != exchange.job_id:
-        yield dataclasses.replace(exchange, intent=Intent.CASE_VARIANT, baseline=before)
-    elif (
-        before.response.status == exchange.response.status == 200
-        and updated is not None
-        and updated == before_updated
-        and digest != before_digest
-    ):
-        # The same updatedAt, another body: reading the job changed it, or two
-        # replicas disagree about one version.
-        yield dataclasses.replace(exchange, intent=Intent.REPEAT, baseline=before)
+        yield record.source, exchange
+        if well_formed:
+            again = reads.again(exchange)
+            if again is not None:
+                yield record.source, again
 
 
 def _job_id(url: str, path_prefix: str) -> str | None:
@@ -318,26 +254,77 @@ def observe(
     path_prefix: str = "",
     strict: bool = False,
     report_dir: Path = Path("reports"),
+    shard: Shard = ALL,
 ) -> tuple[int, dict[str, Any]]:
-    """Judge the recorded exchanges of ``names``; the exit code and the record (written)."""
+    """Judge the recorded exchanges of ``names`` (this shard of them); the exit code and the
+    record (written to ``report_dir``)."""
     import datetime
     import time
 
-    from jobs_conformance import __version__
     from jobs_conformance.oracle import judge
     from jobs_conformance.render import write_command_reports
-    from jobs_conformance.report import build_report
-    from jobs_conformance.results import Results
 
     contract = load_contract()
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
-    observed, results = Observed(), Results(contract)
+    observed, reading, results = Observed(), Reading(shard), Results(contract)
     sources = list(names)
-    for name in sources:
-        records = read_records(name, fmt, observed)
-        for exchange in exchanges_of(records, observed, path_prefix=path_prefix, contract=contract):
-            results.observe(exchange, judge(exchange, contract), test=f"observe::{name}")
-        results.finish_test(f"observe::{name}")
+    with FirstReads() as reads:
+        for name in sources:
+            test = f"observe::{name}"
+            records = read_records(name, fmt, reading)
+            exchanges = exchanges_of(
+                records, observed, reads, path_prefix=path_prefix, contract=contract, shard=shard
+            )
+            for number, (_, exchange) in enumerate(exchanges, 1):
+                results.observe(exchange, judge(exchange, contract), test=test)
+                if number % _BATCH == 0:
+                    # Each record is judged once: nothing to de-duplicate across batches.
+                    results.finish_test(test)
+            results.finish_test(test)
+    for message in reading.messages:
+        results.error(message)
+    extra = {
+        "exchanges": observed.exchanges,
+        "skipped": observed.skipped,
+        "unreadable": reading.unreadable,
+    }
+    meta = Meta(
+        target="recorded traffic: " + ", ".join(sources),
+        started=started,
+        duration_s=time.monotonic() - clock,
+        strict=strict,
+    )
+    report = report_of(results, extra, meta, parts=parts_of(sources, shard))
+    code = write_command_reports(
+        report, report_dir, case="observe::recorded traffic", redactor=Redactor()
+    )
+    return int(code), report
+
+
+def merge_extra(first: Mapping[str, Any], second: Mapping[str, Any]) -> dict[str, Any]:
+    """Two parts' counts of what was read, added up."""
+    skipped = dict(first["skipped"])
+    for why, count in second["skipped"].items():
+        skipped[why] = skipped.get(why, 0) + count
+    return {
+        "exchanges": first["exchanges"] + second["exchanges"],
+        "skipped": skipped,
+        "unreadable": first["unreadable"] + second["unreadable"],
+    }
+
+
+def report_of(
+    results: Results, extra: Mapping[str, Any], meta: Meta, *, parts: list[str]
+) -> dict[str, Any]:
+    """The record of an observation (one process's, or merged parts'): the run's report,
+    the observed coverage, and the partial results a merge builds on."""
+    from jobs_conformance import __version__
+    from jobs_conformance.recordings import MAX_UNREADABLE_SHOWN
+    from jobs_conformance.report import build_report
+
+    contract = load_contract()
+    partial = partial_of("observe", results, extra, parts)  # sorts the errors
+    del results.errors[MAX_UNREADABLE_SHOWN:]
     bodies = any(r.checked for r in results.rows() if r.requirement.id.startswith("body."))
     for result in results.rows():
         if result.status == "not-checked":
@@ -346,53 +333,55 @@ def observe(
                 if result.requirement.id.startswith("body.") and not bodies
                 else _REASONS.get(result.requirement.id, "the recorded traffic never showed it")
             )
-    for message in observed.unreadable:
-        results.error(message)
+    skipped = dict(sorted(extra["skipped"].items()))
     notes = [
-        f"{observed.exchanges} exchanges of GET /jobs/{{jobId}} judged; "
-        + (
-            ", ".join(f"{n} skipped ({why})" for why, n in sorted(observed.skipped.items()))
-            or "none skipped"
-        )
+        f"{extra['exchanges']} exchanges of GET /jobs/{{jobId}} judged; "
+        + (", ".join(f"{n} skipped ({why})" for why, n in skipped.items()) or "none skipped")
     ]
+    unreadable = int(extra["unreadable"])
+    if unreadable:
+        notes.append(
+            f"{unreadable} records could not be read (the first {len(results.errors)} are "
+            "listed under errors): no verdict on the traffic, though every finding stands."
+        )
     report = build_report(
         results,
-        target="recorded traffic: " + ", ".join(sources),
-        started=started,
-        duration_s=time.monotonic() - clock,
+        target=meta.target,
+        started=meta.started,
+        duration_s=meta.duration_s,
         spec_sha256=contract.spec_sha256,
         seed="recorded",
-        strict=strict,
-        interrupted=False,
-        requests_sent=0,
+        strict=meta.strict,
+        # What could not be read may hold anything: no verdict, as validate says.
+        interrupted=bool(unreadable),
+        requests_sent=meta.requests_sent,
         known_jobs=0,
         notes=notes,
         suite_version=__version__,
         redactor=Redactor(),
     )
     report["coverage"] = {
-        "exchanges": observed.exchanges,
-        "skipped": dict(sorted(observed.skipped.items())),
-        "unreadable": len(observed.unreadable),
+        "exchanges": extra["exchanges"],
+        "skipped": skipped,
+        "unreadable": unreadable,
         "could_show": {r["id"]: r["checked"] for r in report["requirements"]},
         "never_exercised": [
             r["id"] for r in report["requirements"] if r["status"] == "not-checked"
         ],
     }
-    code = write_command_reports(
-        report, report_dir, case="observe::recorded traffic", redactor=Redactor()
-    )
-    return int(code), report
+    report["partial"] = partial
+    return report
 
 
 def add_parser(subparsers: Any) -> None:
     """``jobs-conformance observe``."""
     parser = subparsers.add_parser(
         "observe",
-        help="judge recorded traffic of GET /jobs/{jobId} (HAR, NDJSON; gzip; '-' for stdin)",
+        help="judge recorded traffic of GET /jobs/{jobId} (HAR, NDJSON, VCR, access logs; gzip; "
+        "'-' for stdin)",
         description="Judge recorded exchanges with the run's oracle; reports as run writes them. "
-        "Exit 0 conforming, 1 violations, 2 no verdict (unreadable input, nothing exercised), "
-        "4 usage error.",
+        "Exit 0 conforming, 1 violations, 2 no verdict (an input or record that could not be "
+        "read, nothing exercised), 4 usage error.",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="recorded exchanges; '-' is stdin")
     parser.add_argument("--format", dest="fmt", choices=FORMATS, default="auto")
@@ -403,6 +392,13 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--strict", action="store_true", help="should-level findings fail too")
     parser.add_argument("--report-dir", default="reports", help="where reports are written")
+    parser.add_argument(
+        "--shard",
+        type=shard_argument,
+        default=ALL,
+        metavar="K/N",
+        help="judge only shard K of N (by job id); merge the parts with report --merge",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -415,6 +411,7 @@ def _run(args: argparse.Namespace) -> int:
         path_prefix=args.path_prefix,
         strict=args.strict,
         report_dir=Path(args.report_dir),
+        shard=args.shard,
     )
     for line in render_console(report, report_dir=Path(args.report_dir)):
         print(line.text)

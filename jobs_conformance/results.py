@@ -12,6 +12,7 @@ what Hypothesis shrinks toward, so one run shows every failing form at once.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,11 @@ class Counterexample:
         """Shortlex on the URL: the simpler of two examples of a class."""
         url = str(self.request.get("url") or "")
         return (len(url), url)
+
+    @property
+    def order(self) -> str:
+        """A total order of examples, for ties on :attr:`size`."""
+        return json.dumps(self.to_dict(), sort_keys=True, default=str)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -146,7 +152,11 @@ class FailingClass:
         self.tests.add(example.test)
         if severity == "must":
             self.severity = "must"
-        if example.size < self.example.size:
+        if example.size < self.example.size or (
+            # Two examples as simple: the one first in a total order, so merged
+            # results do not depend on the order they were met in.
+            example.size == self.example.size and example.order < self.example.order
+        ):
             self.example = example
 
     def to_dict(self) -> dict[str, Any]:
@@ -295,7 +305,8 @@ class Results:
                         "affected_by": sorted(r.affected_by),
                         "classes": [
                             {**c.to_dict(), "tests": sorted(c.tests), "reproduced": c.reproduced}
-                            for c in r.classes.values()
+                            # By name: the same data whatever order the classes were met in.
+                            for _, c in sorted(r.classes.items())
                         ],
                     }
                     for rid, r in self.requirements.items()

@@ -7,7 +7,7 @@ import json
 
 import jsonschema
 import pytest
-from tests_support import DOC_EXAMPLE
+from tests_support import DOC_EXAMPLE, usage_error
 
 from jobs_conformance.cli import main as cli
 from jobs_conformance.contract import default_spec_dir
@@ -76,11 +76,12 @@ def test_recorded_traffic_is_judged_by_the_runs_oracle(tmp_path, compress):
 def test_bodies_absent_leave_body_requirements_not_checked(tmp_path):
     logged = [{**e, "body": None} for e in TRAFFIC[:4]]
     code, report = observe([_write(tmp_path / "log.ndjson", logged)], report_dir=tmp_path / "r")
-    assert code == 1  # the 500 and the braces' 200 show without bodies
+    assert code == 1  # the 500, the braces' 200 and the two cases' outcomes show without bodies
     rows = {r["id"]: r for r in report["requirements"]}
     assert all(rows[r]["status"] == "not-checked" for r in rows if r.startswith("body."))
+    assert all(r in report["coverage"]["never_exercised"] for r in rows if r.startswith("body."))
     assert rows["body.json"]["reason"] == "no 200 body was recorded"
-    assert _failed(report) == {"http.malformed-4xx", "http.unknown-404"}
+    assert _failed(report) == {"http.malformed-4xx", "http.unknown-404", "http.case-insensitive"}
 
 
 def test_the_same_job_read_twice_with_one_updated_at_and_two_bodies_is_not_idempotent(tmp_path):
@@ -131,7 +132,7 @@ def test_a_har_export_and_a_gateway_prefix(tmp_path):
         assert "s3cret-token-x" not in path.read_text(errors="replace")
 
 
-def test_the_command_reads_stdin_and_refuses_a_missing_file(tmp_path, monkeypatch, capsys):
+def test_the_command_reads_stdin(tmp_path, monkeypatch, capsys):
     import io
     import sys
 
@@ -139,7 +140,8 @@ def test_the_command_reads_stdin_and_refuses_a_missing_file(tmp_path, monkeypatc
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(io.BytesIO(data))))
     assert cli(["observe", "-", "--report-dir", str(tmp_path / "r")]) == 1
     assert "body.datetime" in capsys.readouterr().out
-    assert cli(["observe", str(tmp_path / "missing.ndjson")]) == 4
+    assert "K/N" in usage_error("observe", "--shard", "3/2", "-")
+    assert "invalid choice" in usage_error("observe", "--format", "xml", "-")
 
 
 def test_a_schemathesis_cassette_and_an_access_log(tmp_path):
@@ -175,3 +177,140 @@ def test_a_schemathesis_cassette_and_an_access_log(tmp_path):
     )
     code, report = observe([str(log)], report_dir=tmp_path / "log")
     assert code == 1 and _failed(report) == {"http.unknown-404"}
+
+
+def _har(exchanges: list[dict]) -> str:
+    """A HAR 1.2 document of NDJSON-style exchanges, pretty-printed as browsers export it."""
+    entries = [
+        {
+            "request": {"method": e["method"], "url": e["url"], "headers": []},
+            "response": {
+                "status": e["status"],
+                "headers": [{"name": k, "value": v} for k, v in e["headers"].items()],
+                "content": {} if e["body"] is None else {"text": e["body"]},
+            },
+        }
+        for e in exchanges
+    ]
+    return json.dumps({"log": {"version": "1.2", "entries": entries, "pages": []}}, indent=2)
+
+
+def test_bad_inputs_are_named_with_file_and_line_and_every_other_record_is_judged(tmp_path, capsys):
+    # TRAFFIC[0] holds the body.datetime fault, TRAFFIC[3] the 500: both must still be found.
+    lines = [json.dumps(e) for e in TRAFFIC[:3]]
+    ndjson = tmp_path / "broken.ndjson"
+    ndjson.write_text("\n".join([lines[0], '{"method": "GET", "url": ', *lines[1:]]) + "\n")
+    full = _har(TRAFFIC[:4])
+    cut = full[: full.index('"url": "https://gateway.example/api/v2/jobs/00000000')]
+    har = tmp_path / "cut.har"
+    har.write_text(cut)  # the last entry cut short: the first three are still read
+    odd = tmp_path / "odd.xml"
+    odd.write_text("<log><entry/></log>\n")
+    missing = tmp_path / "missing.ndjson"
+    sources = [str(ndjson), str(har), str(odd), str(missing)]
+    code = cli(["observe", *sources, "--report-dir", str(tmp_path / "r")])
+    report = json.loads((tmp_path / "r" / "conformance.json").read_text())
+    assert code == 2 and report["verdict"] == "incomplete"
+    errors = "\n".join(report["errors"])
+    assert f"{ndjson}:2: not an exchange" in errors
+    har_line = cut[: cut.rindex('"request"')].count("\n")  # where the cut entry begins
+    assert f"{har}:{har_line}: not a complete HAR 1.2 document" in errors
+    assert f"{odd}:1: unknown format" in errors
+    assert f"{missing}: cannot read" in errors
+    assert report["coverage"]["unreadable"] == 4
+    # Everything readable was judged: 3 NDJSON lines, 3 HAR entries.
+    assert report["coverage"]["exchanges"] == 6
+    assert _failed(report) >= {"body.datetime", "http.malformed-4xx", "http.case-insensitive"}
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_cassette_cut_short_keeps_the_interactions_before_the_cut(tmp_path):
+    import yaml
+
+    interactions = [
+        {
+            "id": str(n),
+            "request": {"uri": f"http://h/api/v2/jobs/{job_id}", "method": "GET", "headers": {}},
+            "response": {
+                "status": {"code": str(status), "message": ""},
+                "headers": {"Content-Type": ["application/json"]},
+                "body": {"encoding": "utf-8", "string": ""},
+            },
+        }
+        for n, (job_id, status) in enumerate([("not-a-uuid", 200), (DOC_ID, 500), (DOC_ID, 404)])
+    ]
+    text = yaml.safe_dump({"command": "st run", "http_interactions": interactions})
+    cassette = tmp_path / "cut.yaml"
+    cassette.write_text(text[: text.rindex("status:")] + "status: {code: '4")
+    code, report = observe([str(cassette)], report_dir=tmp_path / "r")
+    assert code == 2
+    assert report["coverage"]["exchanges"] == 2
+    assert _failed(report) == {"http.malformed-4xx", "http.unknown-404"}
+    (error,) = report["errors"]
+    assert error.startswith(f"{cassette}:") and "not an interaction" in error
+
+
+def _comparable(report: dict) -> dict:
+    """What a report judged, without when, how long or which shards it covered."""
+    return {
+        key: report[key]
+        for key in ("verdict", "requirements", "findings", "coverage", "errors", "target")
+    } | {"results": report["partial"]["results"]}
+
+
+def test_shards_merge_to_the_report_of_one_process_in_any_order(tmp_path):
+    import itertools
+
+    from jobs_conformance.merge import merge_records
+    from jobs_conformance.shards import Shard
+
+    # Many jobs, each read in several ways, so every shard holds some of every kind.
+    traffic = []
+    for n in range(60):
+        job_id = f"{n:08x}-0000-4000-8000-000000000000"
+        job = {**DOC_EXAMPLE, "id": job_id}
+        traffic += [
+            _exchange(
+                f"/jobs/{job_id}",
+                200,
+                job if n % 3 else {**job, "createdAt": "2023-02-29T00:00:00Z"},
+            ),
+            _exchange(f"/jobs/{job_id.upper()}", 404 if n % 4 == 0 else 200, job),
+            _exchange(f"/jobs/{job_id}", 200, {**job, "name": "again"} if n % 5 == 0 else job),
+            _exchange(f"/jobs/{{{job_id}}}", 200 if n % 7 == 0 else 400, {"error": "bad"}),
+            _exchange(f"/other/{n}", 200, "x"),
+        ]
+    source = _write(tmp_path / "t.ndjson", [*traffic, {"broken": True}])
+    _, whole = observe([source], report_dir=tmp_path / "whole")
+    parts = [
+        observe([source], report_dir=tmp_path / f"p{k}", shard=Shard(k, 3))[1] for k in (1, 2, 3)
+    ]
+    assert all(p["coverage"]["exchanges"] < whole["coverage"]["exchanges"] for p in parts)
+    assert whole["verdict"] == "incomplete" and whole["findings"]
+    for order in itertools.permutations(parts):
+        assert _comparable(merge_records(list(order))) == _comparable(whole)
+    # Associative: a merged pair merges with the third as the three do.
+    pair = merge_records([parts[0], parts[2]])
+    assert _comparable(merge_records([parts[1], pair])) == _comparable(whole)
+    assert merge_records(parts)["partial"]["parts"] == [f"1/1|{source}"]
+
+
+def test_merge_refuses_what_would_count_twice_and_records_that_do_not_merge(tmp_path):
+    from jobs_conformance.errors import UsageError
+    from jobs_conformance.merge import merge_records
+    from jobs_conformance.shards import Shard
+
+    source = _write(tmp_path / "t.ndjson", TRAFFIC)
+    half = observe([source], report_dir=tmp_path / "a", shard=Shard(1, 2))[1]
+    whole = observe([source], report_dir=tmp_path / "b")[1]
+    with pytest.raises(UsageError, match="in two"):
+        merge_records([half, half])
+    with pytest.raises(UsageError, match="in two"):
+        merge_records([half, whole])
+    run_like = {k: v for k, v in whole.items() if k != "partial"}
+    with pytest.raises(UsageError, match="does not merge"):
+        merge_records([run_like])
+    # Reports of two different recordings merge: each is a part of the traffic.
+    other = _write(tmp_path / "u.ndjson", TRAFFIC[:2])
+    both = merge_records([whole, observe([other], report_dir=tmp_path / "c")[1]])
+    assert both["coverage"]["exchanges"] == whole["coverage"]["exchanges"] + 2

@@ -1,0 +1,440 @@
+"""Recorded exchanges read from files: HAR 1.2, NDJSON, VCR cassettes, access logs, bare bodies.
+
+Every input is read as a stream, one record at a time, gzip or not, so a
+recording of any size is read in constant memory: NDJSON a line at a time,
+a HAR one entry of ``log.entries`` at a time (:class:`_JsonCursor` walks the
+document without loading it), a cassette one interaction at a time. What
+cannot be read is said with the file and the line, and reading goes on: a
+truncated HAR still yields every entry before the cut, an invalid JSON line
+every other line.
+
+The format is detected from the first bytes, or given (``--format``).
+``bodies`` is what ``validate`` reads: a file is one captured 200 body, or
+with ``jsonl`` each non-blank line is one.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import codecs
+import gzip
+import io
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from jobs_conformance.shards import ALL, Shard
+
+__all__ = ["FORMATS", "Reading", "Record", "read_records"]
+
+FORMATS = ("auto", "ndjson", "har", "vcr")
+_GZIP = b"\x1f\x8b"
+# Messages kept of what could not be read; the rest are counted.
+MAX_UNREADABLE_SHOWN = 50
+
+
+@dataclass
+class Reading:
+    """What reading the inputs met besides records: what could not be read, and where.
+
+    Under ``--shard`` each process reads everything, so each problem is
+    counted by the one shard its place falls in. The messages kept are the
+    first in sorted order, so shards merge to what one process keeps.
+    """
+
+    shard: Shard = ALL
+    unreadable: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def cannot(self, where: str, why: str) -> None:
+        if not self.shard.holds(where):
+            return
+        self.unreadable += 1
+        bisect.insort(self.messages, f"{where}: {why}")
+        del self.messages[MAX_UNREADABLE_SHOWN:]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One recorded exchange, as the inputs give it; ``source`` says where (file and line)."""
+
+    method: str
+    url: str | None  # None: a body captured without its request
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None  # None: recorded without its body
+    request_headers: tuple[tuple[str, str], ...] = ()
+    source: str = ""
+
+
+def _opened(name: str) -> IO[bytes]:
+    """``name`` (``-``: stdin) as bytes, decompressed when it is gzip; OSError when unreadable."""
+    stream: IO[bytes] = sys.stdin.buffer if name == "-" else open(name, "rb")  # noqa: SIM115
+    buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
+    if buffered.peek(2)[:2] == _GZIP:  # type: ignore[attr-defined]
+        return io.BufferedReader(gzip.GzipFile(fileobj=buffered))  # type: ignore[arg-type]
+    return buffered
+
+
+def read_records(
+    name: str,
+    fmt: str,
+    reading: Reading,
+    *,
+    jsonl: bool = False,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Iterator[Record]:
+    """The records of one input (``-`` is stdin); what cannot be read goes to ``reading``.
+
+    ``jsonl`` and ``headers`` are for ``bodies``: one body a line, and the
+    headers they were served with.
+    """
+    try:
+        stream = _opened(name)
+    except OSError as exc:
+        reading.cannot(name, f"cannot read ({exc.strerror})")
+        return
+    try:
+        head = stream.peek(4096)[:4096]  # type: ignore[attr-defined]
+        chosen = fmt if fmt != "auto" else _detected(head)
+        if chosen is None:
+            shown = head[:40].decode("utf-8", "replace")
+            reading.cannot(
+                f"{name}:1",
+                f"unknown format (not a HAR, NDJSON exchanges, a VCR cassette or an access "
+                f"log; it starts {shown!r}); name it with --format",
+            )
+            return
+        readers = {"har": _har, "vcr": _vcr, "ndjson": _ndjson}
+        if chosen == "bodies":
+            yield from _bodies(stream, name, jsonl=jsonl, headers=headers)
+        else:
+            yield from readers[chosen](stream, name, reading)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        reading.cannot(name, f"cannot read to the end ({exc})")
+    finally:
+        if name != "-":
+            stream.close()
+
+
+def _detected(head: bytes) -> str | None:
+    """The format of an input from its first bytes; None when it is none of them."""
+    start = head.lstrip()
+    if not start:
+        return "ndjson"  # empty: no records
+    if start.startswith(b"{") and b'"log"' in head and b'"entries"' in head:
+        return "har"
+    if not start.startswith((b"{", b"[")) and b"http_interactions:" in head:
+        return "vcr"
+    if start.startswith(b"{"):
+        return "ndjson"
+    return None
+
+
+# --- NDJSON exchanges and JSON access logs, one object a line.
+
+
+def _ndjson(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            record = _record(item, f"{name}:{number}")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            reading.cannot(f"{name}:{number}", f"not an exchange ({_said(exc)})")
+            continue
+        yield record
+
+
+def _said(exc: Exception) -> str:
+    return f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+
+
+def _record(item: Mapping[str, Any], source: str) -> Record:
+    """An NDJSON exchange, or an access-log line (``path`` or ``request`` for the URL, no body)."""
+    url = item.get("url") or item.get("uri") or item.get("path")
+    method = item.get("method")
+    if url is None and isinstance(item.get("request"), str):
+        # "GET /api/v2/jobs/... HTTP/1.1", as common log formats write it
+        method, url, *_ = str(item["request"]).split(" ")
+    body = item.get("body")
+    if isinstance(body, str):
+        data: bytes | None = body.encode("utf-8", "surrogatepass")
+    elif body is None:
+        data = None
+    else:  # a JSON value recorded as such: its canonical text
+        data = json.dumps(body).encode("utf-8")
+    if url is None:
+        raise KeyError("url")
+    return Record(
+        str(method or "GET").upper(),
+        str(url),
+        int(item["status"]),
+        _pairs(item.get("headers")),
+        data,
+        _pairs(item.get("request_headers")),
+        source,
+    )
+
+
+def _pairs(headers: Any) -> tuple[tuple[str, str], ...]:
+    """Headers as a mapping (one value, or a list of values, per name) or as pairs."""
+    if not headers:
+        return ()
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return tuple(
+        (str(k), str(v))
+        for k, values in items
+        for v in (values if isinstance(values, list) else [values])
+    )
+
+
+# --- HAR 1.2: one JSON document, walked an entry at a time.
+
+
+class _Truncated(ValueError):
+    """The document ended (or broke) before it was complete."""
+
+
+class _JsonCursor:
+    """A JSON document read one value at a time from a stream of bytes.
+
+    ``json.JSONDecoder.raw_decode`` decodes a value at an offset of a text; the
+    cursor keeps only the part of the document not yet decoded, reading more
+    (twice as much each time, so a large value costs linear time) until the
+    value at the offset decodes and does not run to the end of what was read
+    (a number cut by a chunk would decode short).
+    """
+
+    _SPACE = " \t\r\n"
+
+    def __init__(self, stream: IO[bytes], chunk: int = 1 << 16) -> None:
+        self._stream = stream
+        self._chunk = chunk
+        self._decode = codecs.getincrementaldecoder("utf-8")("strict").decode
+        self._decoder = json.JSONDecoder()
+        self._text = ""
+        self._at = 0
+        self._lines_before = 0  # newlines in the text already dropped
+        self._ended = False
+
+    @property
+    def line(self) -> int:
+        return self._lines_before + self._text.count("\n", 0, self._at) + 1
+
+    def _more(self, at_least: int) -> bool:
+        if self._ended:
+            return False
+        data = self._stream.read(max(self._chunk, at_least))
+        if not data:
+            self._ended = True
+            self._text += self._decode(b"", final=True)
+            return False
+        self._lines_before += self._text.count("\n", 0, self._at)
+        self._text = self._text[self._at :] + self._decode(data)
+        self._at = 0
+        return True
+
+    def _next_char(self) -> str:
+        """The next character that is not white space ('' at the end), not consumed."""
+        while True:
+            while self._at < len(self._text) and self._text[self._at] in self._SPACE:
+                self._at += 1
+            if self._at < len(self._text):
+                return self._text[self._at]
+            if not self._more(0):
+                return ""
+
+    def expect(self, char: str) -> None:
+        found = self._next_char()
+        if found != char:
+            raise _Truncated(f"expected {char!r}, found {found or 'the end of the file'!r}")
+        self._at += 1
+
+    def value(self) -> Any:
+        self._next_char()
+        while True:
+            try:
+                value, end = self._decoder.raw_decode(self._text, self._at)
+            except json.JSONDecodeError as exc:
+                if self._more(len(self._text)):
+                    continue
+                raise _Truncated(exc.msg) from None
+            if end == len(self._text) and self._more(0):
+                continue  # it may go on in what was not read yet
+            self._at = end
+            return value
+
+    def members(self) -> Iterator[str]:
+        """After '{': each member's name, leaving the cursor at its value (consume it)."""
+        if self._next_char() == "}":
+            self._at += 1
+            return
+        while True:
+            name = self.value()
+            if not isinstance(name, str):
+                raise _Truncated("expected a member name")
+            self.expect(":")
+            yield name
+            separator = self._next_char()
+            self._at += 1
+            if separator == "}":
+                return
+            if separator != ",":
+                raise _Truncated(f"expected ',' or '}}', found {separator or 'the end'!r}")
+
+    def items(self) -> Iterator[Any]:
+        """After '[': each item."""
+        if self._next_char() == "]":
+            self._at += 1
+            return
+        while True:
+            yield self.value()
+            separator = self._next_char()
+            self._at += 1
+            if separator == "]":
+                return
+            if separator != ",":
+                raise _Truncated(f"expected ',' or ']', found {separator or 'the end'!r}")
+
+
+def _har(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
+    cursor = _JsonCursor(stream)
+    entries = False
+    try:
+        cursor.expect("{")
+        for key in cursor.members():
+            if key != "log":
+                cursor.value()
+                continue
+            cursor.expect("{")
+            for member in cursor.members():
+                if member != "entries":
+                    cursor.value()
+                    continue
+                entries = True
+                cursor.expect("[")
+                for number, entry in enumerate(cursor.items()):
+                    where = f"{name}:{cursor.line}: entry {number}"
+                    try:
+                        record = _har_record(entry, where)
+                    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                        reading.cannot(where, f"not an exchange ({_said(exc)})")
+                        continue
+                    yield record
+    except (_Truncated, UnicodeDecodeError) as exc:
+        reading.cannot(f"{name}:{cursor.line}", f"not a complete HAR 1.2 document ({exc})")
+        return
+    if not entries:
+        reading.cannot(name, "not a HAR 1.2 document (no log.entries)")
+
+
+def _har_record(entry: Mapping[str, Any], source: str) -> Record:
+    request, response = entry["request"], entry["response"]
+    content = response.get("content") or {}
+    text = content.get("text")
+    if text is not None and content.get("encoding") == "base64":
+        body: bytes | None = base64.b64decode(text)
+    else:
+        body = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else None
+    return Record(
+        str(request["method"]).upper(),
+        str(request["url"]),
+        int(response["status"]),
+        tuple((str(h["name"]), str(h["value"])) for h in response.get("headers") or ()),
+        body,
+        tuple((str(h["name"]), str(h["value"])) for h in request.get("headers") or ()),
+        source,
+    )
+
+
+# --- VCR cassettes (schemathesis's `st run --report vcr`): YAML, one interaction at a time.
+
+
+def _vcr(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
+    """The cassette's ``http_interactions`` list, each item parsed alone.
+
+    Writers put each item at one indentation (``- `` at the start of a line
+    for schemathesis and PyYAML), so the lines of one item are those up to
+    the next line that starts the same way.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    marker: str | None = None
+    inside = found = False
+    item: list[str] = []
+    start = 0
+
+    def parsed(lines: list[str], line: int) -> Iterator[Record]:
+        where = f"{name}:{line}"
+        try:
+            (interaction,) = yaml.load("".join(lines), Loader=loader)
+            record = _vcr_record(interaction, where)
+        except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            reading.cannot(where, f"not an interaction ({_said(exc)})".replace("\n", " "))
+            return
+        yield record
+
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")  # type: ignore[arg-type]
+    number = 0
+    for number, line in enumerate(text, 1):
+        if not inside:
+            if not found and line.startswith("http_interactions:"):
+                inside = found = True
+            continue
+        if marker is None and line.lstrip().startswith("- "):
+            marker = line[: len(line) - len(line.lstrip())] + "- "
+        if marker is not None and line.startswith(marker):
+            if item:
+                yield from parsed(item, start)
+            item, start = [line], number
+        elif item:
+            if line[:1] not in (" ", "\t", "\n", "\r", "") and not line.startswith("#"):
+                # A top-level key after the list: the interactions are over.
+                yield from parsed(item, start)
+                item, inside = [], False
+                continue
+            item.append(line)
+    if item:
+        yield from parsed(item, start)
+    if not found:
+        reading.cannot(f"{name}:{number or 1}", "not a VCR cassette (no http_interactions)")
+
+
+def _vcr_record(interaction: Mapping[str, Any], source: str) -> Record:
+    request, response = interaction["request"], interaction["response"]
+    body = response.get("body") or {}
+    if "base64_string" in body:
+        data: bytes | None = base64.b64decode(body["base64_string"])
+    else:
+        text = body.get("string")
+        data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else None
+    return Record(
+        str(request["method"]).upper(),
+        str(request["uri"]),
+        int(response["status"]["code"]),
+        _pairs(response.get("headers")),
+        data,
+        _pairs(request.get("headers")),
+        source,
+    )
+
+
+# --- Bare bodies (``validate``): captured 200 bodies without their requests.
+
+
+def _bodies(
+    stream: IO[bytes], name: str, *, jsonl: bool, headers: tuple[tuple[str, str], ...]
+) -> Iterator[Record]:
+    if not jsonl:
+        yield Record("GET", None, 200, headers, stream.read(), source=name)
+        return
+    for number, line in enumerate(stream, 1):
+        if line.strip():
+            body = line.rstrip(b"\r\n")
+            yield Record("GET", None, 200, headers, body, source=f"{name}:{number}")
