@@ -49,6 +49,7 @@ __all__ = [
     "exchanges_of",
     "merge_extra",
     "observe",
+    "observe_record",
     "report_of",
 ]
 
@@ -247,22 +248,20 @@ _REASONS = {
 }
 
 
-def observe(
+def observe_record(
     names: Iterable[str],
     *,
     fmt: str = "auto",
     path_prefix: str = "",
     strict: bool = False,
-    report_dir: Path = Path("reports"),
     shard: Shard = ALL,
-) -> tuple[int, dict[str, Any]]:
-    """Judge the recorded exchanges of ``names`` (this shard of them); the exit code and the
-    record (written to ``report_dir``)."""
+) -> dict[str, Any]:
+    """The record of this shard of the recorded exchanges of ``names``, not written anywhere:
+    what a process of a distributed observation returns (see ``report --merge``)."""
     import datetime
     import time
 
     from jobs_conformance.oracle import judge
-    from jobs_conformance.render import write_command_reports
 
     contract = load_contract()
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
@@ -294,7 +293,23 @@ def observe(
         duration_s=time.monotonic() - clock,
         strict=strict,
     )
-    report = report_of(results, extra, meta, parts=parts_of(sources, shard))
+    return report_of(results, extra, meta, parts=parts_of(sources, shard))
+
+
+def observe(
+    names: Iterable[str],
+    *,
+    fmt: str = "auto",
+    path_prefix: str = "",
+    strict: bool = False,
+    report_dir: Path = Path("reports"),
+    shard: Shard = ALL,
+) -> tuple[int, dict[str, Any]]:
+    """Judge the recorded exchanges of ``names`` (this shard of them); the exit code and the
+    record, written to ``report_dir`` with every other report."""
+    from jobs_conformance.render import write_command_reports
+
+    report = observe_record(names, fmt=fmt, path_prefix=path_prefix, strict=strict, shard=shard)
     code = write_command_reports(
         report, report_dir, case="observe::recorded traffic", redactor=Redactor()
     )
