@@ -75,14 +75,18 @@ class FirstReads:
     with another outcome, is seen only against an earlier read of the same
     job, which may be any number of records back. Held in memory, those first
     reads grow with the number of distinct jobs (a gigabyte of traffic holds
-    millions); in a throwaway SQLite file they cost a few pages of cache, and
-    only the key, status, ``updatedAt`` and digest are read back unless a
-    difference is found.
+    millions); in a throwaway SQLite file they cost a few pages of cache.
+    Reads are looked up a batch at a time (one query, one insert of many
+    rows), and a first read's body is read back only when a later read
+    differs from it.
     """
+
+    BATCH = 512
 
     def __init__(self) -> None:
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._db: sqlite3.Connection | None = None
+        self._pending: list[Exchange] = []
 
     def __enter__(self) -> FirstReads:
         return self
@@ -106,51 +110,57 @@ class FirstReads:
             self._db = db
         return self._db
 
-    def again(self, exchange: Exchange) -> Exchange | None:
-        """What this read shows against the job's first one: another case with another
-        outcome, or a repeat with the same ``updatedAt`` and another body (None: nothing)."""
+    def add(self, exchange: Exchange) -> list[Exchange]:
+        """Note a read of a well-formed id; what the reads noted so far show, a batch at a time."""
+        self._pending.append(exchange)
+        return self.flush() if len(self._pending) >= self.BATCH else []
+
+    def flush(self) -> list[Exchange]:
+        """What the pending reads show against the first read of their jobs: another case
+        with another outcome, or a repeat with the same ``updatedAt`` and another body."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return []
         db = self._connection()
-        key = str(exchange.job_id).lower()
-        body = exchange.response.body if exchange.body_recorded else None
-        job = exchange.job if body is not None else None
-        updated = job.get("updatedAt") if isinstance(job, dict) else None
-        updated = updated if isinstance(updated, str) else None
-        digest = hashlib.sha256(body).digest() if body is not None else None
-        request = exchange.request
-        inserted = db.execute(
-            "INSERT OR IGNORE INTO reads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                key,
-                exchange.job_id,
-                exchange.response.status,
-                updated,
-                digest,
-                request.url if request else "",
-                json.dumps(exchange.response.headers),
-                body,
-            ),
-        ).rowcount
-        if inserted:
-            return None
-        job_id, status, before_updated, before_digest = db.execute(
-            "SELECT job_id, status, updated, digest FROM reads WHERE key = ?", (key,)
-        ).fetchone()
-        if job_id != exchange.job_id:
-            return dataclasses.replace(
-                exchange, intent=Intent.CASE_VARIANT, baseline=self._first(key)
+        facts = [_facts(exchange) for exchange in pending]
+        keys = sorted({fact[0] for fact in facts})
+        known: dict[str, tuple[Any, ...]] = {}
+        for start in range(0, len(keys), 500):  # SQLite's older limit of 999 parameters
+            some = keys[start : start + 500]
+            rows = db.execute(
+                "SELECT key, job_id, status, updated, digest FROM reads WHERE key IN "
+                f"({','.join('?' * len(some))})",
+                some,
             )
-        if (
-            status == exchange.response.status == 200
-            and updated is not None
-            and updated == before_updated
-            and digest is not None
-            and before_digest is not None
-            and digest != before_digest
-        ):
-            # The same updatedAt, another body: reading the job changed it, or two
-            # replicas disagree about one version.
-            return dataclasses.replace(exchange, intent=Intent.REPEAT, baseline=self._first(key))
-        return None
+            known.update((row[0], (*row[1:], None)) for row in rows)
+        new: list[tuple[Any, ...]] = []
+        shown: list[Exchange] = []
+        for exchange, (key, updated, digest) in zip(pending, facts, strict=True):
+            first = known.get(key)
+            if first is None:
+                known[key] = (exchange.job_id, exchange.response.status, updated, digest, exchange)
+                new.append(_row(exchange, key, updated, digest))
+                continue
+            job_id, status, first_updated, first_digest, first_read = first
+            if job_id != exchange.job_id:
+                intent = Intent.CASE_VARIANT
+            elif (
+                status == exchange.response.status == 200
+                and updated is not None
+                and updated == first_updated
+                and digest is not None
+                and first_digest is not None
+                and digest != first_digest
+            ):
+                # The same updatedAt, another body: reading the job changed it, or two
+                # replicas disagree about one version.
+                intent = Intent.REPEAT
+            else:
+                continue
+            baseline = first_read if first_read is not None else self._first(key)
+            shown.append(dataclasses.replace(exchange, intent=intent, baseline=baseline))
+        db.executemany("INSERT INTO reads VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new)
+        return shown
 
     def _first(self, key: str) -> Exchange:
         job_id, status, url, headers, body = (
@@ -158,13 +168,45 @@ class FirstReads:
             .execute("SELECT job_id, status, url, headers, body FROM reads WHERE key = ?", (key,))
             .fetchone()
         )
+        pairs = json.loads(headers)
         return Exchange(
-            HttpResponse(status, tuple(tuple(h) for h in json.loads(headers)), body or b""),
+            HttpResponse(status, tuple((str(k), str(v)) for k, v in pairs), body or b""),
             Intent.MAYBE_HELD,
             HttpRequest("GET", url),
             job_id,
             body_recorded=body is not None,
         )
+
+
+def _facts(exchange: Exchange) -> tuple[str, str | None, bytes | None]:
+    """A read's job key (its id in lower case), ``updatedAt`` and body digest."""
+    body = exchange.response.body if exchange.body_recorded else None
+    updated = None
+    if body is not None:
+        job = exchange.job
+        updated = job.get("updatedAt") if isinstance(job, dict) else None
+    digest = hashlib.sha256(body).digest() if body is not None else None
+    return (
+        str(exchange.job_id).lower(),
+        updated if isinstance(updated, str) else None,
+        digest,
+    )
+
+
+def _row(
+    exchange: Exchange, key: str, updated: str | None, digest: bytes | None
+) -> tuple[Any, ...]:
+    request = exchange.request
+    return (
+        key,
+        exchange.job_id,
+        exchange.response.status,
+        updated,
+        digest,
+        request.url if request else "",
+        json.dumps(exchange.response.headers),
+        exchange.response.body if exchange.body_recorded else None,
+    )
 
 
 def exchanges_of(
@@ -215,13 +257,27 @@ def exchanges_of(
         )
         yield record.source, exchange
         if well_formed:
-            again = reads.again(exchange)
-            if again is not None:
-                yield record.source, again
+            for again in reads.add(exchange):
+                yield str(again.job_id), again
+    for again in reads.flush():
+        yield str(again.job_id), again
+
+
+def _path(url: str) -> str:
+    """The path of a recorded URL (``urlsplit``'s, without its cost for the usual forms)."""
+    if url.startswith(("http://", "https://")):
+        rest = url[url.index("//") + 2 :].partition("#")[0].partition("?")[0]
+        slash = rest.find("/")  # the authority ends at the first "/", "?" or "#"
+        path = rest[slash:] if slash >= 0 else ""
+    elif url.startswith("/") and not url.startswith("//"):
+        path = url
+    else:
+        return urlsplit(url).path
+    return path.partition("#")[0].partition("?")[0]
 
 
 def _job_id(url: str, path_prefix: str) -> str | None:
-    path = urlsplit(url).path
+    path = _path(url)
     if path_prefix:
         if not path.startswith(path_prefix.rstrip("/") + "/"):
             return None
