@@ -314,3 +314,26 @@ def test_merge_refuses_what_would_count_twice_and_records_that_do_not_merge(tmp_
     other = _write(tmp_path / "u.ndjson", TRAFFIC[:2])
     both = merge_records([whole, observe([other], report_dir=tmp_path / "c")[1]])
     assert both["coverage"]["exchanges"] == whole["coverage"]["exchanges"] + 2
+
+
+def test_a_job_read_again_far_later_is_compared_with_its_first_read(tmp_path):
+    from jobs_conformance.observe import FirstReads
+
+    # Far enough apart that the first read is looked up on disk, not in the batch.
+    filler = [
+        _exchange(f"/jobs/{n:08x}-0000-4000-8000-000000000000", 404, {"error": "nf"})
+        for n in range(3 * FirstReads.BATCH)
+    ]
+    traffic = [
+        _exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE),
+        *filler,
+        _exchange(f"/jobs/{DOC_ID.upper()}", 404, {"error": "nf"}),
+        _exchange(f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "name": "another"}),
+    ]
+    _, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    assert _failed(report) == {"http.case-insensitive", "http.idempotent"}
+    rows = {r["id"]: r for r in report["requirements"]}
+    (case,) = rows["http.case-insensitive"]["counterexamples"]
+    assert "was answered 404" in case["message"] and DOC_ID in case["message"]
+    (repeat,) = rows["http.idempotent"]["counterexamples"]
+    assert "name" in repeat["message"]
