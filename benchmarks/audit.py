@@ -46,6 +46,7 @@ def main() -> int:
         server = subprocess.Popen(
             command_line("serve", "--db", str(db), "--port", "0", "--threads", "8"),
             stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # its "stopped" would land in the middle of the figures
             text=True,
         )
         try:

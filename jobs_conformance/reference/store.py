@@ -19,6 +19,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     document TEXT NOT NULL       -- the job as JSON, as stored
 )
 """
+# Each put asks for the last position: without an index that scans the table,
+# and seeding ten thousand jobs takes seconds instead of a tenth of one.
+_INDEX = "CREATE INDEX IF NOT EXISTS jobs_by_position ON jobs (position)"
 
 
 class JobStore:
@@ -35,6 +38,7 @@ class JobStore:
             "PRAGMA journal_mode=WAL" if str(path) != ":memory:" else "PRAGMA journal_mode=MEMORY"
         )
         self._db.execute(_SCHEMA)
+        self._db.execute(_INDEX)
 
     def close(self) -> None:
         with self._lock:
