@@ -142,23 +142,38 @@ class FirstReads:
                 new.append(_row(exchange, key, updated, digest))
                 continue
             job_id, status, first_updated, first_digest, first_read = first
+            alternates: tuple[Exchange, ...] = ()
             if job_id != exchange.job_id:
                 intent = Intent.CASE_VARIANT
+                if updated != first_updated:
+                    # Another updatedAt: another version of the job, any member of
+                    # which may have changed; only the statuses compare (a run's
+                    # repeats, its alternates, rule out what changed between reads).
+                    alternates = (exchange,)
             elif (
                 status == exchange.response.status == 200
                 and updated is not None
                 and updated == first_updated
                 and digest is not None
                 and first_digest is not None
-                and digest != first_digest
             ):
-                # The same updatedAt, another body: reading the job changed it, or two
-                # replicas disagree about one version.
+                # The same updatedAt, the same version: the same body (another one:
+                # reading the job changed it, or two replicas disagree about it).
                 intent = Intent.REPEAT
             else:
                 continue
-            baseline = first_read if first_read is not None else self._first(key)
-            shown.append(dataclasses.replace(exchange, intent=intent, baseline=baseline))
+            if first_read is not None:
+                baseline = first_read
+            elif intent is Intent.REPEAT and digest == first_digest:
+                # The first read's bytes (by digest): compared without reading them back.
+                baseline = dataclasses.replace(exchange, intent=Intent.MAYBE_HELD)
+            else:
+                baseline = self._first(key)
+            shown.append(
+                dataclasses.replace(
+                    exchange, intent=intent, baseline=baseline, alternates=alternates
+                )
+            )
         db.executemany("INSERT INTO reads VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new)
         return shown
 
@@ -255,12 +270,33 @@ def exchanges_of(
         exchange = Exchange(
             response, intent, request, job_id, body_recorded=record.body is not None
         )
+        named = None if well_formed else _near_miss_of(job_id, exchange.job)
+        if named is not None:
+            exchange = dataclasses.replace(exchange, about=named)
         yield record.source, exchange
         if well_formed:
             for again in reads.add(exchange):
                 yield str(again.job_id), again
     for again in reads.flush():
         yield str(again.job_id), again
+
+
+def _near_miss_of(job_id: str, job: Mapping[str, Any] | None) -> str | None:
+    """The id of the job served, when the malformed ``job_id`` is one of its near misses.
+
+    What a run's probes carry as ``about``: the id echo then compares values
+    (the job the near miss names was served), and accepting the form at all
+    is http.malformed-4xx's finding.
+    """
+    served = (job or {}).get("id")
+    if not isinstance(served, str):
+        return None
+    from jobs_conformance.strategies.uuids import NEAR_MISS_KINDS, near_miss
+
+    forms = {served, served.lower(), served.upper()}
+    if any(near_miss(form, kind) == job_id for form in forms for kind in NEAR_MISS_KINDS):
+        return served
+    return None
 
 
 def _path(url: str) -> str:
@@ -295,7 +331,7 @@ def _job_id(url: str, path_prefix: str) -> str | None:
 
 _REASONS = {
     "http.malformed-4xx": "no malformed id was requested",
-    "http.unknown-404": "no well-formed id was requested",
+    "http.unknown-404": "no well-formed id was answered other than 200 (which may be a held job)",
     "http.case-insensitive": "no job was read in two cases",
     "http.idempotent": "no job was read twice with the same updatedAt",
     "http.status-known": "recorded traffic cannot tell a held job from an unknown one",
