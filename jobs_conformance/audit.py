@@ -231,24 +231,17 @@ def report_of(
     audit.ndjson paths). ``redactor``: the command's, with the run's
     secrets; a merge's parts are redacted already.
     """
-    from jobs_conformance import __version__, merge
-    from jobs_conformance.report import build_report
+    from jobs_conformance.merge import record_of
 
     redactor = redactor or Redactor()
-    contract = load_contract()
-    # First: it sorts the errors, as a merge sorts them, so both reports list them alike.
-    partial = merge.partial_of("audit", results, extra, parts)
     jobs, resumed = int(extra["jobs"]), int(extra["resumed_after"])
-    report = build_report(
+    report = record_of(
+        "audit",
         results,
-        target=meta.target,
-        started=meta.started,
-        duration_s=meta.duration_s,
-        spec_sha256=contract.spec_sha256,
+        extra,
+        meta,
+        parts=parts,
         seed="audit",
-        strict=meta.strict,
-        interrupted=False,
-        requests_sent=meta.requests_sent,
         known_jobs=jobs,
         notes=[
             f"Audit of {jobs} listed jobs"
@@ -260,13 +253,11 @@ def report_of(
             )
             + f"; findings job by job in {', '.join(extra['records'])}."
         ],
-        suite_version=__version__,
         redactor=redactor,
     )
     report["audit"] = redactor.data(
         {"jobs": jobs, "resumed_after": resumed, "samples": dict(extra["samples"])}
     )
-    report["partial"] = redactor.data(partial)
     return report
 
 

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobs_conformance.errors import UsageError
+from jobs_conformance.redact import Redactor
 from jobs_conformance.results import Results
 from jobs_conformance.shards import Shard
 
-__all__ = ["KINDS", "Meta", "merge_records", "partial_of", "parts_of"]
+__all__ = ["KINDS", "Meta", "merge_records", "partial_of", "parts_of", "record_of"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,47 @@ def partial_of(
         "results": results.to_data(),
         "extra": dict(extra),
     }
+
+
+def record_of(
+    kind: str,
+    results: Results,
+    extra: Mapping[str, Any],
+    meta: Meta,
+    *,
+    parts: Sequence[str],
+    seed: str,
+    known_jobs: int,
+    notes: Sequence[str],
+    interrupted: bool = False,
+    redactor: Redactor | None = None,
+) -> dict[str, Any]:
+    """A mergeable command's record (observe's, audit's): the report of ``results`` as
+    ``meta`` says it was made, with the partial results a merge builds on."""
+    from jobs_conformance import __version__
+    from jobs_conformance.contract import load_contract
+    from jobs_conformance.report import build_report
+
+    redactor = redactor or Redactor()
+    # First: it sorts the errors, as a merge sorts them, so both reports list them alike.
+    partial = partial_of(kind, results, extra, parts)
+    report = build_report(
+        results,
+        target=meta.target,
+        started=meta.started,
+        duration_s=meta.duration_s,
+        spec_sha256=load_contract().spec_sha256,
+        seed=seed,
+        strict=meta.strict,
+        interrupted=interrupted,
+        requests_sent=meta.requests_sent,
+        known_jobs=known_jobs,
+        notes=notes,
+        suite_version=__version__,
+        redactor=redactor,
+    )
+    report["partial"] = redactor.data(partial)
+    return report
 
 
 def _builder(kind: str) -> tuple[Callable[..., dict[str, Any]], Callable[..., dict[str, Any]]]:

@@ -36,7 +36,7 @@ from urllib.parse import unquote, urlsplit
 
 from jobs_conformance.contract import Contract, load_contract
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
-from jobs_conformance.merge import Meta, partial_of, parts_of
+from jobs_conformance.merge import Meta, parts_of, record_of
 from jobs_conformance.recordings import FORMATS, Reading, Record, read_records
 from jobs_conformance.redact import Redactor
 from jobs_conformance.results import Results
@@ -425,12 +425,10 @@ def report_of(
 ) -> dict[str, Any]:
     """The record of an observation (one process's, or merged parts'): the run's report,
     the observed coverage, and the partial results a merge builds on."""
-    from jobs_conformance import __version__
     from jobs_conformance.recordings import MAX_UNREADABLE_SHOWN
-    from jobs_conformance.report import build_report
 
-    contract = load_contract()
-    partial = partial_of("observe", results, extra, parts)  # sorts the errors
+    # The first in sorted order: what one process keeps, and what merged parts keep.
+    results.errors.sort()
     del results.errors[MAX_UNREADABLE_SHOWN:]
     bodies = any(r.checked for r in results.rows() if r.requirement.id.startswith("body."))
     for result in results.rows():
@@ -451,21 +449,17 @@ def report_of(
             f"{unreadable} records could not be read (the first {len(results.errors)} are "
             "listed under errors): no verdict on the traffic, though every finding stands."
         )
-    report = build_report(
+    report = record_of(
+        "observe",
         results,
-        target=meta.target,
-        started=meta.started,
-        duration_s=meta.duration_s,
-        spec_sha256=contract.spec_sha256,
+        extra,
+        meta,
+        parts=parts,
         seed="recorded",
-        strict=meta.strict,
-        # What could not be read may hold anything: no verdict, as validate says.
-        interrupted=bool(unreadable),
-        requests_sent=meta.requests_sent,
         known_jobs=0,
         notes=notes,
-        suite_version=__version__,
-        redactor=Redactor(),
+        # What could not be read may hold anything: no verdict, as validate says.
+        interrupted=bool(unreadable),
     )
     report["coverage"] = {
         "exchanges": extra["exchanges"],
@@ -476,7 +470,6 @@ def report_of(
             r["id"] for r in report["requirements"] if r["status"] == "not-checked"
         ],
     }
-    report["partial"] = partial
     return report
 
 
