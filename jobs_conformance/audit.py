@@ -38,6 +38,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from jobs_conformance.contract import load_contract
 from jobs_conformance.errors import UsageError
+from jobs_conformance.gate import COMMAND_OPTIONS, policy_of
 from jobs_conformance.redact import Redactor
 from jobs_conformance.settings import Option, option, resolve
 from jobs_conformance.shards import ALL, Shard, shard_argument
@@ -74,6 +75,8 @@ _OPTIONS = (
     "insecure",
     "client-cert",
     "client-key",
+    # And what its findings mean for a gate, as for a run.
+    *COMMAND_OPTIONS,
 )
 _SAMPLES = 5  # sample job ids kept per finding
 _REFRESH_S = 0.2  # a progress line a round would flicker at 1,000 jobs/s
@@ -383,7 +386,8 @@ def run_audit(args: argparse.Namespace) -> int:
         started=started,
         duration_s=time.monotonic() - clock,
         requests_sent=client.requests_sent,
-        strict=False,
+        strict=settings.strict,
+        policy=policy_of(settings),
     )
     report = report_of(
         results, extra, meta, parts=merge.parts_of([args.ids_file], shard), redactor=redactor

@@ -24,7 +24,11 @@ from jobs_conformance.redact import redact_url
 from jobs_conformance.settings import Option, Settings, option
 from jobs_conformance.waivers import Waiver, apply_waivers, load_waivers
 
-__all__ = ["Gate", "GateOutcome"]
+__all__ = ["COMMAND_OPTIONS", "Gate", "GateOutcome", "policy_of"]
+
+# The gate's options as the commands that judge without pytest take them
+# (observe, audit); a merge of their records applies the same policy again.
+COMMAND_OPTIONS = ("strict", "waivers", "strict-waivers", "baseline", "fail-on")
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,27 @@ class Gate:
             target=scope_of(settings.base_url),
         )
 
+    @classmethod
+    def of_policy(cls, policy: Mapping[str, Any], *, catalogue: Collection[str]) -> Gate:
+        """The gate a record's :func:`policy_of` describes: its files read again."""
+        return cls(
+            strict=bool(policy["strict"]),
+            fail_on=str(policy["fail_on"]),
+            strict_waivers=bool(policy["strict_waivers"]),
+            waivers=tuple(
+                load_waivers(
+                    Path(policy["waivers"]),
+                    explicit=bool(policy["waivers_explicit"]),
+                    catalogue=catalogue,
+                    source="--waivers",
+                )
+            ),
+            baseline=_baseline(Path(policy["baseline"]), "--baseline")
+            if policy["baseline"]
+            else None,
+            target=str(policy["target"]),
+        )
+
     def apply(
         self,
         findings: list[dict[str, Any]],
@@ -131,6 +156,20 @@ class Gate:
 
     def _old(self, identifier: str) -> bool:
         return self.baseline is not None and identifier in self.baseline
+
+
+def policy_of(settings: Settings) -> dict[str, Any]:
+    """The gate's settings as plain data, kept in a mergeable record: a merge of the parts
+    applies the same waivers and baseline to the merged findings."""
+    return {
+        "strict": settings.strict,
+        "waivers": str(settings.waivers),
+        "waivers_explicit": settings.waivers_explicit,
+        "strict_waivers": settings.strict_waivers,
+        "baseline": str(settings.baseline) if settings.baseline else None,
+        "fail_on": settings.fail_on,
+        "target": scope_of(settings.base_url),
+    }
 
 
 def scope_of(base_url: str | None) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,8 @@ class Meta:
     duration_s: float
     requests_sent: int = 0
     strict: bool = False
+    # The gate's settings (gate.policy_of): waivers and baseline, applied to the findings.
+    policy: Mapping[str, Any] | None = None
 
 
 def parts_of(sources: Sequence[str], shard: Shard) -> list[str]:
@@ -80,17 +83,25 @@ def record_of(
     ``meta`` says it was made, with the partial results a merge builds on."""
     from jobs_conformance import __version__
     from jobs_conformance.contract import load_contract
+    from jobs_conformance.gate import Gate
     from jobs_conformance.report import build_report
 
     redactor = redactor or Redactor()
+    contract = load_contract()
     # First: it sorts the errors, as a merge sorts them, so both reports list them alike.
     partial = partial_of(kind, results, extra, parts)
+    gate = waivers_file = baseline_file = None
+    if meta.policy is not None:
+        gate = Gate.of_policy(meta.policy, catalogue=[r.id for r in contract.requirements])
+        waivers_file = meta.policy["waivers"] if gate.waivers else None
+        baseline_file = meta.policy["baseline"]
+        partial["policy"] = dict(meta.policy)
     report = build_report(
         results,
         target=meta.target,
         started=meta.started,
         duration_s=meta.duration_s,
-        spec_sha256=load_contract().spec_sha256,
+        spec_sha256=contract.spec_sha256,
         seed=seed,
         strict=meta.strict,
         interrupted=interrupted,
@@ -99,6 +110,9 @@ def record_of(
         notes=notes,
         suite_version=__version__,
         redactor=redactor,
+        gate=gate,
+        waivers_file=waivers_file,
+        baseline_file=baseline_file,
     )
     report["partial"] = redactor.data(partial)
     return report
@@ -173,6 +187,11 @@ def merge_records(
     strict = {bool(r["strict"]) for r in records}
     if len(strict) > 1:
         raise UsageError("--merge", " ".join(names), "records all strict or all not")
+    policies = {json.dumps(r["partial"].get("policy"), sort_keys=True) for r in records}
+    if len(policies) > 1:
+        raise UsageError(
+            "--merge", " ".join(names), "records of one gate (the same waivers and baseline)"
+        )
     (kind,) = kinds
     build, merge_extra = _builder(kind)
     results = Results(contract)
@@ -194,5 +213,6 @@ def merge_records(
         duration_s=sum(float(r["duration_s"]) for r in records),
         requests_sent=sum(int(r["requests_sent"]) for r in records),
         strict=strict.pop(),
+        policy=json.loads(policies.pop()),
     )
     return build(results, extra or {}, meta, parts=sorted(parts))

@@ -36,10 +36,12 @@ from urllib.parse import unquote, urlsplit
 
 from jobs_conformance.contract import Contract, load_contract
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
+from jobs_conformance.gate import COMMAND_OPTIONS, policy_of
 from jobs_conformance.merge import Meta, parts_of, record_of
 from jobs_conformance.recordings import FORMATS, Reading, Record, read_records
 from jobs_conformance.redact import Redactor
 from jobs_conformance.results import Results
+from jobs_conformance.settings import option, resolve
 from jobs_conformance.shards import ALL, Shard, shard_argument
 
 __all__ = [
@@ -347,6 +349,7 @@ def observe_record(
     path_prefix: str = "",
     strict: bool = False,
     shard: Shard = ALL,
+    policy: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The record of this shard of the recorded exchanges of ``names``, not written anywhere:
     what a process of a distributed observation returns (see ``report --merge``)."""
@@ -384,6 +387,7 @@ def observe_record(
         started=started,
         duration_s=time.monotonic() - clock,
         strict=strict,
+        policy=policy,
     )
     return report_of(results, extra, meta, parts=parts_of(sources, shard))
 
@@ -396,12 +400,15 @@ def observe(
     strict: bool = False,
     report_dir: Path = Path("reports"),
     shard: Shard = ALL,
+    policy: Mapping[str, Any] | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Judge the recorded exchanges of ``names`` (this shard of them); the exit code and the
     record, written to ``report_dir`` with every other report."""
     from jobs_conformance.render import write_command_reports
 
-    report = observe_record(names, fmt=fmt, path_prefix=path_prefix, strict=strict, shard=shard)
+    report = observe_record(
+        names, fmt=fmt, path_prefix=path_prefix, strict=strict, shard=shard, policy=policy
+    )
     code = write_command_reports(
         report, report_dir, case="observe::recorded traffic", redactor=Redactor()
     )
@@ -490,8 +497,10 @@ def add_parser(subparsers: Any) -> None:
         default="",
         help="the path the endpoint is under in the recording (a gateway's), e.g. /api/v2",
     )
-    parser.add_argument("--strict", action="store_true", help="should-level findings fail too")
     parser.add_argument("--report-dir", default="reports", help="where reports are written")
+    for name in COMMAND_OPTIONS:  # what the findings mean for a gate, as for a run
+        entry = option(name)
+        parser.add_argument(entry.cli_flag, **entry.arguments(entry.dest))
     parser.add_argument(
         "--shard",
         type=shard_argument,
@@ -505,13 +514,16 @@ def add_parser(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from jobs_conformance.render import render_console
 
+    given = {option(n).dest: getattr(args, option(n).dest) for n in COMMAND_OPTIONS}
+    settings = resolve(given, environ=os.environ, spelling=lambda entry: entry.cli_flag)
     code, report = observe(
         args.files,
         fmt=args.fmt,
         path_prefix=args.path_prefix,
-        strict=args.strict,
+        strict=settings.strict,
         report_dir=Path(args.report_dir),
         shard=args.shard,
+        policy=policy_of(settings),
     )
     for line in render_console(report, report_dir=Path(args.report_dir)):
         print(line.text)

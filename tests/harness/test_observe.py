@@ -337,3 +337,44 @@ def test_a_job_read_again_far_later_is_compared_with_its_first_read(tmp_path):
     assert "was answered 404" in case["message"] and DOC_ID in case["message"]
     (repeat,) = rows["http.idempotent"]["counterexamples"]
     assert "name" in repeat["message"]
+
+
+def test_waivers_apply_to_observed_findings_and_to_merged_shards_alike(tmp_path, monkeypatch):
+    from jobs_conformance.cli import main as cli
+    from jobs_conformance.merge import merge_records
+
+    monkeypatch.chdir(tmp_path)  # no conformance-waivers.toml of the working directory
+    source = _write(tmp_path / "t.ndjson", TRAFFIC[:1])  # one finding: a +00:00 offset
+    assert cli(["observe", source, "--report-dir", "plain"]) == 1
+    (finding,) = json.loads((tmp_path / "plain" / "conformance.json").read_text())["findings"]
+    waivers = tmp_path / "waivers.toml"
+    waivers.write_text(
+        f'[[waiver]]\nfinding = "{finding["id"]}"\nreason = "migrated rows"\nexpires = 2999-01-01\n'
+    )
+    assert cli(["observe", source, "--waivers", str(waivers), "--report-dir", "waived"]) == 0
+    waived = json.loads((tmp_path / "waived" / "conformance.json").read_text())
+    assert [f["status"] for f in waived["findings"]] == ["waived"]
+    assert waived["waivers"]["file"] == str(waivers)
+    parts = []
+    for k in (1, 2):
+        cli(
+            [
+                "observe",
+                source,
+                "--waivers",
+                str(waivers),
+                "--shard",
+                f"{k}/2",
+                "--report-dir",
+                f"p{k}",
+            ]
+        )
+        parts.append(json.loads((tmp_path / f"p{k}" / "conformance.json").read_text()))
+    merged = merge_records(parts)
+    assert merged["verdict"] == "pass"
+    assert [f["status"] for f in merged["findings"]] == ["waived"]
+    # A part judged under another gate does not merge with these.
+    cli(["observe", source, "--shard", "2/2", "--report-dir", "other"])
+    other = json.loads((tmp_path / "other" / "conformance.json").read_text())
+    with pytest.raises(Exception, match="one gate"):
+        merge_records([parts[0], other])
