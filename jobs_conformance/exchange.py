@@ -8,11 +8,10 @@ a parse error to report, not an exception.
 from __future__ import annotations
 
 import enum
-import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 __all__ = [
     "Exchange",
@@ -24,6 +23,32 @@ __all__ = [
 ]
 
 _BOM = b"\xef\xbb\xbf"
+
+_T = TypeVar("_T")
+
+
+class _cached(Generic[_T]):
+    """``functools.cached_property`` without its lock.
+
+    Before Python 3.12 the standard one takes a lock shared by every instance
+    on each first read (python/cpython#87634), three times per exchange
+    judged. These values are pure functions of a frozen record, so two
+    threads computing one twice is harmless.
+    """
+
+    def __init__(self, function: Callable[[Any], _T]) -> None:
+        self.function = function
+        self.__doc__ = function.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> _T:
+        if instance is None:
+            return self  # type: ignore[return-value]
+        # A non-data descriptor: once stored, the instance's own value is found first.
+        value = instance.__dict__[self.name] = self.function(instance)
+        return value
 
 
 class Intent(enum.Enum):
@@ -80,6 +105,12 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+# One decoder for every body: ``json.loads`` with hooks builds a new one per
+# call, which costs nearly as much as parsing a job. Decoding is reentrant
+# (the scanner keeps no state between calls but a key memo it clears).
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_members)
+
+
 def parse_json_body(body: bytes) -> ParsedBody:
     """Parse ``body`` as one RFC 8259 JSON text in UTF-8; never raises."""
     if body.startswith(_BOM):
@@ -94,7 +125,9 @@ def parse_json_body(body: bytes) -> ParsedBody:
             error=f"body is not valid UTF-8: byte {exc.start} ({exc.reason})", kind="not UTF-8"
         )
     try:
-        value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_members)
+        # A text starting with U+FEFF, which json.loads refuses, came from the
+        # byte-order mark refused above.
+        value = _DECODER.decode(text)
     except _DuplicateMember as exc:
         return ParsedBody(error=str(exc), kind="duplicate member")
     except RecursionError:
@@ -124,7 +157,7 @@ class HttpResponse:
                 return value
         return None
 
-    @functools.cached_property
+    @_cached
     def parsed(self) -> ParsedBody:
         return parse_json_body(self.body)
 
@@ -169,15 +202,17 @@ class Exchange:
     )
     body_recorded: bool = True
 
-    @property
+    @_cached  # every check's predicate asks
     def is_success_body(self) -> bool:
         """Whether the body is one the Job schema governs (a 200, or a captured body), and was
         recorded (traffic logged without bodies says nothing about them)."""
         return self.body_recorded and (
-            self.intent is Intent.CAPTURED or self.response.status == 200
+            # The status first: Intent.CAPTURED is a slow read before Python 3.12
+            # (EnumType.__getattr__), and most bodies judged are 200s.
+            self.response.status == 200 or self.intent is Intent.CAPTURED
         )
 
-    @functools.cached_property
+    @_cached
     def job(self) -> dict[str, Any] | None:
         """The body as a JSON object, when it is one and the schema governs it."""
         if not self.is_success_body or self.response.truncated:

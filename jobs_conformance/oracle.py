@@ -11,6 +11,7 @@ serves ``validate``, the contract tests and the fault self-test.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 
 from jobs_conformance.contract import Contract, counts, load_contract
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
-from jobs_conformance.instants import days_in_month, instant_of, is_rfc3339_datetime
+from jobs_conformance.instants import days_in_month, instant_of, read_timestamp
 
 __all__ = [
     "CHECKS",
@@ -154,13 +155,12 @@ def judge(exchange: Exchange, contract: Contract | None = None) -> Judgement:
     contract = contract or load_contract()
     if _throttled(exchange.response):
         return Judgement((), skipped=True)
-    violations: list[Violation] = []
+    found: list[tuple[str, Problem]] = []
     crashes: list[CheckCrash] = []
     applied: list[str] = []
     # Most checks share a predicate (a served job): ask each one once.
     answers: dict[Predicate, bool] = {}
     for requirement_id, registered in CHECKS.items():
-        severity = contract.requirement(requirement_id).severity
         try:
             applies = answers.get(registered.applies)
             if applies is None:
@@ -168,29 +168,46 @@ def judge(exchange: Exchange, contract: Contract | None = None) -> Judgement:
             if not applies:
                 continue
             applied.append(requirement_id)
-            problems = list(registered.function(exchange, contract))
-        except Exception:  # a bug in a check must not decide or end the run
+            # A loop, not list(): half the cost of a check that finds nothing.
+            for problem in registered.function(exchange, contract):
+                found.append((requirement_id, problem))
+        except Exception:
+            # A bug in a check must not decide or end the run, and what it
+            # found before it raised is no verdict either.
+            found = [f for f in found if f[0] != requirement_id]
             crashes.append(CheckCrash(requirement_id, traceback.format_exc(limit=3)))
-            continue
-        violations.extend(
-            Violation(
-                requirement_id,
-                severity,
-                p.pointer,
-                p.message,
-                p.value,
-                exchange.request,
-                p.kind or p.message,
-                concerns=p.concerns,
-                evidence=p.evidence,
-            )
-            for p in problems
+    if not found:  # most answers: nothing to fold or sort
+        return (
+            Judgement((), tuple(crashes), applicable=frozenset(applied))
+            if crashes
+            else _clean(tuple(applied))
         )
+    violations = [
+        Violation(
+            requirement_id,
+            contract.requirement(requirement_id).severity,
+            p.pointer,
+            p.message,
+            p.value,
+            exchange.request,
+            p.kind or p.message,
+            concerns=p.concerns,
+            evidence=p.evidence,
+        )
+        for requirement_id, p in found
+    ]
     return Judgement(
         tuple(sorted(root_causes(violations, contract), key=_sort_key)),
         tuple(crashes),
         applicable=frozenset(applied),
     )
+
+
+# Most answers are clean, and a clean judgement is fixed by the checks that
+# applied, of which there are few combinations: one (immutable) record each.
+@functools.lru_cache(maxsize=256)
+def _clean(applied: tuple[str, ...]) -> Judgement:
+    return Judgement((), applicable=frozenset(applied))
 
 
 def root_causes(violations: list[Violation], contract: Contract) -> list[Violation]:
@@ -212,6 +229,8 @@ def root_causes(violations: list[Violation], contract: Contract) -> list[Violati
             owner.requirement, ()
         ) and any(_same_member(a, b) for a in owner.members for b in other.members)
 
+    if len(violations) == 1 and not violations[0].also_affects:
+        return list(violations)  # alone, it owns nothing and nothing owns it
     owned = {id(v): [o for o in violations if owns(v, o)] for v in violations}
     folded = {id(o) for consequences in owned.values() for o in consequences}
     kept = []
@@ -225,6 +244,9 @@ def root_causes(violations: list[Violation], contract: Contract) -> list[Violati
             if id(current) not in reached:
                 reached[id(current)] = current
                 frontier += owned[id(current)]
+        if not reached and not violation.also_affects:
+            kept.append(violation)  # what replace() below would rebuild, at a tenth of the cost
+            continue
         # A finding weighs what it breaks: a should-level cause of a
         # must-level consequence (seconds dropped, so a seeded job reads back
         # another instant) fails the run as the consequence would have.
@@ -254,6 +276,16 @@ def _throttled(response: HttpResponse) -> bool:
 
 # --- When a check applies. Each predicate is named for the exchanges it admits.
 
+# The intents they test, read once: before Python 3.12, a member read through
+# its class goes through EnumType.__getattr__ each time (python/cpython#93910),
+# and every predicate runs for every exchange.
+_CAPTURED, _KNOWN, _SEEDED = Intent.CAPTURED, Intent.KNOWN, Intent.SEEDED
+_CASE_VARIANT, _MAYBE_HELD = Intent.CASE_VARIANT, Intent.MAYBE_HELD
+_READ_AGAIN = (Intent.REPEAT, Intent.CASE_VARIANT)  # answers compared with a first read
+_SECOND_READ = (Intent.REPEAT, Intent.SEEDED)
+_WELL_FORMED = (Intent.UNKNOWN, Intent.MAYBE_HELD)
+_HELD = (Intent.KNOWN, Intent.REPEAT, Intent.CASE_VARIANT, Intent.SEEDED)
+
 
 def _intent(intent: Intent) -> Predicate:
     def admits(exchange: Exchange, contract: Contract) -> bool:
@@ -272,8 +304,8 @@ def _served_body(exchange: Exchange, contract: Contract) -> bool:
         return False
     baseline = exchange.baseline
     return not (
-        exchange.intent in (Intent.REPEAT, Intent.CASE_VARIANT)
-        and baseline is not None
+        baseline is not None
+        and exchange.intent in _READ_AGAIN
         and baseline.response.body == exchange.response.body
         and baseline.response.header("Content-Type") == exchange.response.header("Content-Type")
     )
@@ -286,8 +318,7 @@ def _served_job(exchange: Exchange, contract: Contract) -> bool:
 def _content_type_known(exchange: Exchange, contract: Contract) -> bool:
     # A captured body without a Content-Type says nothing about the header.
     return _served_body(exchange, contract) and (
-        exchange.intent is not Intent.CAPTURED
-        or exchange.response.header("Content-Type") is not None
+        exchange.intent is not _CAPTURED or exchange.response.header("Content-Type") is not None
     )
 
 
@@ -305,15 +336,21 @@ def _has_valid_timeline(exchange: Exchange, contract: Contract) -> bool:
     if not _served_job(exchange, contract):
         return False
     job = exchange.job or {}
-    pair = (job.get("createdAt"), job.get("updatedAt"))
-    return all(isinstance(v, str) and contract.datetime_pattern.search(v) for v in pair)
+    created, updated = job.get("createdAt"), job.get("updatedAt")
+    matches = contract.datetime_pattern.find
+    return bool(
+        isinstance(created, str)
+        and matches(created)
+        and isinstance(updated, str)
+        and matches(updated)
+    )
 
 
 def _echoes_requested_id(exchange: Exchange, contract: Contract) -> bool:
     return (
         _served_job(exchange, contract)
         and exchange.job_id is not None
-        and exchange.intent is not Intent.CAPTURED
+        and exchange.intent is not _CAPTURED
         and isinstance((exchange.job or {}).get("id"), str)
     )
 
@@ -321,8 +358,8 @@ def _echoes_requested_id(exchange: Exchange, contract: Contract) -> bool:
 def _asks_for_a_held_job(exchange: Exchange, contract: Contract) -> bool:
     # A seeded job read back is a held job too.
     request = exchange.request
-    return exchange.intent is Intent.KNOWN or (
-        exchange.intent is Intent.SEEDED and (request is None or request.method == "GET")
+    return exchange.intent is _KNOWN or (
+        exchange.intent is _SEEDED and (request is None or request.method == "GET")
     )
 
 
@@ -330,7 +367,7 @@ def _compares_cases(exchange: Exchange, contract: Contract) -> bool:
     # A job refused in every case is no evidence about case.
     baseline = exchange.baseline
     return (
-        exchange.intent is Intent.CASE_VARIANT
+        exchange.intent is _CASE_VARIANT
         and baseline is not None
         and 200 in (exchange.response.status, baseline.response.status)
     )
@@ -338,17 +375,21 @@ def _compares_cases(exchange: Exchange, contract: Contract) -> bool:
 
 def _repeats_a_request(exchange: Exchange, contract: Contract) -> bool:
     # A repeat, or the second read of a seeded job.
-    return exchange.intent in (Intent.REPEAT, Intent.SEEDED) and exchange.baseline is not None
+    return exchange.intent in _SECOND_READ and exchange.baseline is not None
 
 
 def _asks_a_well_formed_id(exchange: Exchange, contract: Contract) -> bool:
-    return exchange.intent in (Intent.UNKNOWN, Intent.MAYBE_HELD)
+    # A 200 for an id that may be held (the doc's example; any id of recorded
+    # traffic) may be that job: no evidence about unheld ids.
+    if exchange.intent is _MAYBE_HELD:
+        return exchange.response.status != 200
+    return exchange.intent in _WELL_FORMED
 
 
 def _seeded_with_expectation(exchange: Exchange, contract: Contract) -> bool:
     # The PUT's answer, or a read that served the job: a seeded job not
     # found is http.status-known's finding, there are no values to compare.
-    if exchange.intent is not Intent.SEEDED or exchange.expected is None:
+    if exchange.intent is not _SEEDED or exchange.expected is None:
         return False
     request = exchange.request
     return (request is not None and request.method == "PUT") or exchange.response.status == 200
@@ -376,7 +417,23 @@ def _shown(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# The classes json.loads builds, looked up before the isinstance chain below
+# (which also names their subclasses): body.types asks it of every member.
+_JSON_TYPES: dict[type, str] = {
+    type(None): "null",
+    bool: "boolean",
+    int: "number",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+}
+
+
 def _json_type(value: Any) -> str:
+    exact = _JSON_TYPES.get(type(value))
+    if exact is not None:
+        return exact
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -401,7 +458,7 @@ def describe_uuid(value: str) -> str:
 
 def diagnose_uuid(value: str) -> tuple[str, str]:
     """``(class, reason)``: why ``value`` is not a UUID the doc's pattern allows; the class holds no value."""
-    odd = next((c for c in value if not c.isascii()), None)
+    odd = None if value.isascii() else next(c for c in value if not c.isascii())
     if odd is not None:
         return "non-ASCII", f"contains the non-ASCII character U+{ord(odd):04X}"
     if value.endswith("\n"):
@@ -435,7 +492,7 @@ def describe_datetime(value: str) -> str:
 
 def diagnose_datetime(value: str) -> tuple[str, str]:
     """``(class, reason)``: why ``value`` is not a timestamp the doc's pattern allows."""
-    odd = next((c for c in value if not c.isascii()), None)
+    odd = None if value.isascii() else next(c for c in value if not c.isascii())
     if odd is not None:
         return "non-ASCII", f"contains the non-ASCII character U+{ord(odd):04X}"
     if value.endswith("\n"):
@@ -506,7 +563,9 @@ def fields_have_documented_types(exchange: Exchange, contract: Contract) -> Iter
     for name, spec in contract.fields.items():
         if name not in job or "object" in spec.types:
             continue
-        actual = _json_type(job[name])
+        value = job[name]
+        # The table first, inline: this runs for every member of every body.
+        actual = _JSON_TYPES.get(type(value)) or _json_type(value)
         if actual not in spec.types:
             allowed = " or ".join(sorted(spec.types))
             yield Problem(
@@ -520,9 +579,10 @@ def fields_have_documented_types(exchange: Exchange, contract: Contract) -> Iter
 @check("body.uuid", applies=_served_job)
 def uuid_fields_match_pattern(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
     job = exchange.job or {}
+    matches = contract.uuid_pattern.find
     for name in contract.fields_with_format("uuid"):
         value = job.get(name)
-        if isinstance(value, str) and not contract.uuid_pattern.search(value):
+        if isinstance(value, str) and not matches(value):
             kind, reason = diagnose_uuid(value)
             yield Problem(
                 f"{name} = {_shown(value)}: {reason}", _pointer(name), value, f"{name}: {kind}"
@@ -532,9 +592,10 @@ def uuid_fields_match_pattern(exchange: Exchange, contract: Contract) -> Iterato
 @check("body.datetime", applies=_served_job)
 def timestamps_match_pattern(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
     job = exchange.job or {}
+    matches = contract.datetime_pattern.find
     for name in contract.fields_with_format("date-time"):
         value = job.get(name)
-        if isinstance(value, str) and not contract.datetime_pattern.search(value):
+        if isinstance(value, str) and not matches(value):
             kind, reason = diagnose_datetime(value)
             yield Problem(
                 f"{name} = {_shown(value)}: {reason}", _pointer(name), value, f"{name}: {kind}"
@@ -546,13 +607,16 @@ def timestamps_are_rfc3339(exchange: Exchange, contract: Contract) -> Iterator[P
     job = exchange.job or {}
     for name in contract.fields_with_format("date-time"):
         value = job.get(name)
-        if isinstance(value, str) and not is_rfc3339_datetime(value):
+        if not isinstance(value, str):
+            continue
+        instant, rfc3339 = read_timestamp(value)
+        if not rfc3339:
             kind, reason = (
                 (
                     "seconds missing",
                     "seconds are missing (RFC 3339 section 5.6 requires time-second)",
                 )
-                if instant_of(value) is not None
+                if instant is not None
                 else ("not RFC 3339", "it is not an RFC 3339 date-time (section 5.6)")
             )
             yield Problem(
@@ -587,6 +651,7 @@ def workflow_order_is_uuid_array(exchange: Exchange, contract: Contract) -> Iter
             f"a {kind}",
         )
         return
+    matches = contract.uuid_pattern.find
     for index, item in enumerate(order):
         if not isinstance(item, str):
             kind = _json_type(item)
@@ -596,7 +661,7 @@ def workflow_order_is_uuid_array(exchange: Exchange, contract: Contract) -> Iter
                 item,
                 f"an item is a {kind}",
             )
-        elif not contract.uuid_pattern.search(item):
+        elif not matches(item):
             kind, reason = diagnose_uuid(item)
             yield Problem(
                 f"item {index} = {_shown(item)}: {reason}",
@@ -675,7 +740,7 @@ def body_id_is_requested_id(exchange: Exchange, contract: Contract) -> Iterator[
     wanted = exchange.about or str(exchange.job_id)
     if _uuid_value(got) != _uuid_value(wanted):
         # Per held job; any unheld id answered with another job is one class.
-        held = exchange.intent in (Intent.KNOWN, Intent.REPEAT, Intent.CASE_VARIANT, Intent.SEEDED)
+        held = exchange.intent in _HELD
         yield Problem(
             f"requested {exchange.job_id!r} but the body's id is {_shown(got)}",
             "/id",
@@ -752,7 +817,7 @@ def _changed_members(first: Mapping[str, Any], second: Mapping[str, Any]) -> lis
 @check("http.unknown-404", applies=_asks_a_well_formed_id)
 def unknown_id_is_404(exchange: Exchange, contract: Contract) -> Iterator[Problem]:
     status = exchange.response.status
-    if exchange.intent is Intent.MAYBE_HELD:
+    if exchange.intent is _MAYBE_HELD:
         # A fixed id a target may hold: found or not, never refused as malformed.
         if status not in (200, 404, 410):
             yield Problem(

@@ -1,11 +1,20 @@
-"""The ECMA-262 regex engine against the JSON-Schema-Test-Suite's pattern cases, plus our own."""
+"""The ECMA-262 regex engine against the JSON-Schema-Test-Suite's pattern cases, plus our own; and
+its two engines (re where it reads a translation as regex does) against each other."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+import regex
+from hypothesis import given
+from hypothesis import strategies as st
 from tests_support import vector_params
 
+from jobs_conformance.contract import load_contract
 from jobs_conformance.ecma import EcmaSyntaxError, compile_ecma
+from jobs_conformance.strategies.timestamps import invalid_timestamps, valid_timestamps
+from jobs_conformance.strategies.uuids import invalid_uuids, valid_uuids
 
 
 def _valid(schema, data) -> bool:
@@ -69,3 +78,68 @@ def test_doc_patterns_reject_trailing_newline_and_foreign_digits():
 def test_invalid_patterns_are_refused(pattern):
     with pytest.raises(EcmaSyntaxError):
         compile_ecma(pattern)
+
+
+# --- Two engines, one reading. compile_ecma runs a translation on ``re`` when
+# ``re`` reads it as ``regex`` does; these hold the two against each other.
+
+
+def _by_regex(pattern: str) -> regex.Pattern[str]:
+    return regex.compile(compile_ecma(pattern).translated, regex.VERSION0)
+
+
+def _patterns_and_strings(schema, data) -> list[tuple[str, str]]:
+    patterns = (
+        [schema["pattern"]] if "pattern" in schema else list(schema.get("patternProperties", ()))
+    )
+    strings = [data] if isinstance(data, str) else list(data) if isinstance(data, dict) else []
+    return [(p, s) for p in patterns for s in strings]
+
+
+@pytest.mark.parametrize(
+    "case",
+    vector_params("optional/ecmascript-regex.json", "pattern.json"),
+)
+def test_both_engines_agree_on_peer_vectors(case):
+    for pattern, value in _patterns_and_strings(case[0], case[1]):
+        assert compile_ecma(pattern).search(value) is (_by_regex(pattern).search(value) is not None)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "engine"),
+    [
+        ("^\\d{4}$", re),
+        ("^[^]$", re),
+        ("\\bcole", re),  # a fixed-width lookbehind
+        ("^\\p{L}+$", regex),  # property escapes are regex's
+        ("(?<=a+)b", regex),  # a lookbehind of varying width
+        ("^(?<y>\\d)\\k<y>$", regex),  # a named group, a backreference
+        ("^(a)\\1$", regex),
+        ("^x{e<=1}$", regex),  # fuzzy matching in regex, text in re
+        ("^[{]$", regex),
+    ],
+)
+def test_each_translation_runs_where_it_reads_the_same(pattern, engine):
+    assert isinstance(compile_ecma(pattern).find.__self__, engine.Pattern)
+
+
+def test_the_docs_patterns_run_on_re():
+    contract = load_contract()
+    for pattern in (contract.uuid_pattern, contract.datetime_pattern, contract.path_pattern):
+        assert isinstance(pattern.find.__self__, re.Pattern), pattern.source
+
+
+_NEAR_THE_DOCS_PATTERNS = st.one_of(
+    valid_uuids(),
+    invalid_uuids().map(lambda invalid: invalid.value),
+    valid_timestamps(),
+    invalid_timestamps().map(lambda invalid: invalid.value),
+    st.text(),
+)
+
+
+@given(_NEAR_THE_DOCS_PATTERNS)
+def test_both_engines_agree_on_the_docs_patterns(value):
+    contract = load_contract()
+    for pattern in (contract.uuid_pattern, contract.datetime_pattern, contract.path_pattern):
+        assert pattern.search(value) is (_by_regex(pattern.source).search(value) is not None)

@@ -280,6 +280,21 @@ def test_a_crashing_check_is_reported_not_raised(monkeypatch):
     assert judgement.violations == ()
 
 
+def test_what_a_crashing_check_found_before_it_raised_is_dropped(monkeypatch):
+    def half_done(exchange, contract):
+        yield Problem("found first", "/name")
+        raise RuntimeError("bug in a check")
+
+    monkeypatch.setitem(
+        CHECKS, "body.types", dataclasses.replace(CHECKS["body.types"], function=half_done)
+    )
+    body = json.dumps({**EXAMPLE, "id": "not-a-uuid"}).encode()
+    judgement = judge_body(body, "application/json")
+    assert [c.requirement for c in judgement.crashes] == ["body.types"]
+    # The other checks still judge, and still fold their consequences.
+    assert _ids(judgement) == {"body.uuid"}
+
+
 # --- One root cause, one finding.
 
 HELD_BODY = json.dumps(EXAMPLE).encode()
