@@ -37,10 +37,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-import dask
-import distributed
-
-from jobs_conformance.distributed import observe_on_dask
+from jobs_conformance.distributed import local_cluster, observe_on_dask
 from jobs_conformance.observe import observe_record
 from jobs_conformance.reference.corpus import load_corpus
 
@@ -138,18 +135,7 @@ def _on_dask(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The record and the figures of one run, from starting the cluster to holding the record."""
     started = time.perf_counter()
-    with (
-        dask.config.set({"temporary-directory": scratch}),
-        distributed.LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with local_cluster(workers, scratch) as client:
         ready = time.perf_counter()
         before = client.run(time.process_time)
         record = observe_on_dask([source], client=client, partitions=partitions)

@@ -36,8 +36,9 @@ of all the shards merges to itself).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jobs_conformance.errors import UsageError
@@ -49,7 +50,7 @@ from jobs_conformance.shards import Shard
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["observe_on_dask"]
+__all__ = ["local_cluster", "observe_on_dask"]
 
 
 def _require_dask() -> Any:
@@ -61,6 +62,35 @@ def _require_dask() -> Any:
             "observe_on_dask", "dask", "jobs-conformance[dask] installed (dask.bag is missing)"
         ) from exc
     return dask.bag
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int, scratch: str) -> Iterator[Client]:
+    """A client of a ``LocalCluster`` of ``workers`` processes (one thread each) that listens
+    on loopback only and serves no dashboard, with Dask's scratch files in ``scratch``.
+
+    The scheduler serves HTTP (health, metrics) even without a dashboard, on
+    8787 unless told: a random loopback port instead, so no run waits on
+    another's. Dask's scratch folder defaults to the system's temporary one,
+    where it would be left behind.
+    """
+    _require_dask()
+    import dask
+    import distributed
+
+    with (
+        dask.config.set({"temporary-directory": scratch}),
+        distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
 
 
 def _observe_shard(

@@ -17,12 +17,11 @@ import uuid
 
 # Imported, not skipped when missing: the test extra installs the dask extra, and a
 # recipe whose test quietly skips is a recipe nobody checks.
-import dask
 import distributed
 import pytest
 from tests_support import DOC_EXAMPLE
 
-from jobs_conformance.distributed import observe_on_dask
+from jobs_conformance.distributed import local_cluster, observe_on_dask
 from jobs_conformance.errors import UsageError
 from jobs_conformance.observe import observe_record
 
@@ -90,20 +89,7 @@ def client(tmp_path):
     """Two worker processes of one thread each, on 127.0.0.1, no dashboard; closed after."""
     # Scratch space (the scheduler's too, which takes no local_directory) under tmp_path,
     # not a dask-scratch-space left in the system's temporary folder.
-    with (
-        dask.config.set({"temporary-directory": str(tmp_path)}),
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            # The scheduler serves HTTP (health, metrics) even without a dashboard, on 8787
-            # unless told: a random loopback port instead, so no run waits on another's.
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with local_cluster(2, str(tmp_path)) as client:
         addresses = [client.scheduler.address, *client.scheduler_info()["workers"]]
         assert all(a.startswith("tcp://127.0.0.1:") for a in addresses), addresses
         yield client
