@@ -40,7 +40,7 @@ from jobs_conformance.contract import load_contract
 from jobs_conformance.errors import UsageError
 from jobs_conformance.gate import COMMAND_OPTIONS, policy_of
 from jobs_conformance.redact import Redactor
-from jobs_conformance.settings import Option, option, resolve
+from jobs_conformance.settings import add_cli_options, resolve_cli
 from jobs_conformance.shards import ALL, Shard, shard_argument
 
 if TYPE_CHECKING:
@@ -291,8 +291,7 @@ def run_audit(args: argparse.Namespace) -> int:
     from jobs_conformance.render import render_console, write_command_reports
     from jobs_conformance.results import Results, finding_id
 
-    given = {option(n).dest: getattr(args, option(n).dest, None) for n in _OPTIONS}
-    settings = resolve(given, environ=os.environ, spelling=_as_cli_spells)
+    settings = resolve_cli(args, _OPTIONS)
     if settings.base_url is None:
         raise UsageError("--base-url", "(not given)", "the service to audit")
     shard: Shard = getattr(args, "shard", ALL)
@@ -420,10 +419,6 @@ def _held(client: Any, job_id: str) -> Any:
     return Exchange(response, Intent.KNOWN, request, job_id)
 
 
-def _as_cli_spells(entry: Option) -> str:
-    return entry.cli_flag
-
-
 def add_parser(subparsers: Any) -> None:
     """``jobs-conformance audit``."""
     parser = subparsers.add_parser(
@@ -451,7 +446,5 @@ def add_parser(subparsers: Any) -> None:
         help="judge only the ids of shard K of N (by CRC-32 of the lower-case id); the records "
         "of all N merge with `report --merge`",
     )
-    for name in _OPTIONS:
-        entry = option(name)
-        parser.add_argument(entry.cli_flag, **entry.arguments(entry.dest))
+    add_cli_options(parser, _OPTIONS)
     parser.set_defaults(handler=run_audit)

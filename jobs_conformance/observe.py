@@ -41,7 +41,7 @@ from jobs_conformance.merge import Meta, parts_of, record_of
 from jobs_conformance.recordings import FORMATS, Reading, Record, read_records
 from jobs_conformance.redact import Redactor
 from jobs_conformance.results import Results
-from jobs_conformance.settings import option, resolve
+from jobs_conformance.settings import add_cli_options, resolve_cli
 from jobs_conformance.shards import ALL, Shard, shard_argument
 
 __all__ = [
@@ -498,9 +498,7 @@ def add_parser(subparsers: Any) -> None:
         help="the path the endpoint is under in the recording (a gateway's), e.g. /api/v2",
     )
     parser.add_argument("--report-dir", default="reports", help="where reports are written")
-    for name in COMMAND_OPTIONS:  # what the findings mean for a gate, as for a run
-        entry = option(name)
-        parser.add_argument(entry.cli_flag, **entry.arguments(entry.dest))
+    add_cli_options(parser, COMMAND_OPTIONS)  # what the findings mean for a gate, as for a run
     parser.add_argument(
         "--shard",
         type=shard_argument,
@@ -514,8 +512,7 @@ def add_parser(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from jobs_conformance.render import render_console
 
-    given = {option(n).dest: getattr(args, option(n).dest) for n in COMMAND_OPTIONS}
-    settings = resolve(given, environ=os.environ, spelling=lambda entry: entry.cli_flag)
+    settings = resolve_cli(args, COMMAND_OPTIONS)
     code, report = observe(
         args.files,
         fmt=args.fmt,

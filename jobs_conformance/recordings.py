@@ -280,12 +280,8 @@ class _JsonCursor:
                 raise _Truncated("expected a member name")
             self.expect(":")
             yield name
-            separator = self._next_char()
-            self._at += 1
-            if separator == "}":
+            if not self._another("}"):
                 return
-            if separator != ",":
-                raise _Truncated(f"expected ',' or '}}', found {separator or 'the end'!r}")
 
     def items(self) -> Iterator[Any]:
         """After '[': each item."""
@@ -294,12 +290,18 @@ class _JsonCursor:
             return
         while True:
             yield self.value()
-            separator = self._next_char()
-            self._at += 1
-            if separator == "]":
+            if not self._another("]"):
                 return
-            if separator != ",":
-                raise _Truncated(f"expected ',' or ']', found {separator or 'the end'!r}")
+
+    def _another(self, close: str) -> bool:
+        """After a member or an item: True at ',' (another follows), False at ``close``."""
+        separator = self._next_char()
+        self._at += 1
+        if separator == close:
+            return False
+        if separator != ",":
+            raise _Truncated(f"expected ',' or {close!r}, found {separator or 'the end'!r}")
+        return True
 
 
 def _har(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:

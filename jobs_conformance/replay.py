@@ -23,7 +23,6 @@ import argparse
 import dataclasses
 import enum
 import json
-import os
 import re
 import sys
 from collections.abc import Collection, Mapping, Sequence
@@ -36,7 +35,7 @@ from jobs_conformance.errors import ExitCode, TargetUnreachable, UsageError
 from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.oracle import Violation, judge
 from jobs_conformance.redact import MARKER, Redactor
-from jobs_conformance.settings import Option, Settings, option, resolve
+from jobs_conformance.settings import Settings, option, resolve_cli
 
 if TYPE_CHECKING:
     from jobs_conformance.client import Client
@@ -499,8 +498,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 def _settings(args: argparse.Namespace, target: str) -> Settings:
     """The options and environment as ``run`` resolves them; the report's target when they name
     none."""
-    given = {option(n).dest: getattr(args, option(n).dest, None) for n in _TARGET_OPTIONS}
-    settings = resolve(given, environ=os.environ, spelling=_as_cli_spells)
+    settings = resolve_cli(args, _TARGET_OPTIONS)
     if settings.base_url is not None:
         return settings
     # A report shows its target redacted: one that held credentials is of no use.
@@ -510,11 +508,7 @@ def _settings(args: argparse.Namespace, target: str) -> Settings:
             "(not given)",
             f"the target's URL: the report's target {target!r} is not one to send to",
         )
-    return resolve({**given, "base_url": target}, environ=os.environ, spelling=_as_cli_spells)
-
-
-def _as_cli_spells(entry: Option) -> str:
-    return entry.cli_flag
+    return resolve_cli(args, _TARGET_OPTIONS, base_url=target)
 
 
 def run_replay(args: argparse.Namespace) -> int:

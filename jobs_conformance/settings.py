@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,9 +37,12 @@ __all__ = [
     "CliSpelling",
     "Option",
     "Settings",
+    "add_cli_options",
+    "cli_spelling",
     "option",
     "parse_header",
     "resolve",
+    "resolve_cli",
 ]
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
@@ -290,6 +293,25 @@ class Settings:
 
 class CliSpelling:
     """Registered with pytest by ``jobs-conformance run``: messages name options as the CLI spells them."""
+
+
+def cli_spelling(entry: Option) -> str:
+    """An option as the CLI spells it, for messages (``--timeout``)."""
+    return entry.cli_flag
+
+
+def add_cli_options(parser: Any, names: Iterable[str]) -> None:
+    """Declare the table's options ``names`` on an argparse (sub)command, as ``run`` does."""
+    for name in names:
+        entry = option(name)
+        parser.add_argument(entry.cli_flag, **entry.arguments(entry.dest))
+
+
+def resolve_cli(args: Any, names: Iterable[str], **extra: Any) -> Settings:
+    """The settings of a command that took the options ``names`` (and ``extra``, by dest):
+    option, then environment, then default, named in messages as the CLI spells them."""
+    given = {option(n).dest: getattr(args, option(n).dest, None) for n in names}
+    return resolve({**given, **extra}, environ=os.environ, spelling=cli_spelling)
 
 
 def parse_header(text: str, source: str = "--header") -> tuple[str, str]:
