@@ -14,7 +14,8 @@ cases, is judged where both reads are, exactly as one process judges it.
 Slicing the logs instead would miss every such pair that straddles two
 slices. So each input must be readable by every worker at the same path
 (the same machine, a shared file system), and reading it is paid once per
-shard: more shards than workers buys balance, not speed.
+shard (an NDJSON line of another shard is skipped unparsed, but it is
+read): more shards than workers buys balance, not speed.
 
 The merge runs on the workers as a tree (``Bag.reduction``, each step
 :func:`merge_records` over up to ``split_every`` records), so the client
@@ -67,7 +68,8 @@ def _require_dask() -> Any:
 @contextlib.contextmanager
 def local_cluster(workers: int, scratch: str) -> Iterator[Client]:
     """A client of a ``LocalCluster`` of ``workers`` processes (one thread each) that listens
-    on loopback only and serves no dashboard, with Dask's scratch files in ``scratch``.
+    on loopback only, serves no dashboard and profiles nothing, with Dask's scratch files in
+    ``scratch``.
 
     The scheduler serves HTTP (health, metrics) even without a dashboard, on
     8787 unless told: a random loopback port instead, so no run waits on
@@ -79,7 +81,14 @@ def local_cluster(workers: int, scratch: str) -> Iterator[Client]:
     import distributed
 
     with (
-        dask.config.set({"temporary-directory": scratch}),
+        # Each Nanny hands its worker process the configuration set when it is created,
+        # so what is set here reaches the workers. The statistical profiler samples each
+        # worker's stack every 10 ms for a dashboard this cluster does not serve: off, a
+        # worker judging a shard spent 4% fewer CPU seconds (1-worker clusters side by
+        # side, each judging the same 100,000 lines: 158 s against 165 over 11 rounds).
+        dask.config.set(
+            {"temporary-directory": scratch, "distributed.worker.profile.enabled": False}
+        ),
         distributed.LocalCluster(
             n_workers=workers,
             threads_per_worker=1,

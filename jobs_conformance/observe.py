@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from jobs_conformance.contract import Contract, load_contract
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
@@ -42,7 +42,7 @@ from jobs_conformance.recordings import FORMATS, Reading, Record, read_records
 from jobs_conformance.redact import Redactor
 from jobs_conformance.results import Results
 from jobs_conformance.settings import add_cli_options, resolve_cli
-from jobs_conformance.shards import ALL, Shard, shard_argument
+from jobs_conformance.shards import ALL, Shard, shard_argument, url_path
 
 __all__ = [
     "FirstReads",
@@ -234,28 +234,24 @@ def exchanges_of(
     path_prefix: str = "",
     contract: Contract | None = None,
     redactor: Redactor | None = None,
-    shard: Shard = ALL,
 ) -> Iterator[tuple[str, Exchange]]:
     """Where each record is from and the exchange to judge, for the records of
-    ``GET {path_prefix}/jobs/{jobId}`` in ``shard``; then what the same job read again
-    shows (a repeat, another case). A body without its request is judged as a
-    captured 200 body (``validate``'s input)."""
+    ``GET {path_prefix}/jobs/{jobId}``; then what the same job read again shows (a
+    repeat, another case). A body without its request is judged as a captured 200
+    body (``validate``'s input). Under ``--shard``, ``records`` are already the
+    shard's (``read_records`` keeps only those, every read of a job in one shard)."""
     contract = contract or load_contract()
     redactor = redactor or Redactor()
     pattern = contract.path_pattern
     for record in records:
         if record.url is None:
-            if shard.holds(record.source):
-                observed.exchanges += 1
-                response = HttpResponse(200, record.headers, record.body or b"")
-                yield record.source, Exchange(response, Intent.CAPTURED)
+            observed.exchanges += 1
+            response = HttpResponse(200, record.headers, record.body or b"")
+            yield record.source, Exchange(response, Intent.CAPTURED)
             continue
         job_id = _job_id(record.url, path_prefix)
         if job_id is None:
-            if shard.holds(record.url):
-                observed.skip("another endpoint")
-            continue
-        if not shard.holds(job_id):
+            observed.skip("another endpoint")
             continue
         if record.method != "GET":
             observed.skip(f"method {record.method}")
@@ -301,21 +297,8 @@ def _near_miss_of(job_id: str, job: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def _path(url: str) -> str:
-    """The path of a recorded URL (``urlsplit``'s, without its cost for the usual forms)."""
-    if url.startswith(("http://", "https://")):
-        rest = url[url.index("//") + 2 :].partition("#")[0].partition("?")[0]
-        slash = rest.find("/")  # the authority ends at the first "/", "?" or "#"
-        path = rest[slash:] if slash >= 0 else ""
-    elif url.startswith("/") and not url.startswith("//"):
-        path = url
-    else:
-        return urlsplit(url).path
-    return path.partition("#")[0].partition("?")[0]
-
-
 def _job_id(url: str, path_prefix: str) -> str | None:
-    path = _path(url)
+    path = url_path(url)
     if path_prefix:
         if not path.startswith(path_prefix.rstrip("/") + "/"):
             return None
@@ -367,7 +350,7 @@ def observe_record(
             test = f"observe::{name}"
             records = read_records(name, fmt, reading)
             exchanges = exchanges_of(
-                records, observed, reads, path_prefix=path_prefix, contract=contract, shard=shard
+                records, observed, reads, path_prefix=path_prefix, contract=contract
             )
             for number, (_, exchange) in enumerate(exchanges, 1):
                 results.observe(exchange, judge(exchange, contract), test=test)

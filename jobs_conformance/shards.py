@@ -10,6 +10,14 @@ falls in the same shard, so what only two reads of one job show (a repeat
 with another body, another case with another outcome) is judged where both
 are. The hash is CRC-32, the same in every process and on every machine
 (Python's own ``hash`` of a string is salted per process).
+
+A recorded exchange is keyed by its URL alone (:func:`url_key`): the last
+segment of its path, percent-decoded, which for ``.../jobs/{jobId}`` is the
+id ``observe`` judges, under any ``--path-prefix``. Other endpoints' URLs
+are keyed the same way, only to spread them (and their skipped counts)
+over the shards. Being a function of the URL and nothing else, the key is
+known before a record is parsed: a reader can drop other shards' records
+unread (see ``recordings``).
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ from __future__ import annotations
 import argparse
 import zlib
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
-__all__ = ["ALL", "Shard", "shard_argument"]
+__all__ = ["ALL", "Shard", "shard_argument", "url_key", "url_path"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,8 @@ class Shard:
         return cls(int(index), int(count))
 
     def holds(self, key: str) -> bool:
-        """Whether the input keyed ``key`` (a job id, in any case) is this shard's."""
+        """Whether the input keyed ``key`` (a job id, in any case; see :func:`url_key`) is
+        this shard's."""
         if self.count == 1:
             return True
         digest = zlib.crc32(key.lower().encode("utf-8", "surrogatepass"))
@@ -60,3 +70,44 @@ def shard_argument(text: str) -> Shard:
         return Shard.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def url_path(url: str) -> str:
+    """The path of a recorded URL (``urlsplit``'s, without its cost for the usual forms);
+    none when ``urlsplit`` refuses the URL (an unclosed ``[`` of an IPv6 host)."""
+    if url.startswith(("http://", "https://")):
+        rest = url[url.index("//") + 2 :].partition("#")[0].partition("?")[0]
+        slash = rest.find("/")  # the authority ends at the first "/", "?" or "#"
+        path = rest[slash:] if slash >= 0 else ""
+    elif url.startswith("/") and not url.startswith("//"):
+        path = url
+    else:
+        return _split_path(url)
+    return path.partition("#")[0].partition("?")[0]
+
+
+def _split_path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""  # a record, not a crash of the reading: no path, so not a job's URL
+
+
+def url_key(url: str) -> str:
+    """The shard key of a recorded URL: the last segment of its path (:func:`url_path`'s),
+    percent-decoded.
+
+    For ``.../jobs/{jobId}`` that is the job id ``observe`` extracts (the
+    segment after the last ``/jobs/``, unquoted), whatever the prefix, so
+    every read of a job keys alike; ``holds`` folds the case. Written out for
+    the usual forms, as ``url_path`` is: a reader keys every line it reads.
+    """
+    if url.startswith(("http://", "https://")):
+        head, _, segment = url.partition("#")[0].partition("?")[0].rpartition("/")
+        if len(head) <= url.index("//") + 1:
+            segment = ""  # the last "/" is the scheme's: no path
+    elif url.startswith("/") and not url.startswith("//"):
+        segment = url.partition("#")[0].partition("?")[0].rpartition("/")[2]
+    else:
+        segment = _split_path(url).rpartition("/")[2]
+    return unquote(segment)

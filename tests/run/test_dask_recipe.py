@@ -86,12 +86,16 @@ def traffic_files(tmp_path_factory) -> list[str]:
 
 @pytest.fixture
 def client(tmp_path):
-    """Two worker processes of one thread each, on 127.0.0.1, no dashboard; closed after."""
+    """Two worker processes of one thread each, on 127.0.0.1, no dashboard, no profiler;
+    closed after."""
     # Scratch space (the scheduler's too, which takes no local_directory) under tmp_path,
     # not a dask-scratch-space left in the system's temporary folder.
     with local_cluster(2, str(tmp_path)) as client:
         addresses = [client.scheduler.address, *client.scheduler_info()["workers"]]
         assert all(a.startswith("tcp://127.0.0.1:") for a in addresses), addresses
+        # The configuration reached the worker processes: no sampling of their stacks.
+        profiling = client.run(lambda dask_worker: "profile" in dask_worker.periodic_callbacks)
+        assert list(profiling.values()) == [False, False], profiling
         yield client
 
 
