@@ -258,31 +258,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _validate(args: argparse.Namespace) -> ExitCode:
     """Captured 200 bodies: the simplest input of ``observe``'s reading and judging."""
     from jobs_conformance.contract import load_contract
-    from jobs_conformance.observe import FirstReads, Observed, exchanges_of
+    from jobs_conformance.observe import Observed, exchanges_of
     from jobs_conformance.oracle import judge
     from jobs_conformance.recordings import Reading, read_records
 
     contract = load_contract()
     headers = (("Content-Type", args.content_type),) if args.content_type is not None else ()
     reading, failed, out = Reading(), False, sys.stdout
-    with FirstReads() as reads:
-        for name in args.files:
-            shown = len(reading.messages)
-            records = read_records(name, "bodies", reading, jsonl=args.jsonl, headers=headers)
-            for source, exchange in exchanges_of(records, Observed(), reads, contract=contract):
-                judgement = judge(exchange, contract)
-                bad = judgement.failed(strict=args.strict) or bool(judgement.crashes)
-                failed = failed or bad
-                record: dict[str, Any] = {
-                    "source": source,
-                    "ok": not bad,
-                    "violations": [v.to_dict() for v in judgement.violations],
-                }
-                if judgement.crashes:
-                    record["crashed_checks"] = [c.requirement for c in judgement.crashes]
-                out.write(json.dumps(record) + "\n")
-            for message in reading.messages[shown:]:
-                print(f"jobs-conformance validate: {message}", file=sys.stderr)
+    for name in args.files:
+        shown = len(reading.messages)
+        records = read_records(name, "bodies", reading, jsonl=args.jsonl, headers=headers)
+        for source, exchange in exchanges_of(records, Observed(), contract=contract):
+            judgement = judge(exchange, contract)
+            bad = judgement.failed(strict=args.strict) or bool(judgement.crashes)
+            failed = failed or bad
+            record: dict[str, Any] = {
+                "source": source,
+                "ok": not bad,
+                "violations": [v.to_dict() for v in judgement.violations],
+            }
+            if judgement.crashes:
+                record["crashed_checks"] = [c.requirement for c in judgement.crashes]
+            out.write(json.dumps(record) + "\n")
+        for message in reading.messages[shown:]:
+            print(f"jobs-conformance validate: {message}", file=sys.stderr)
     out.flush()
     if reading.unreadable:
         return ExitCode.NO_VERDICT

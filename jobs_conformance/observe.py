@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
-import json
+import marshal
 import os
 import sqlite3
 import tempfile
@@ -57,6 +56,8 @@ __all__ = [
 
 # Exchanges a test holds for Results' de-duplication before it is let go.
 _BATCH = 1024
+# Read once: before Python 3.12 a member read through its class is slow (see oracle).
+_MAYBE_HELD = Intent.MAYBE_HELD
 
 
 @dataclass
@@ -71,16 +72,20 @@ class Observed:
 
 
 class FirstReads:
-    """The first answer of each job the traffic read, on disk, for what a later read shows.
+    """Every read of a well-formed id, on disk, for what two reads of one job show.
 
     A repeat with the same ``updatedAt`` and another body, or another case
-    with another outcome, is seen only against an earlier read of the same
-    job, which may be any number of records back. Held in memory, those first
-    reads grow with the number of distinct jobs (a gigabyte of traffic holds
-    millions); in a throwaway SQLite file they cost a few pages of cache.
-    Reads are looked up a batch at a time (one query, one insert of many
-    rows), and a first read's body is read back only when a later read
-    differs from it.
+    with another outcome, is seen only against the first read of the same
+    job, which may be any number of records back. Held in memory, the reads
+    grow with the number of distinct jobs (a gigabyte of traffic holds
+    millions); looked up on disk as they come, each read costs a random
+    probe into an index larger than any cache. So reads are only appended
+    to a throwaway SQLite file while the traffic streams (a batch at a
+    time: sequential writes), and the jobs read more than once are found at
+    the end, by one sort of the keys (an index built in one pass); only
+    their reads are read back, in order, each later one compared with the
+    job's first. Findings do not depend on when they are judged: the record
+    is a sum over exchanges.
     """
 
     BATCH = 512
@@ -88,7 +93,8 @@ class FirstReads:
     def __init__(self) -> None:
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._db: sqlite3.Connection | None = None
-        self._pending: list[Exchange] = []
+        self._pending: list[tuple[Exchange, int]] = []
+        self._tags: dict[str, int] = {}  # the names of the inputs read, by number
 
     def __enter__(self) -> FirstReads:
         return self
@@ -102,142 +108,136 @@ class FirstReads:
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
             self._folder = tempfile.TemporaryDirectory(prefix="jobs-conformance-observe-")
-            db = sqlite3.connect(os.path.join(self._folder.name, "first-reads.sqlite3"))
-            # A scratch file: nothing to recover after a crash, so no journal.
+            db = sqlite3.connect(os.path.join(self._folder.name, "reads.sqlite3"))
+            # A scratch file: nothing to recover after a crash, so no journal; written
+            # in order, so in large pages (a fifth less time a read than 4 KiB pages).
             db.executescript(
-                "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8192;"
-                "CREATE TABLE reads (key TEXT PRIMARY KEY, job_id TEXT, status INTEGER,"
-                " updated TEXT, digest BLOB, url TEXT, headers TEXT, body BLOB);"
+                "PRAGMA page_size=65536; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                "PRAGMA cache_size=-8192; PRAGMA temp_store=FILE;"
+                "CREATE TABLE reads (key TEXT, job_id TEXT, status INTEGER, updated TEXT,"
+                " tag INTEGER, url TEXT, sent BLOB, headers BLOB, body BLOB);"
             )
             self._db = db
         return self._db
 
-    def add(self, exchange: Exchange) -> list[Exchange]:
-        """Note a read of a well-formed id; what the reads noted so far show, a batch at a time."""
-        self._pending.append(exchange)
-        return self.flush() if len(self._pending) >= self.BATCH else []
+    def add(self, exchange: Exchange, test: str) -> None:
+        """Note ``exchange``, already judged (its body parsed), when it reads a job by a
+        well-formed id; ``test`` is what :meth:`again` names its comparisons with."""
+        if exchange.intent is not _MAYBE_HELD:
+            return
+        self._pending.append((exchange, self._tags.setdefault(test, len(self._tags))))
+        if len(self._pending) >= self.BATCH:
+            self._write()
 
-    def flush(self) -> list[Exchange]:
-        """What the pending reads show against the first read of their jobs: another case
-        with another outcome, or a repeat with the same ``updatedAt`` and another body."""
+    def _write(self) -> None:
         pending, self._pending = self._pending, []
         if not pending:
-            return []
-        db = self._connection()
-        facts = [_facts(exchange) for exchange in pending]
-        keys = sorted({fact[0] for fact in facts})
-        known: dict[str, tuple[Any, ...]] = {}
-        for start in range(0, len(keys), 500):  # SQLite's older limit of 999 parameters
-            some = keys[start : start + 500]
-            rows = db.execute(
-                "SELECT key, job_id, status, updated, digest FROM reads WHERE key IN "
-                f"({','.join('?' * len(some))})",
-                some,
-            )
-            known.update((row[0], (*row[1:], None)) for row in rows)
-        new: list[tuple[Any, ...]] = []
-        shown: list[Exchange] = []
-        for exchange, (key, updated, digest) in zip(pending, facts, strict=True):
-            first = known.get(key)
-            if first is None:
-                known[key] = (exchange.job_id, exchange.response.status, updated, digest, exchange)
-                new.append(_row(exchange, key, updated, digest))
+            return
+        self._connection().executemany(
+            "INSERT INTO reads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    str(e.job_id).lower(),
+                    e.job_id,
+                    e.response.status,
+                    _updated(e),
+                    tag,
+                    e.request.url if e.request else "",
+                    marshal.dumps(e.request.headers if e.request else ()),
+                    marshal.dumps(e.response.headers),
+                    e.response.body if e.body_recorded else None,
+                )
+                for e, tag in pending
+            ],
+        )
+
+    def again(self) -> Iterator[tuple[str, Exchange]]:
+        """What the reads show against the first read of their job: each later read in another
+        case (compared with it), and each repeat with the same ``updatedAt`` (the same body),
+        with the ``test`` it was noted under. Once, after every read is noted."""
+        self._write()
+        if self._db is None:
+            return
+        db = self._db
+        db.execute("CREATE INDEX reads_by_key ON reads (key)")
+        rows = db.execute(
+            "SELECT key, job_id, status, updated, url, sent, headers, body, tag FROM reads"
+            " WHERE key IN (SELECT key FROM reads GROUP BY key HAVING count(*) > 1)"
+            " ORDER BY key, rowid"
+        )
+        tags = list(self._tags)
+        key: str | None = None
+        first: tuple[Any, ...] = ()
+        baseline: Exchange | None = None
+        for row in rows:
+            if row[0] != key:
+                key, first, baseline = row[0], row, None
                 continue
-            job_id, status, first_updated, first_digest, first_read = first
+            job_id, status, updated, body = row[1], row[2], row[3], row[7]
             alternates: tuple[Exchange, ...] = ()
-            if job_id != exchange.job_id:
+            if job_id != first[1]:
                 intent = Intent.CASE_VARIANT
-                if updated != first_updated:
+                if updated != first[3]:
                     # Another updatedAt: another version of the job, any member of
                     # which may have changed; only the statuses compare (a run's
                     # repeats, its alternates, rule out what changed between reads).
-                    alternates = (exchange,)
+                    alternates = (_read(row),)
             elif (
-                status == exchange.response.status == 200
+                status == first[2] == 200
                 and updated is not None
-                and updated == first_updated
-                and digest is not None
-                and first_digest is not None
+                and updated == first[3]
+                and body is not None
+                and first[7] is not None
             ):
                 # The same updatedAt, the same version: the same body (another one:
                 # reading the job changed it, or two replicas disagree about it).
                 intent = Intent.REPEAT
             else:
                 continue
-            if first_read is not None:
-                baseline = first_read
-            elif intent is Intent.REPEAT and digest == first_digest:
-                # The first read's bytes (by digest): compared without reading them back.
-                baseline = dataclasses.replace(exchange, intent=Intent.MAYBE_HELD)
-            else:
-                baseline = self._first(key)
-            shown.append(
+            if baseline is None:
+                baseline = _read(first)
+            yield (
+                tags[row[8]],
                 dataclasses.replace(
-                    exchange, intent=intent, baseline=baseline, alternates=alternates
-                )
+                    alternates[0] if alternates else _read(row),
+                    intent=intent,
+                    baseline=baseline,
+                    alternates=alternates,
+                ),
             )
-        db.executemany("INSERT INTO reads VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new)
-        return shown
-
-    def _first(self, key: str) -> Exchange:
-        job_id, status, url, headers, body = (
-            self._connection()
-            .execute("SELECT job_id, status, url, headers, body FROM reads WHERE key = ?", (key,))
-            .fetchone()
-        )
-        pairs = json.loads(headers)
-        return Exchange(
-            HttpResponse(status, tuple((str(k), str(v)) for k, v in pairs), body or b""),
-            Intent.MAYBE_HELD,
-            HttpRequest("GET", url),
-            job_id,
-            body_recorded=body is not None,
-        )
 
 
-def _facts(exchange: Exchange) -> tuple[str, str | None, bytes | None]:
-    """A read's job key (its id in lower case), ``updatedAt`` and body digest."""
-    body = exchange.response.body if exchange.body_recorded else None
-    updated = None
-    if body is not None:
-        job = exchange.job
-        updated = job.get("updatedAt") if isinstance(job, dict) else None
-    digest = hashlib.sha256(body).digest() if body is not None else None
-    return (
-        str(exchange.job_id).lower(),
-        updated if isinstance(updated, str) else None,
-        digest,
-    )
+def _updated(exchange: Exchange) -> str | None:
+    """A read's ``updatedAt``, when its body was recorded and is a job that has one as text."""
+    if not exchange.body_recorded:
+        return None
+    job = exchange.job
+    updated = job.get("updatedAt") if isinstance(job, dict) else None
+    return updated if isinstance(updated, str) else None
 
 
-def _row(
-    exchange: Exchange, key: str, updated: str | None, digest: bytes | None
-) -> tuple[Any, ...]:
-    request = exchange.request
-    return (
-        key,
-        exchange.job_id,
-        exchange.response.status,
-        updated,
-        digest,
-        request.url if request else "",
-        json.dumps(exchange.response.headers),
-        exchange.response.body if exchange.body_recorded else None,
+def _read(row: tuple[Any, ...]) -> Exchange:
+    """A read noted by :class:`FirstReads`, as it was judged."""
+    _, job_id, status, _, url, sent, headers, body, _ = row
+    return Exchange(
+        HttpResponse(status, marshal.loads(headers), body or b""),
+        Intent.MAYBE_HELD,
+        HttpRequest("GET", url, marshal.loads(sent)),
+        job_id,
+        body_recorded=body is not None,
     )
 
 
 def exchanges_of(
     records: Iterable[Record],
     observed: Observed,
-    reads: FirstReads,
     *,
     path_prefix: str = "",
     contract: Contract | None = None,
     redactor: Redactor | None = None,
 ) -> Iterator[tuple[str, Exchange]]:
     """Where each record is from and the exchange to judge, for the records of
-    ``GET {path_prefix}/jobs/{jobId}``; then what the same job read again shows (a
-    repeat, another case). A body without its request is judged as a captured 200
+    ``GET {path_prefix}/jobs/{jobId}``. A body without its request is judged as a captured 200
     body (``validate``'s input). Under ``--shard``, ``records`` are already the
     shard's (``read_records`` keeps only those, every read of a job in one shard)."""
     contract = contract or load_contract()
@@ -272,11 +272,6 @@ def exchanges_of(
         if named is not None:
             exchange = dataclasses.replace(exchange, about=named)
         yield record.source, exchange
-        if well_formed:
-            for again in reads.add(exchange):
-                yield str(again.job_id), again
-    for again in reads.flush():
-        yield str(again.job_id), again
 
 
 def _near_miss_of(job_id: str, job: Mapping[str, Any] | None) -> str | None:
@@ -349,14 +344,20 @@ def observe_record(
         for name in sources:
             test = f"observe::{name}"
             records = read_records(name, fmt, reading)
-            exchanges = exchanges_of(
-                records, observed, reads, path_prefix=path_prefix, contract=contract
-            )
+            exchanges = exchanges_of(records, observed, path_prefix=path_prefix, contract=contract)
             for number, (_, exchange) in enumerate(exchanges, 1):
                 results.observe(exchange, judge(exchange, contract), test=test)
+                reads.add(exchange, test)
                 if number % _BATCH == 0:
                     # Each record is judged once: nothing to de-duplicate across batches.
                     results.finish_test(test)
+            results.finish_test(test)
+        # What two reads of one job show, each under the input of its later read.
+        for number, (test, again) in enumerate(reads.again(), 1):
+            results.observe(again, judge(again, contract), test=test)
+            if number % _BATCH == 0:
+                results.finish_test(test)
+        for test in {f"observe::{name}" for name in sources}:
             results.finish_test(test)
     for message in reading.messages:
         results.error(message)

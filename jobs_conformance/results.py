@@ -250,8 +250,11 @@ class Results:
             if id(exchange) in counted:
                 return  # judged again (a replayed example): the same evidence
             counted[id(exchange)] = exchange
+            requirements = self.requirements
             for requirement_id in judgement.applicable:
-                self.requirements[requirement_id].checked += 1
+                requirements[requirement_id].checked += 1
+            if not judgement.violations and not judgement.crashes:
+                return  # most answers: nothing more to count
             # An example fails a requirement, and each of its classes, once,
             # however many of its values broke it (two items of one array).
             by_class: dict[tuple[str, str], list[Violation]] = {}

@@ -339,6 +339,29 @@ def test_a_job_read_again_far_later_is_compared_with_its_first_read(tmp_path):
     assert "name" in repeat["message"]
 
 
+def test_two_reads_of_one_job_in_two_inputs_are_compared_under_the_later_input(tmp_path):
+    # The first reads are those of every input before: a job read in a.ndjson and again
+    # in b.ndjson (another body, the same updatedAt; and in another case, not found).
+    first = _write(tmp_path / "a.ndjson", [_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE)])
+    later = _write(
+        tmp_path / "b.ndjson",
+        [
+            _exchange(f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "name": "another"}),
+            _exchange(f"/jobs/{DOC_ID.upper()}", 404, {"error": "nf"}),
+        ],
+    )
+    _, report = observe([first, later], report_dir=tmp_path / "r")
+    assert _failed(report) == {"http.case-insensitive", "http.idempotent"}
+    rows = {r["id"]: r for r in report["requirements"]}
+    for requirement in ("http.case-insensitive", "http.idempotent"):
+        assert rows[requirement]["checked"] == 1
+        (example,) = rows[requirement]["counterexamples"]
+        assert example["test"] == f"observe::{later}"
+    # Neither input alone holds the repeat.
+    for name, part in (("a", first), ("b", later)):
+        assert "http.idempotent" not in _failed(observe([part], report_dir=tmp_path / name)[1])
+
+
 def test_waivers_apply_to_observed_findings_and_to_merged_shards_alike(tmp_path, monkeypatch):
     from jobs_conformance.cli import main as cli
     from jobs_conformance.merge import merge_records
