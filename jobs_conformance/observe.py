@@ -352,13 +352,16 @@ def observe_record(
                     # Each record is judged once: nothing to de-duplicate across batches.
                     results.finish_test(test)
             results.finish_test(test)
-        # What two reads of one job show, each under the input of its later read.
+        # What two reads of one job show, each under the input of its later read; they
+        # come by job, the inputs interleaved, so every input's batch is let go at once.
+        tests = {f"observe::{name}" for name in sources}
         for number, (test, again) in enumerate(reads.again(), 1):
             results.observe(again, judge(again, contract), test=test)
             if number % _BATCH == 0:
-                results.finish_test(test)
-        for test in {f"observe::{name}" for name in sources}:
-            results.finish_test(test)
+                for each in tests:
+                    results.finish_test(each)
+        for each in tests:
+            results.finish_test(each)
     for message in reading.messages:
         results.error(message)
     extra = {
