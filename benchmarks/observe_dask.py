@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs_conformance.distributed import local_cluster, observe_on_dask
+from jobs_conformance.merge import judged
 from jobs_conformance.observe import observe_record
 from jobs_conformance.reference.corpus import load_corpus
 
@@ -124,12 +125,6 @@ def write_recording(path: Path, lines: int, *, seed: int = 20231107) -> None:
             out.write(line + "\n")
 
 
-def _comparable(report: dict[str, Any]) -> dict[str, Any]:
-    """What a report judged, without when, how long or which shards it covered."""
-    keys = ("verdict", "requirements", "findings", "coverage", "errors", "target")
-    return {key: report[key] for key in keys} | {"results": report["partial"]["results"]}
-
-
 def _on_dask(
     source: str, *, workers: int, partitions: int, scratch: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -192,7 +187,7 @@ def main() -> int:
                 record, figures = _on_dask(
                     source, workers=workers, partitions=partitions, scratch=folder
                 )
-                same = _comparable(record) == _comparable(whole)
+                same = judged(record) == judged(whole)
                 mismatches += not same
                 key = f"dask {workers}w {partitions}p"
                 best[key] = min(best.get(key, figures["wall_s"]), figures["wall_s"])

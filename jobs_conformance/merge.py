@@ -29,7 +29,7 @@ from jobs_conformance.redact import Redactor
 from jobs_conformance.results import Results
 from jobs_conformance.shards import Shard
 
-__all__ = ["KINDS", "Meta", "merge_records", "partial_of", "parts_of", "record_of"]
+__all__ = ["KINDS", "Meta", "judged", "merge_records", "partial_of", "parts_of", "record_of"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,13 @@ def _overlap(first: set[str], second: set[str]) -> str | None:
             if sa == sb or sa.count != sb.count:
                 return f"{source_b} (shard {sa} and shard {sb})"
     return None
+
+
+def judged(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a record judged, without when, how long or which parts it covers: what a merge
+    of the parts must give as one process over everything gives it."""
+    keys = ("verdict", "requirements", "findings", "coverage", "errors", "target")
+    return {key: record[key] for key in keys} | {"results": record["partial"]["results"]}
 
 
 def merge_records(

@@ -340,24 +340,26 @@ def observe_record(
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
     observed, reading, results = Observed(), Reading(shard), Results(contract)
     sources = list(names)
-    with FirstReads() as reads:
-        for name in sources:
-            test = f"observe::{name}"
+    tests = [f"observe::{name}" for name in sources]
+
+    def judged(reads: FirstReads) -> Iterator[tuple[str, Exchange]]:
+        """Each input's exchanges under its test; then what two reads of one job show, each
+        under the input of its later read (they begin once the last read is noted)."""
+        for name, test in zip(sources, tests, strict=True):
             records = read_records(name, fmt, reading)
-            exchanges = exchanges_of(records, observed, path_prefix=path_prefix, contract=contract)
-            for number, (_, exchange) in enumerate(exchanges, 1):
-                results.observe(exchange, judge(exchange, contract), test=test)
-                reads.add(exchange, test)
-                if number % _BATCH == 0:
-                    # Each record is judged once: nothing to de-duplicate across batches.
-                    results.finish_test(test)
-            results.finish_test(test)
-        # What two reads of one job show, each under the input of its later read; they
-        # come by job, the inputs interleaved, so every input's batch is let go at once.
-        tests = {f"observe::{name}" for name in sources}
-        for number, (test, again) in enumerate(reads.again(), 1):
-            results.observe(again, judge(again, contract), test=test)
+            for _, exchange in exchanges_of(
+                records, observed, path_prefix=path_prefix, contract=contract
+            ):
+                yield test, exchange
+        yield from reads.again()
+
+    with FirstReads() as reads:
+        for number, (test, exchange) in enumerate(judged(reads), 1):
+            results.observe(exchange, judge(exchange, contract), test=test)
+            reads.add(exchange, test)  # reads only: what again() yields is not one
             if number % _BATCH == 0:
+                # Each exchange is judged once: nothing to de-duplicate across batches
+                # (and the comparisons come by job, every input's interleaved).
                 for each in tests:
                     results.finish_test(each)
         for each in tests:

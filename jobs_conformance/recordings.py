@@ -127,14 +127,13 @@ def read_records(
                 f"log; it starts {shown!r}); name it with --format",
             )
             return
-        readers = {"har": _har, "vcr": _vcr}
         if chosen == "ndjson":
             yield from _ndjson(stream, name, reading)  # it shards as it reads
             return
         if chosen == "bodies":
             records = _bodies(stream, name, jsonl=jsonl, headers=headers)
         else:
-            records = readers[chosen](stream, name, reading)
+            records = {"har": _har, "vcr": _vcr}[chosen](stream, name, reading)
         shard = reading.shard
         yield from (r for r in records if shard.count == 1 or shard.holds(_key(r)))
     except (OSError, EOFError, gzip.BadGzipFile) as exc:

@@ -73,17 +73,22 @@ def shard_argument(text: str) -> Shard:
 
 
 def url_path(url: str) -> str:
-    """The path of a recorded URL (``urlsplit``'s, without its cost for the usual forms);
-    none when ``urlsplit`` refuses the URL (an unclosed ``[`` of an IPv6 host)."""
+    """The path of a recorded URL: ``urlsplit``'s, without its cost for the usual forms.
+
+    For ``http``, ``https`` and absolute paths it is read here, the same as
+    ``urlsplit`` reads any URL it accepts that holds no tab or line break
+    (which ``urlsplit`` deletes); a URL it refuses (an unclosed ``[`` of an
+    IPv6 host) still has that path. Any other URL has ``urlsplit``'s path, or
+    none when ``urlsplit`` refuses it. Every shard reads a URL alike, which
+    is what keying needs.
+    """
     if url.startswith(("http://", "https://")):
         rest = url[url.index("//") + 2 :].partition("#")[0].partition("?")[0]
         slash = rest.find("/")  # the authority ends at the first "/", "?" or "#"
-        path = rest[slash:] if slash >= 0 else ""
-    elif url.startswith("/") and not url.startswith("//"):
-        path = url
-    else:
-        return _split_path(url)
-    return path.partition("#")[0].partition("?")[0]
+        return rest[slash:] if slash >= 0 else ""
+    if url.startswith("/") and not url.startswith("//"):
+        return url.partition("#")[0].partition("?")[0]
+    return _split_path(url)
 
 
 def _split_path(url: str) -> str:
@@ -99,15 +104,6 @@ def url_key(url: str) -> str:
 
     For ``.../jobs/{jobId}`` that is the job id ``observe`` extracts (the
     segment after the last ``/jobs/``, unquoted), whatever the prefix, so
-    every read of a job keys alike; ``holds`` folds the case. Written out for
-    the usual forms, as ``url_path`` is: a reader keys every line it reads.
+    every read of a job keys alike; ``holds`` folds the case.
     """
-    if url.startswith(("http://", "https://")):
-        head, _, segment = url.partition("#")[0].partition("?")[0].rpartition("/")
-        if len(head) <= url.index("//") + 1:
-            segment = ""  # the last "/" is the scheme's: no path
-    elif url.startswith("/") and not url.startswith("//"):
-        segment = url.partition("#")[0].partition("?")[0].rpartition("/")[2]
-    else:
-        segment = _split_path(url).rpartition("/")[2]
-    return unquote(segment)
+    return unquote(url_path(url).rpartition("/")[2])

@@ -176,6 +176,31 @@ def statuses(report: dict[str, Any]) -> dict[str, str]:
     return {row["id"]: row["status"] for row in report["requirements"]}
 
 
+def failed(report: dict[str, Any]) -> set[str]:
+    """The requirements a conformance.json document fails."""
+    return {requirement for requirement, status in statuses(report).items() if status == "fail"}
+
+
+def recorded_exchange(
+    path: str,
+    status: int,
+    body: object = None,
+    *,
+    host: str = "https://gateway.example/api/v2",
+    **extra: object,
+) -> dict[str, Any]:
+    """One NDJSON exchange as ``observe`` reads it (spec/observed-exchange.schema.json):
+    ``GET {host}{path}``, JSON headers on a 200, ``body`` as its JSON text."""
+    return {
+        "method": "GET",
+        "url": f"{host}{path}",
+        "status": status,
+        "headers": {"Content-Type": "application/json"} if status == 200 else {},
+        "body": None if body is None else json.dumps(body),
+        **extra,
+    }
+
+
 UNHELD = "00000000-0000-4000-8000-000000000001"
 
 

@@ -101,7 +101,13 @@ def _patterns_and_strings(schema, data) -> list[tuple[str, str]]:
     vector_params("optional/ecmascript-regex.json", "pattern.json"),
 )
 def test_both_engines_agree_on_peer_vectors(case):
-    for pattern, value in _patterns_and_strings(case[0], case[1]):
+    # Only where the translation runs on re: elsewhere both sides would be regex.
+    on_re = [
+        (pattern, value)
+        for pattern, value in _patterns_and_strings(case[0], case[1])
+        if isinstance(compile_ecma(pattern).find.__self__, re.Pattern)
+    ]
+    for pattern, value in on_re:
         assert compile_ecma(pattern).search(value) is (_by_regex(pattern).search(value) is not None)
 
 

@@ -7,34 +7,27 @@ import json
 
 import jsonschema
 import pytest
-from tests_support import DOC_EXAMPLE, usage_error
+from tests_support import DOC_EXAMPLE, failed, recorded_exchange, usage_error
 
 from jobs_conformance.cli import main as cli
 from jobs_conformance.contract import default_spec_dir
+from jobs_conformance.errors import UsageError
+from jobs_conformance.merge import judged
 from jobs_conformance.observe import observe
 
 DOC_ID = DOC_EXAMPLE["id"]
 JSON = {"Content-Type": "application/json"}
 
 
-def _exchange(path: str, status: int, body: object = None, **extra: object) -> dict:
-    return {
-        "method": "GET",
-        "url": f"https://gateway.example/api/v2{path}",
-        "status": status,
-        "headers": JSON if status == 200 else {},
-        "body": None if body is None else json.dumps(body),
-        **extra,
-    }
-
-
 TRAFFIC = [
-    _exchange(f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "createdAt": "2023-11-07T05:31:56+00:00"}),
-    _exchange(f"/jobs/%7B{DOC_ID}%7D", 200, DOC_EXAMPLE),  # braces accepted
-    _exchange(f"/jobs/{DOC_ID.upper()}", 404, {"error": "not found"}),  # case-sensitive
-    _exchange("/jobs/00000000-0000-4000-8000-000000000001", 500, "oops"),
-    _exchange("/health", 200, "ok"),
-    {**_exchange(f"/jobs/{DOC_ID}", 200), "method": "DELETE"},
+    recorded_exchange(
+        f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "createdAt": "2023-11-07T05:31:56+00:00"}
+    ),
+    recorded_exchange(f"/jobs/%7B{DOC_ID}%7D", 200, DOC_EXAMPLE),  # braces accepted
+    recorded_exchange(f"/jobs/{DOC_ID.upper()}", 404, {"error": "not found"}),  # case-sensitive
+    recorded_exchange("/jobs/00000000-0000-4000-8000-000000000001", 500, "oops"),
+    recorded_exchange("/health", 200, "ok"),
+    {**recorded_exchange(f"/jobs/{DOC_ID}", 200), "method": "DELETE"},
 ]
 
 
@@ -44,16 +37,12 @@ def _write(path, exchanges, *, compress: bool = False) -> str:
     return str(path)
 
 
-def _failed(report: dict) -> set[str]:
-    return {r["id"] for r in report["requirements"] if r["status"] == "fail"}
-
-
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
 def test_recorded_traffic_is_judged_by_the_runs_oracle(tmp_path, compress):
     source = _write(tmp_path / "traffic.ndjson", TRAFFIC, compress=compress)
     code, report = observe([source], report_dir=tmp_path / "r")
     assert code == 1
-    assert _failed(report) == {
+    assert failed(report) == {
         "body.datetime",
         "http.malformed-4xx",
         "http.case-insensitive",
@@ -81,16 +70,16 @@ def test_bodies_absent_leave_body_requirements_not_checked(tmp_path):
     assert all(rows[r]["status"] == "not-checked" for r in rows if r.startswith("body."))
     assert all(r in report["coverage"]["never_exercised"] for r in rows if r.startswith("body."))
     assert rows["body.json"]["reason"] == "no 200 body was recorded"
-    assert _failed(report) == {"http.malformed-4xx", "http.unknown-404", "http.case-insensitive"}
+    assert failed(report) == {"http.malformed-4xx", "http.unknown-404", "http.case-insensitive"}
 
 
 def test_the_same_job_read_twice_with_one_updated_at_and_two_bodies_is_not_idempotent(tmp_path):
-    first = _exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE)
-    second = _exchange(f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "name": "changed"})
+    first = recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE)
+    second = recorded_exchange(f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "name": "changed"})
     code, report = observe(
         [_write(tmp_path / "t.ndjson", [first, second])], report_dir=tmp_path / "r"
     )
-    assert code == 1 and _failed(report) == {"http.idempotent"}
+    assert code == 1 and failed(report) == {"http.idempotent"}
 
 
 def test_a_har_export_and_a_gateway_prefix(tmp_path):
@@ -125,7 +114,7 @@ def test_a_har_export_and_a_gateway_prefix(tmp_path):
     source.write_text(json.dumps(har))
     code, report = observe([str(source)], path_prefix="/jobs-api/api/v2", report_dir=tmp_path / "r")
     # A trailing newline is a near miss the service answered 200.
-    assert code == 1 and _failed(report) == {"http.malformed-4xx"}
+    assert code == 1 and failed(report) == {"http.malformed-4xx"}
     assert report["coverage"]["skipped"] == {"another endpoint": 1}
     # Recorded credentials never reach the reports.
     for path in (tmp_path / "r").iterdir():
@@ -169,14 +158,14 @@ def test_a_schemathesis_cassette_and_an_access_log(tmp_path):
     vcr = tmp_path / "cassette.yaml"
     vcr.write_text(yaml.safe_dump(cassette))
     code, report = observe([str(vcr)], report_dir=tmp_path / "vcr")
-    assert code == 1 and _failed(report) == {"http.malformed-4xx"}
+    assert code == 1 and failed(report) == {"http.malformed-4xx"}
     # An access log: the request line and the status, no body.
     log = tmp_path / "access.log.jsonl"
     log.write_text(
         json.dumps({"request": f"GET /api/v2/jobs/{DOC_ID} HTTP/1.1", "status": 503}) + "\n"
     )
     code, report = observe([str(log)], report_dir=tmp_path / "log")
-    assert code == 1 and _failed(report) == {"http.unknown-404"}
+    assert code == 1 and failed(report) == {"http.unknown-404"}
 
 
 def _har(exchanges: list[dict]) -> str:
@@ -220,7 +209,7 @@ def test_bad_inputs_are_named_with_file_and_line_and_every_other_record_is_judge
     assert report["coverage"]["unreadable"] == 4
     # Everything readable was judged: 3 NDJSON lines, 3 HAR entries.
     assert report["coverage"]["exchanges"] == 6
-    assert _failed(report) >= {"body.datetime", "http.malformed-4xx", "http.case-insensitive"}
+    assert failed(report) >= {"body.datetime", "http.malformed-4xx", "http.case-insensitive"}
     assert "Traceback" not in capsys.readouterr().err
 
 
@@ -245,17 +234,9 @@ def test_a_cassette_cut_short_keeps_the_interactions_before_the_cut(tmp_path):
     code, report = observe([str(cassette)], report_dir=tmp_path / "r")
     assert code == 2
     assert report["coverage"]["exchanges"] == 2
-    assert _failed(report) == {"http.malformed-4xx", "http.unknown-404"}
+    assert failed(report) == {"http.malformed-4xx", "http.unknown-404"}
     (error,) = report["errors"]
     assert error.startswith(f"{cassette}:") and "not an interaction" in error
-
-
-def _comparable(report: dict) -> dict:
-    """What a report judged, without when, how long or which shards it covered."""
-    return {
-        key: report[key]
-        for key in ("verdict", "requirements", "findings", "coverage", "errors", "target")
-    } | {"results": report["partial"]["results"]}
 
 
 def test_shards_merge_to_the_report_of_one_process_in_any_order(tmp_path):
@@ -270,15 +251,17 @@ def test_shards_merge_to_the_report_of_one_process_in_any_order(tmp_path):
         job_id = f"{n:08x}-0000-4000-8000-000000000000"
         job = {**DOC_EXAMPLE, "id": job_id}
         traffic += [
-            _exchange(
+            recorded_exchange(
                 f"/jobs/{job_id}",
                 200,
                 job if n % 3 else {**job, "createdAt": "2023-02-29T00:00:00Z"},
             ),
-            _exchange(f"/jobs/{job_id.upper()}", 404 if n % 4 == 0 else 200, job),
-            _exchange(f"/jobs/{job_id}", 200, {**job, "name": "again"} if n % 5 == 0 else job),
-            _exchange(f"/jobs/{{{job_id}}}", 200 if n % 7 == 0 else 400, {"error": "bad"}),
-            _exchange(f"/other/{n}", 200, "x"),
+            recorded_exchange(f"/jobs/{job_id.upper()}", 404 if n % 4 == 0 else 200, job),
+            recorded_exchange(
+                f"/jobs/{job_id}", 200, {**job, "name": "again"} if n % 5 == 0 else job
+            ),
+            recorded_exchange(f"/jobs/{{{job_id}}}", 200 if n % 7 == 0 else 400, {"error": "bad"}),
+            recorded_exchange(f"/other/{n}", 200, "x"),
         ]
     source = _write(tmp_path / "t.ndjson", [*traffic, {"broken": True}])
     _, whole = observe([source], report_dir=tmp_path / "whole")
@@ -288,15 +271,14 @@ def test_shards_merge_to_the_report_of_one_process_in_any_order(tmp_path):
     assert all(p["coverage"]["exchanges"] < whole["coverage"]["exchanges"] for p in parts)
     assert whole["verdict"] == "incomplete" and whole["findings"]
     for order in itertools.permutations(parts):
-        assert _comparable(merge_records(list(order))) == _comparable(whole)
+        assert judged(merge_records(list(order))) == judged(whole)
     # Associative: a merged pair merges with the third as the three do.
     pair = merge_records([parts[0], parts[2]])
-    assert _comparable(merge_records([parts[1], pair])) == _comparable(whole)
+    assert judged(merge_records([parts[1], pair])) == judged(whole)
     assert merge_records(parts)["partial"]["parts"] == [f"1/1|{source}"]
 
 
 def test_merge_refuses_what_would_count_twice_and_records_that_do_not_merge(tmp_path):
-    from jobs_conformance.errors import UsageError
     from jobs_conformance.merge import merge_records
     from jobs_conformance.shards import Shard
 
@@ -321,17 +303,17 @@ def test_a_job_read_again_far_later_is_compared_with_its_first_read(tmp_path):
 
     # Far enough apart that the first read is looked up on disk, not in the batch.
     filler = [
-        _exchange(f"/jobs/{n:08x}-0000-4000-8000-000000000000", 404, {"error": "nf"})
+        recorded_exchange(f"/jobs/{n:08x}-0000-4000-8000-000000000000", 404, {"error": "nf"})
         for n in range(3 * FirstReads.BATCH)
     ]
     traffic = [
-        _exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE),
+        recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE),
         *filler,
-        _exchange(f"/jobs/{DOC_ID.upper()}", 404, {"error": "nf"}),
-        _exchange(f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "name": "another"}),
+        recorded_exchange(f"/jobs/{DOC_ID.upper()}", 404, {"error": "nf"}),
+        recorded_exchange(f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "name": "another"}),
     ]
     _, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
-    assert _failed(report) == {"http.case-insensitive", "http.idempotent"}
+    assert failed(report) == {"http.case-insensitive", "http.idempotent"}
     rows = {r["id"]: r for r in report["requirements"]}
     (case,) = rows["http.case-insensitive"]["counterexamples"]
     assert "was answered 404" in case["message"] and DOC_ID in case["message"]
@@ -342,16 +324,16 @@ def test_a_job_read_again_far_later_is_compared_with_its_first_read(tmp_path):
 def test_two_reads_of_one_job_in_two_inputs_are_compared_under_the_later_input(tmp_path):
     # The first reads are those of every input before: a job read in a.ndjson and again
     # in b.ndjson (another body, the same updatedAt; and in another case, not found).
-    first = _write(tmp_path / "a.ndjson", [_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE)])
+    first = _write(tmp_path / "a.ndjson", [recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE)])
     later = _write(
         tmp_path / "b.ndjson",
         [
-            _exchange(f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "name": "another"}),
-            _exchange(f"/jobs/{DOC_ID.upper()}", 404, {"error": "nf"}),
+            recorded_exchange(f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "name": "another"}),
+            recorded_exchange(f"/jobs/{DOC_ID.upper()}", 404, {"error": "nf"}),
         ],
     )
     _, report = observe([first, later], report_dir=tmp_path / "r")
-    assert _failed(report) == {"http.case-insensitive", "http.idempotent"}
+    assert failed(report) == {"http.case-insensitive", "http.idempotent"}
     rows = {r["id"]: r for r in report["requirements"]}
     for requirement in ("http.case-insensitive", "http.idempotent"):
         assert rows[requirement]["checked"] == 1
@@ -359,7 +341,7 @@ def test_two_reads_of_one_job_in_two_inputs_are_compared_under_the_later_input(t
         assert example["test"] == f"observe::{later}"
     # Neither input alone holds the repeat.
     for name, part in (("a", first), ("b", later)):
-        assert "http.idempotent" not in _failed(observe([part], report_dir=tmp_path / name)[1])
+        assert "http.idempotent" not in failed(observe([part], report_dir=tmp_path / name)[1])
 
 
 def test_waivers_apply_to_observed_findings_and_to_merged_shards_alike(tmp_path, monkeypatch):
@@ -378,9 +360,9 @@ def test_waivers_apply_to_observed_findings_and_to_merged_shards_alike(tmp_path,
     waived = json.loads((tmp_path / "waived" / "conformance.json").read_text())
     assert [f["status"] for f in waived["findings"]] == ["waived"]
     assert waived["waivers"]["file"] == str(waivers)
-    parts = []
+    parts, codes = [], []
     for k in (1, 2):
-        cli(
+        code = cli(
             [
                 "observe",
                 source,
@@ -392,12 +374,17 @@ def test_waivers_apply_to_observed_findings_and_to_merged_shards_alike(tmp_path,
                 f"p{k}",
             ]
         )
+        codes.append(code)
         parts.append(json.loads((tmp_path / f"p{k}" / "conformance.json").read_text()))
+    # The shard that holds the exchange passes (its one finding waived); the other judged
+    # nothing, so it has no verdict.
+    assert sorted(codes) == [0, 2]
     merged = merge_records(parts)
     assert merged["verdict"] == "pass"
     assert [f["status"] for f in merged["findings"]] == ["waived"]
     # A part judged under another gate does not merge with these.
-    cli(["observe", source, "--shard", "2/2", "--report-dir", "other"])
+    other_code = cli(["observe", source, "--shard", "2/2", "--report-dir", "other"])
+    assert other_code == (1 if codes[1] == 0 else 2)  # unwaived, the finding fails its shard
     other = json.loads((tmp_path / "other" / "conformance.json").read_text())
-    with pytest.raises(Exception, match="one gate"):
+    with pytest.raises(UsageError, match="one gate"):
         merge_records([parts[0], other])

@@ -14,7 +14,7 @@ import gzip
 import json
 import tempfile
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
@@ -249,7 +249,8 @@ def test_a_shard_does_not_parse_another_shards_lines(
         parsed.append(text)
         return loads(text)
 
-    monkeypatch.setattr(recordings.json, "loads", counted)
+    # recordings calls json.loads through the json module: patched there, for the test's span.
+    monkeypatch.setattr(json, "loads", counted)
     mine, _, _ = _read(str(source), Shard(1, 2))
     assert 0 < len(mine) < 200
     assert len(parsed) == len(mine), "a line of shard 2 was parsed by shard 1"
@@ -333,7 +334,7 @@ def test_generated_lines_are_each_read_by_exactly_one_shard(lines: list[bytes]) 
         _assert_shards_partition_one_reading(str(source))
 
 
-# What url_key writes out (http and https, absolute paths) and what it leaves to urlsplit.
+# What url_path writes out (http and https, absolute paths) and what it leaves to urlsplit.
 _URL_STARTS = ("", "http://", "https://", "HTTP://", "/", "//", "ftp://", "mailto:")
 
 
@@ -344,4 +345,13 @@ _URL_STARTS = ("", "http://", "https://", "HTTP://", "/", "//", "ftp://", "mailt
 @example("ftp://", "[a/b")  # urlsplit refuses it
 def test_url_key_is_the_last_segment_of_the_url_path_unquoted(start: str, rest: str) -> None:
     url = start + rest
-    assert url_key(url) == unquote(url_path(url).rpartition("/")[2])
+    try:
+        reference = urlsplit(url).path
+    except ValueError:
+        # A URL urlsplit refuses: any key will do (every shard computes the same one),
+        # so long as reading it does not crash.
+        assert isinstance(url_key(url), str)
+        return
+    # urlsplit is the reference: url_path's shortcuts for the usual forms agree with it.
+    assert url_path(url) == reference
+    assert url_key(url) == unquote(reference.rpartition("/")[2])

@@ -193,9 +193,11 @@ def test_every_listed_job_is_asked_for_once_and_exactly_the_faulty_ones_are_repo
 
 
 def _settled(service: Service, quiet_s: float = 0.5) -> None:
-    """Wait until the server has logged no request for ``quiet_s``."""
+    """Wait until the server has logged no request for ``quiet_s`` (fail after 30 s)."""
     seen, since = len(service.asked), time.monotonic()
+    deadline = since + 30
     while time.monotonic() - since < quiet_s:
+        assert time.monotonic() < deadline, "the server never went quiet"
         time.sleep(0.05)
         if len(service.asked) != seen:
             seen, since = len(service.asked), time.monotonic()

@@ -10,17 +10,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests_support import DOC_EXAMPLE, run_against, run_in_process, statuses
+from tests_support import DOC_EXAMPLE, failed, run_against, run_in_process, statuses
 
 from jobs_conformance.reference.server import ReferenceServer
 
 pytest_plugins = ["pytester"]
 
 DOC_ID = DOC_EXAMPLE["id"]
-
-
-def _failed(report: dict) -> set[str]:
-    return {r for r, status in statuses(report).items() if status == "fail"}
 
 
 def _row(report: dict, requirement: str) -> dict:
@@ -50,7 +46,7 @@ def test_a_case_bug_is_one_finding_under_the_thorough_profile_too(pytester):
             "thorough",
         )
     assert code == 1, output
-    assert _failed(report) == {"http.case-insensitive"}, output
+    assert failed(report) == {"http.case-insensitive"}, output
 
 
 def test_a_held_id_declared_in_another_case_than_stored_is_a_case_finding_not_a_missing_job(
@@ -62,7 +58,7 @@ def test_a_held_id_declared_in_another_case_than_stored_is_a_case_finding_not_a_
         lettered = [i for i in server.job_ids() if any(c.isalpha() for c in i)][:3]
         code, report, output = _run(pytester, server, job_ids=[i.upper() for i in lettered])
     assert code == 1, output
-    assert _failed(report) == {"http.case-insensitive"}, output
+    assert failed(report) == {"http.case-insensitive"}, output
     messages = " ".join(
         c["message"] for c in _row(report, "http.case-insensitive")["counterexamples"]
     )
@@ -80,7 +76,7 @@ def test_a_held_doc_example_id_is_no_alarm_declared_or_not(pytester):
     # And a server that fabricates a job for every id is still caught.
     with ReferenceServer(faults=["unknown-fabricated"]) as server:
         code, report, output = _run(pytester, server)
-    assert code == 1 and _failed(report) == {"http.unknown-404"}, output
+    assert code == 1 and failed(report) == {"http.unknown-404"}, output
 
 
 def test_a_wrong_base_path_is_no_verdict_with_a_hint(pytester):
@@ -102,7 +98,7 @@ def test_a_wrong_base_path_is_no_verdict_with_a_hint(pytester):
     assert f"{root}/api/v2/jobs/{{jobId}}" in output and "404" in output
     # Nothing was judged about the job schema, and nothing failed.
     assert statuses(report)["body.json"] == "not-checked"
-    assert _failed(report) == set()
+    assert failed(report) == set()
 
 
 KEY = "declared-key-5b1e"
@@ -134,7 +130,7 @@ def test_credentials_are_checked_only_for_a_declared_header(
             job_ids=server.job_ids()[:1],
         )
     assert got == code, output
-    assert _failed(report) == ({"auth.required"} if auth == "fail" else set())
+    assert failed(report) == ({"auth.required"} if auth == "fail" else set())
     row = _row(report, "auth.required")
     assert row["status"] == auth
     if auth == "not-checked":
@@ -152,7 +148,7 @@ def test_twelve_wrong_bodies_of_fifteen_read_twelve_failed_of_fifteen_checked(py
         for job_id in unstamped:
             server.store.put({**DOC_EXAMPLE, "id": job_id, "createdAt": None, "updatedAt": None})
         code, report, output = _run(pytester, server, job_ids=[*stamped, *unstamped])
-    assert code == 1 and _failed(report) == {"body.datetime"}, output
+    assert code == 1 and failed(report) == {"body.datetime"}, output
     row = _row(report, "body.datetime")
     assert (row["failed"], row["checked"]) == (12, 15)
     assert {c["class"]: c["count"] for c in row["counterexamples"]} == {
