@@ -27,6 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
+from jobs_conformance.instants import instant_of
 from jobs_conformance.invocation import command_line
 from jobs_conformance.reference.corpus import load_corpus
 
@@ -51,8 +52,8 @@ def write_recording(path: Path, mib: int, seed: int = 20261129) -> int:
             job = dict(rng.choice(corpus))
             job_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             job["id"] = job_id
-            job["createdAt"] = _stamp(rng)
-            job["updatedAt"] = _stamp(rng) if job["createdAt"] < "2099" else job["createdAt"]
+            # In order, or half the exchanges would break body.timeline: one in fifty is faulty.
+            job["createdAt"], job["updatedAt"] = sorted((_stamp(rng), _stamp(rng)), key=instant_of)
             if lines % 50 == 0:
                 job["createdAt"] = job["createdAt"].replace("Z", "+00:00")  # a migrated row
             line = json.dumps(
@@ -104,7 +105,8 @@ def main() -> int:
     )
     if RESULTS.is_file():
         results = json.loads(RESULTS.read_text())
-        results["observe"] = figures
+        # The goals and notes beside the figures stay.
+        results["observe"] = {**results.get("observe", {}), **figures}
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     # One in fifty exchanges is faulty: the verdict must be a failure, not an error.
     return 0 if observed.returncode == 1 else 1

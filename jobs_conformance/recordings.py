@@ -176,10 +176,10 @@ def _ndjson(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
                 key = url_key(url)
                 if not shard.holds(key):
                     continue  # another shard's, unparsed: what makes shards scale
-        if not line.strip():
+        if not line or line.isspace():  # blank (strip() would copy every line)
             continue
         try:
-            item = json.loads(line)
+            item = json.loads(_text(line))
             record = _record(item, f"{name}:{number}")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             reading.cannot(f"{name}:{number}", f"not an exchange ({_said(exc)})", key=key)
@@ -239,6 +239,15 @@ def _top_level_url(line: bytes) -> str | None:
         return None  # json.loads will refuse the line; its place keys it
 
 
+def _text(line: bytes) -> str | bytes:
+    """The line as ``json.loads`` reads it: a line that opens an object with a byte that is
+    not NUL is UTF-8 to its encoding detection, decoded here without asking it (a line
+    in UTF-16 or 32, or with a BOM, is left to it)."""
+    if line[0] == 0x7B and len(line) > 1 and line[1]:  # {
+        return line.decode("utf-8", "surrogatepass")
+    return line
+
+
 def _said(exc: Exception) -> str:
     return f"no {exc}" if isinstance(exc, KeyError) else str(exc)
 
@@ -275,11 +284,13 @@ def _pairs(headers: Any) -> tuple[tuple[str, str], ...]:
     if not headers:
         return ()
     items = headers.items() if isinstance(headers, Mapping) else headers
-    return tuple(
-        (str(k), str(v))
-        for k, values in items
-        for v in (values if isinstance(values, list) else [values])
-    )
+    pairs: list[tuple[str, str]] = []
+    for k, values in items:
+        if isinstance(values, list):
+            pairs.extend((str(k), str(v)) for v in values)
+        else:  # most headers: one value, no list to build
+            pairs.append((str(k), str(values)))
+    return tuple(pairs)
 
 
 # --- HAR 1.2: one JSON document, walked an entry at a time.

@@ -27,6 +27,7 @@ before a run's redactor exists (a usage error that echoes a bad URL).
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,8 @@ _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s\"'<>]*@")
 _QUERY_PARAM = re.compile(r"([?&;])([^=&;#?/\s\"'<>]+)=([^&;#\s\"'<>]+)")
 
 
+# Every header of every recorded exchange asks, and a recording holds few names.
+@functools.lru_cache(maxsize=1024)
 def is_sensitive_header(name: str) -> bool:
     """Whether a header's name says it carries a credential."""
     return bool(_SENSITIVE.search(name))
@@ -182,7 +185,9 @@ class Redactor:
         return value
 
     def header(self, name: str, value: str) -> str:
-        if not is_sensitive_header(name) and name.lower() not in self._header_names:
+        if not is_sensitive_header(name) and (
+            not self._header_names or name.lower() not in self._header_names
+        ):
             return self.text(value)
         # The scheme is no secret, and says how to fill the value in again
         # (a curl reproduction turns Basic into -u USER:PASSWORD).
@@ -191,8 +196,13 @@ class Redactor:
     def headers(
         self, headers: Mapping[str, str] | Iterable[tuple[str, str]]
     ) -> tuple[tuple[str, str], ...]:
-        pairs = headers.items() if isinstance(headers, Mapping) else headers
-        return tuple((name, self.header(name, value)) for name, value in pairs)
+        # A tuple first: what recordings hold, and an ABC's isinstance is slow to say no.
+        pairs = (
+            headers
+            if isinstance(headers, tuple) or not isinstance(headers, Mapping)
+            else headers.items()
+        )
+        return tuple([(name, self.header(name, value)) for name, value in pairs])
 
     def data(self, value: Any) -> Any:
         """``value`` (JSON-like) with every string redacted."""

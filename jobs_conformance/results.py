@@ -11,9 +11,11 @@ what Hypothesis shrinks toward, so one run shows every failing form at once.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +75,12 @@ class Counterexample:
     def size(self) -> tuple[int, str]:
         """Shortlex on the URL: the simpler of two examples of a class."""
         url = str(self.request.get("url") or "")
+        return (len(url), url)
+
+    @staticmethod
+    def size_of(exchange: Exchange) -> tuple[int, str]:
+        """The :attr:`size` of the example :meth:`of` makes of ``exchange``, without making it."""
+        url = str(exchange.request.url or "") if exchange.request else ""
         return (len(url), url)
 
     @property
@@ -147,11 +155,32 @@ class FailingClass:
         also_affects: set[str],
         count: int = 1,
     ) -> None:
+        self._count(severity, example.test, also_affects, count)
+        self._offer(example)
+
+    def add_shown(
+        self,
+        severity: str,
+        test: str,
+        size: tuple[int, str],
+        example: Callable[[], Counterexample],
+        also_affects: set[str],
+    ) -> None:
+        """:meth:`add` one example of ``size``, built by ``example()`` only when it may be
+        the simplest: most examples of a class are not, and building one costs more than
+        judging the exchange."""
+        self._count(severity, test, also_affects, 1)
+        if size <= self.example.size:
+            self._offer(example())
+
+    def _count(self, severity: str, test: str, also_affects: set[str], count: int) -> None:
         self.count += count
         self.also_affects |= also_affects
-        self.tests.add(example.test)
+        self.tests.add(test)
         if severity == "must":
             self.severity = "must"
+
+    def _offer(self, example: Counterexample) -> None:
         if example.size < self.example.size or (
             # Two examples as simple: the one first in a total order, so merged
             # results do not depend on the order they were met in.
@@ -210,6 +239,23 @@ class RequirementResult:
         else:
             known.add(severity, example, also_affects, count)
 
+    def add_example(
+        self,
+        kind: str,
+        severity: str,
+        test: str,
+        shown: Exchange,
+        example: Callable[[], Counterexample],
+        also_affects: set[str],
+    ) -> None:
+        """:meth:`add_class` one example that shows ``shown``, built by ``example()`` only when
+        the class is new or the example may be its simplest."""
+        known = self.classes.get(kind)
+        if known is None:
+            self.add_class(kind, severity, example(), also_affects)
+        else:
+            known.add_shown(severity, test, Counterexample.size_of(shown), example, also_affects)
+
     def counts(self, *, strict: bool) -> bool:
         """Whether one of its findings fails the run."""
         return any(counts(c.severity, strict=strict) for c in self.classes.values())
@@ -263,10 +309,13 @@ class Results:
                 by_class.setdefault(key, []).append(violation)
             for (requirement_id, kind), found in by_class.items():
                 first = found[0]
-                self.requirements[requirement_id].add_class(
+                shown = first.evidence or exchange
+                self.requirements[requirement_id].add_example(
                     kind,
                     "must" if any(v.severity == "must" for v in found) else first.severity,
-                    Counterexample.of(first.evidence or exchange, first, test, exchange),
+                    test,
+                    shown,
+                    functools.partial(Counterexample.of, shown, first, test, exchange),
                     {r for v in found for r in v.also_affects},
                 )
             for requirement_id in {v.requirement for v in judgement.violations}:

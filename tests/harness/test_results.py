@@ -98,6 +98,29 @@ def test_each_failing_class_keeps_its_simplest_example():
     assert [c.name for c in row.shown] == ["braces", "no-hyphens", "urn-prefix"]
 
 
+def test_an_example_that_is_not_the_simplest_still_counts_and_names_its_test():
+    # Such an example is counted without being built: its count, its test and what
+    # it broke must still reach the class.
+    results = Results(CONTRACT)
+    _observe(results, _malformed("{3c90c3cc-0d44-4b50-8888-8dd25736052a}", "braces"), test="a")
+    longer = _malformed("{3c90c3cc-0d44-4b50-8888-8dd25736052aaaaa}", "braces", status=500)
+    _observe(results, longer, test="b")
+    braces = results.requirements["http.malformed-4xx"].classes["braces"]
+    assert (braces.count, braces.tests) == (2, {"a", "b"})
+    assert braces.example.test == "a"
+    assert braces.also_affects == {"body.json", "http.content-type"}
+
+
+def test_of_two_examples_as_simple_the_first_in_order_is_kept_whatever_came_first():
+    first, second = "a test", "b test"
+    for order in ((first, second), (second, first)):
+        results = Results(CONTRACT)
+        for test in order:  # one URL: the same size, so the total order decides
+            _observe(results, _malformed("{3c90c3cc-0d44-4b50-8888-8dd25736052a}", "braces"), test)
+        braces = results.requirements["http.malformed-4xx"].classes["braces"]
+        assert (braces.count, braces.example.test) == (2, first)
+
+
 def test_consequences_are_not_failed_again_but_named_on_the_finding():
     results = Results(CONTRACT)
     _observe(results, _malformed("{3c90c3cc-0d44-4b50-8888-8dd25736052a}", "braces"))
