@@ -167,8 +167,8 @@ class FailingClass:
         also_affects: set[str],
     ) -> None:
         """:meth:`add` one example of ``size``, built by ``example()`` only when it may be
-        the simplest: most examples of a class are not, and building one costs more than
-        judging the exchange."""
+        the simplest: most examples of a class are not, and building one (the headers, a
+        body excerpt, the probe) costs as much as the rest of counting it."""
         self._count(severity, test, also_affects, 1)
         if size <= self.example.size:
             self._offer(example())
