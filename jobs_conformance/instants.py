@@ -112,11 +112,8 @@ def read_timestamp(text: str) -> tuple[Instant | None, bool]:
     if second == 60 and local != 86340:
         # RFC 3339 section 5.7: a leap second is the 61st second of 23:59 UTC.
         return None, False
-    # tuple.__new__, not Instant(): a NamedTuple's __new__ is a Python function around it,
-    # a tenth of the cost of reading a timestamp.
-    instant: Instant = tuple.__new__(
-        Instant,
-        (_day_number(year, month, day) + days, local + second, (fraction or "").rstrip("0")),
+    instant = Instant(
+        _day_number(year, month, day) + days, local + second, (fraction or "").rstrip("0")
     )
     # A timestamp without seconds is the pattern's, not RFC 3339's.
     return instant, s is not None

@@ -179,7 +179,7 @@ def _ndjson(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
         if not line or line.isspace():  # blank (strip() would copy every line)
             continue
         try:
-            item = json.loads(_text(line))
+            item = json.loads(line.decode("utf-8", "surrogatepass") if _utf8_object(line) else line)
             record = _record(item, f"{name}:{number}")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             reading.cannot(f"{name}:{number}", f"not an exchange ({_said(exc)})", key=key)
@@ -222,8 +222,7 @@ def _top_level_url(line: bytes) -> str | None:
     at = line.find(b'"url"')
     if (
         at < 1
-        or line[0] != 0x7B  # {
-        or line[1] == 0
+        or not _utf8_object(line)
         or line[at - 1] == 0x5C  # backslash
         or line.find(b"{", 1, at) >= 0
         or line.find(b'"url"', at + 5) >= 0
@@ -239,13 +238,11 @@ def _top_level_url(line: bytes) -> str | None:
         return None  # json.loads will refuse the line; its place keys it
 
 
-def _text(line: bytes) -> str | bytes:
-    """The line as ``json.loads`` reads it: a line that opens an object with a byte that is
-    not NUL is UTF-8 to its encoding detection, decoded here without asking it (a line
-    in UTF-16 or 32, or with a BOM, is left to it)."""
-    if line[0] == 0x7B and len(line) > 1 and line[1]:  # {
-        return line.decode("utf-8", "surrogatepass")
-    return line
+def _utf8_object(line: bytes) -> bool:
+    """Whether ``line`` opens an object, ``{`` and then a byte that is not NUL: what
+    ``json.loads`` reads as UTF-8 (it guesses UTF-16 or 32 only from a BOM or a NUL in the
+    first bytes), so it can be decoded without asking json's encoding detection."""
+    return len(line) > 1 and line[0] == 0x7B and line[1] != 0
 
 
 def _said(exc: Exception) -> str:

@@ -67,11 +67,18 @@ _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s\"'<>]*@")
 _QUERY_PARAM = re.compile(r"([?&;])([^=&;#?/\s\"'<>]+)=([^&;#\s\"'<>]+)")
 
 
-# Every header of every recorded exchange asks, and a recording holds few names.
-@functools.lru_cache(maxsize=1024)
+def _names_a_credential(name: str) -> bool:
+    return bool(_SENSITIVE.search(name))
+
+
+# Every header of every recorded exchange asks, and traffic uses few, short names.
+_remembered = functools.lru_cache(maxsize=256)(_names_a_credential)
+
+
 def is_sensitive_header(name: str) -> bool:
     """Whether a header's name says it carries a credential."""
-    return bool(_SENSITIVE.search(name))
+    # A long name (a hostile recording's) is not worth keeping.
+    return _remembered(name) if len(name) <= 64 else _names_a_credential(name)
 
 
 def is_sensitive_query(name: str) -> bool:
@@ -185,13 +192,12 @@ class Redactor:
         return value
 
     def header(self, name: str, value: str) -> str:
-        if not is_sensitive_header(name) and (
-            not self._header_names or name.lower() not in self._header_names
-        ):
-            return self.text(value)
-        # The scheme is no secret, and says how to fill the value in again
-        # (a curl reproduction turns Basic into -u USER:PASSWORD).
-        return BASIC_MARKER if value[:6].lower() == "basic " else MARKER
+        # Most runs configure no header: then no name is lowered to look it up.
+        if is_sensitive_header(name) or (self._header_names and name.lower() in self._header_names):
+            # The scheme is no secret, and says how to fill the value in again
+            # (a curl reproduction turns Basic into -u USER:PASSWORD).
+            return BASIC_MARKER if value[:6].lower() == "basic " else MARKER
+        return self.text(value)
 
     def headers(
         self, headers: Mapping[str, str] | Iterable[tuple[str, str]]

@@ -11,11 +11,9 @@ what Hypothesis shrinks toward, so one run shows every failing form at once.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,14 +72,12 @@ class Counterexample:
     @property
     def size(self) -> tuple[int, str]:
         """Shortlex on the URL: the simpler of two examples of a class."""
-        url = str(self.request.get("url") or "")
-        return (len(url), url)
+        return _shortlex(self.request.get("url"))
 
     @staticmethod
     def size_of(exchange: Exchange) -> tuple[int, str]:
         """The :attr:`size` of the example :meth:`of` makes of ``exchange``, without making it."""
-        url = str(exchange.request.url or "") if exchange.request else ""
-        return (len(url), url)
+        return _shortlex(exchange.request.url if exchange.request else None)
 
     @property
     def order(self) -> str:
@@ -97,6 +93,11 @@ class Counterexample:
             "test": self.test,
             "probe": self.probe,
         }
+
+
+def _shortlex(url: str | None) -> tuple[int, str]:
+    text = str(url or "")
+    return (len(text), text)
 
 
 def probe_of(exchange: Exchange) -> dict[str, Any] | None:
@@ -155,38 +156,21 @@ class FailingClass:
         also_affects: set[str],
         count: int = 1,
     ) -> None:
-        self._count(severity, example.test, also_affects, count)
-        self._offer(example)
-
-    def add_shown(
-        self,
-        severity: str,
-        test: str,
-        size: tuple[int, str],
-        example: Callable[[], Counterexample],
-        also_affects: set[str],
-    ) -> None:
-        """:meth:`add` one example of ``size``, built by ``example()`` only when it may be
-        the simplest: most examples of a class are not, and building one (the headers, a
-        body excerpt, the probe) costs as much as the rest of counting it."""
-        self._count(severity, test, also_affects, 1)
-        if size <= self.example.size:
-            self._offer(example())
-
-    def _count(self, severity: str, test: str, also_affects: set[str], count: int) -> None:
-        self.count += count
-        self.also_affects |= also_affects
-        self.tests.add(test)
-        if severity == "must":
-            self.severity = "must"
-
-    def _offer(self, example: Counterexample) -> None:
+        self.tally(severity, example.test, also_affects, count)
         if example.size < self.example.size or (
             # Two examples as simple: the one first in a total order, so merged
             # results do not depend on the order they were met in.
             example.size == self.example.size and example.order < self.example.order
         ):
             self.example = example
+
+    def tally(self, severity: str, test: str, also_affects: set[str], count: int = 1) -> None:
+        """Count ``count`` examples of this class, met in ``test``, keeping the example."""
+        self.count += count
+        self.also_affects |= also_affects
+        self.tests.add(test)
+        if severity == "must":
+            self.severity = "must"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -243,18 +227,21 @@ class RequirementResult:
         self,
         kind: str,
         severity: str,
-        test: str,
         shown: Exchange,
-        example: Callable[[], Counterexample],
+        violation: Violation,
+        test: str,
+        judged: Exchange,
         also_affects: set[str],
     ) -> None:
-        """:meth:`add_class` one example that shows ``shown``, built by ``example()`` only when
-        the class is new or the example may be its simplest."""
+        """:meth:`add_class` the example :meth:`Counterexample.of` makes of these, built only
+        when it may be the class's simplest: most examples of a class are not, and building
+        one (the headers, a body excerpt, the probe) costs as much as the rest of counting it."""
         known = self.classes.get(kind)
-        if known is None:
-            self.add_class(kind, severity, example(), also_affects)
-        else:
-            known.add_shown(severity, test, Counterexample.size_of(shown), example, also_affects)
+        if known is not None and Counterexample.size_of(shown) > known.example.size:
+            known.tally(severity, test, also_affects)
+            return
+        example = Counterexample.of(shown, violation, test, judged)
+        self.add_class(kind, severity, example, also_affects)
 
     def counts(self, *, strict: bool) -> bool:
         """Whether one of its findings fails the run."""
@@ -309,13 +296,13 @@ class Results:
                 by_class.setdefault(key, []).append(violation)
             for (requirement_id, kind), found in by_class.items():
                 first = found[0]
-                shown = first.evidence or exchange
                 self.requirements[requirement_id].add_example(
                     kind,
                     "must" if any(v.severity == "must" for v in found) else first.severity,
+                    first.evidence or exchange,
+                    first,
                     test,
-                    shown,
-                    functools.partial(Counterexample.of, shown, first, test, exchange),
+                    exchange,
                     {r for v in found for r in v.also_affects},
                 )
             for requirement_id in {v.requirement for v in judgement.violations}:

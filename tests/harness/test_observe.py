@@ -7,7 +7,7 @@ import json
 
 import jsonschema
 import pytest
-from tests_support import DOC_EXAMPLE, failed, recorded_exchange, usage_error
+from tests_support import DOC_EXAMPLE, UNHELD, failed, recorded_exchange, usage_error
 
 from jobs_conformance.cli import main as cli
 from jobs_conformance.contract import default_spec_dir
@@ -319,6 +319,55 @@ def test_a_job_read_again_far_later_is_compared_with_its_first_read(tmp_path):
     assert "was answered 404" in case["message"] and DOC_ID in case["message"]
     (repeat,) = rows["http.idempotent"]["counterexamples"]
     assert "name" in repeat["message"]
+
+
+def test_a_first_read_compared_later_is_shown_as_it_was_recorded(tmp_path):
+    # The first reads come back from the scratch file: a 404 in upper case, then the
+    # job served in lower case (the example shows the 404); another job read again at
+    # another URL, with the same updatedAt and another body.
+    missed = recorded_exchange(
+        f"/jobs/{DOC_ID.upper()}",
+        404,
+        {"error": "nf"},
+        host="https://first.example/v2",
+        headers={"Content-Type": "application/problem+json", "X-Trace": "t-1"},
+        request_headers={"Accept": "application/json"},
+    )
+    traffic = [
+        missed,
+        recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE),
+        recorded_exchange(f"/jobs/{UNHELD}", 200, {**DOC_EXAMPLE, "id": UNHELD}),
+        recorded_exchange(
+            f"/jobs/{UNHELD}?fields=all", 200, {**DOC_EXAMPLE, "id": UNHELD, "name": "x"}
+        ),
+    ]
+    _, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    assert failed(report) == {"http.case-insensitive", "http.idempotent"}
+    rows = {r["id"]: r for r in report["requirements"]}
+    (case,) = rows["http.case-insensitive"]["counterexamples"]
+    assert case["request"] == {
+        "method": "GET",
+        "url": missed["url"],
+        "headers": {"Accept": "application/json"},
+    }
+    assert (case["response"]["status"], case["response"]["headers"]) == (404, missed["headers"])
+    assert case["response"]["body_excerpt"] == missed["body"]
+    (repeat,) = rows["http.idempotent"]["counterexamples"]
+    assert repeat["request"]["url"].endswith("?fields=all")
+
+
+def test_what_a_database_column_would_refuse_is_still_judged(tmp_path):
+    # The scratch file holds a read as marshalled values: a lone surrogate in a URL or
+    # in updatedAt, or a status past 64 bits, are read like any other.
+    job = f"/jobs/{DOC_ID}"
+    traffic = [
+        recorded_exchange(job + "?q=\ud800", 200, DOC_EXAMPLE),
+        recorded_exchange(job, 200, {**DOC_EXAMPLE, "updatedAt": "\ud800"}),
+        recorded_exchange(job, 10**20, {"error": "?"}),
+    ]
+    code, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    assert code == 1 and report["coverage"]["exchanges"] == 3
+    assert {"body.datetime", "http.unknown-404"} <= failed(report)
 
 
 def test_two_reads_of_one_job_in_two_inputs_are_compared_under_the_later_input(tmp_path):

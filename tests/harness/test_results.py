@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from tests_support import DOC_EXAMPLE, unknown_id_exchange
@@ -98,17 +99,77 @@ def test_each_failing_class_keeps_its_simplest_example():
     assert [c.name for c in row.shown] == ["braces", "no-hyphens", "urn-prefix"]
 
 
-def test_an_example_that_is_not_the_simplest_still_counts_and_names_its_test():
-    # Such an example is counted without being built: its count, its test and what
-    # it broke must still reach the class.
+def test_an_example_that_is_not_the_simplest_still_counts_what_it_broke():
+    # Such an example is counted without being built: its count, its test, what it
+    # also broke and its weight must still reach the class. The 500 (nothing else
+    # broken) is the simplest; the longer 200 also breaks the body's requirements.
     results = Results(CONTRACT)
-    _observe(results, _malformed("{3c90c3cc-0d44-4b50-8888-8dd25736052a}", "braces"), test="a")
-    longer = _malformed("{3c90c3cc-0d44-4b50-8888-8dd25736052aaaaa}", "braces", status=500)
-    _observe(results, longer, test="b")
+    _observe(results, _malformed("{3c90c3cc-0d44-4b50-8888-8dd25736052a}", "braces", 500), "a")
+    _observe(results, _malformed("{3c90c3cc-0d44-4b50-8888-8dd25736052aaaaa}", "braces"), "b")
     braces = results.requirements["http.malformed-4xx"].classes["braces"]
-    assert (braces.count, braces.tests) == (2, {"a", "b"})
-    assert braces.example.test == "a"
+    assert (braces.count, braces.tests, braces.example.test) == (2, {"a", "b"}, "a")
     assert braces.also_affects == {"body.json", "http.content-type"}
+
+
+def test_an_example_that_is_not_the_simplest_still_weighs_what_it_affected():
+    # Seconds dropped (body.datetime-rfc3339, a should) weigh as a must where a seeded
+    # job reads back another instant; the held job's example, with a shorter URL, is kept.
+    served = {**DOC_EXAMPLE, "createdAt": "2023-11-07T05:31Z"}
+    seeded = Exchange(
+        HttpResponse(200, (("Content-Type", "application/json"),), json.dumps(served).encode()),
+        Intent.SEEDED,
+        HttpRequest("GET", "http://127.0.0.1:12345/api/v2/jobs/" + served["id"]),
+        served["id"],
+        expected={**DOC_EXAMPLE, "createdAt": "2023-11-07T05:31:56Z"},
+    )
+    results = Results(CONTRACT)
+    _observe(results, _held(served))
+    finding = results.requirements["body.datetime-rfc3339"].classes["createdAt: seconds missing"]
+    assert finding.severity == "should"
+    _observe(results, seeded)
+    assert (finding.count, finding.severity) == (2, "must")
+    assert finding.also_affects == {"seed.round-trip"}
+    assert finding.example.request["url"] == _held(served).request.url
+
+
+def test_an_example_shown_by_its_evidence_is_as_simple_as_its_evidence():
+    # A case variant found where the declared id was not: the example shows the
+    # declared id's 404, so the simpler example is the one whose 404 has the shorter URL,
+    # however long the variant's is.
+    def variant(host: str, variant_host: str) -> Exchange:
+        declared = _held(DOC_EXAMPLE)
+        missed = dataclasses.replace(
+            declared,
+            response=HttpResponse(404, (("Content-Type", "application/json"),), b"{}"),
+            request=HttpRequest("GET", f"{host}/api/v2/jobs/{DOC_EXAMPLE['id']}"),
+        )
+        found = _held(DOC_EXAMPLE, DOC_EXAMPLE["id"].upper())
+        return dataclasses.replace(
+            found,
+            intent=Intent.CASE_VARIANT,
+            baseline=missed,
+            request=HttpRequest("GET", f"{variant_host}/api/v2/jobs/{found.job_id}"),
+        )
+
+    results = Results(CONTRACT)
+    _observe(results, variant("http://127.0.0.1:12345", "http://127.0.0.1:1"))
+    _observe(results, variant("http://127.0.0.1:1", "http://127.0.0.1:123456789"))
+    (case,) = results.requirements["http.case-insensitive"].classes.values()
+    assert case.count == 2
+    assert case.example.request["url"] == f"http://127.0.0.1:1/api/v2/jobs/{DOC_EXAMPLE['id']}"
+
+
+def test_bodies_captured_without_a_request_are_examples_of_one_class():
+    # validate's bodies: no request, so no URL to make one example simpler than another.
+    results = Results(CONTRACT)
+    for name in ("one", "two", "three"):
+        _observe(results, Exchange(HttpResponse(200, (), b"[]"), Intent.CAPTURED), name)
+    (top_level,) = results.requirements["body.json"].classes.values()
+    assert (top_level.count, top_level.tests, top_level.example.test) == (
+        3,
+        {"one", "two", "three"},
+        "one",
+    )
 
 
 def test_of_two_examples_as_simple_the_first_in_order_is_kept_whatever_came_first():

@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import json
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -356,33 +355,3 @@ def test_url_key_is_the_last_segment_of_the_url_path_unquoted(start: str, rest: 
     # urlsplit is the reference: url_path's shortcuts for the usual forms agree with it.
     assert url_path(url) == reference
     assert url_key(url) == unquote(reference.rpartition("/")[2])
-
-
-def _loaded(load: Callable[[], object]) -> str:
-    """What ``load()`` gives: its value, or its error, as text (NaN is not equal to
-    itself, its repr is)."""
-    try:
-        return repr(load())
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-        return f"{type(exc).__name__}: {exc}"
-
-
-_JSON_OBJECTS = st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3).map(
-    lambda value: json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
-)
-
-
-@given(
-    st.sampled_from([b"", b"{", b"{\x00", b"\x00{", b"\xef\xbb\xbf", b"\xff\xfe", b"{ "]),
-    st.one_of(st.binary(max_size=24), _JSON_OBJECTS, _JSON_OBJECTS.map(lambda b: b[1:])),
-)
-@example(b"{", b'"a": "\xed\xa0\x80"}')  # a lone surrogate in UTF-8: surrogatepass takes it
-@example(b"{", b'"a": "\xff"}')
-@example(b"", "{}".encode("utf-16"))
-def test_a_line_is_read_as_json_loads_reads_its_bytes(head: bytes, rest: bytes) -> None:
-    # The reader decodes a line that opens an object itself, sparing json.loads's
-    # encoding detection: the same value, or the same error, whatever the bytes.
-    line = head + rest
-    if line:
-        read = _loaded(lambda: json.loads(recordings._text(line)))
-        assert read == _loaded(lambda: json.loads(line))
