@@ -159,7 +159,7 @@ class FirstReads:
         baseline: Exchange | None = None
         for row_key, blob in rows:
             read = _Read(*marshal.loads(blob))
-            if row_key != key or first is None:
+            if first is None or row_key != key:  # a new job: its first read
                 key, first, baseline = row_key, read, None
                 continue
             alternates: tuple[Exchange, ...] = ()
