@@ -16,7 +16,6 @@ from jobs_conformance.merge import judged
 from jobs_conformance.observe import observe
 
 DOC_ID = DOC_EXAMPLE["id"]
-JSON = {"Content-Type": "application/json"}
 
 
 TRAFFIC = [
