@@ -318,6 +318,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:
+    stops = item.config.stash.get(_STOPS_KEY, None)
+    if stops is not None and stops.received and not item.session.shouldstop:
+        # A stop whose KeyboardInterrupt was swallowed where it landed (in a finalizer,
+        # whose exceptions Python only prints; in a library that catches everything)
+        # still ends the run, at this test's end.
+        item.session.shouldstop = f"stopped by {stops.received}"
     if _in_suite(item):
         # Hypothesis's plugin turns a failing example into an @example patch
         # for the test's source file. For a contract test that patch is of no
@@ -385,7 +391,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.config.workeroutput[_XDIST_KEY] = run.worker_data()  # type: ignore[attr-defined]
         return
     stops = session.config.stash.get(_STOPS_KEY, None)
-    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    # A stop signal received is an interruption, however the session ended after it.
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(stops and stops.received)
     with stops.finishing() if stops else contextlib.nullcontext():
         report = run.finish(
             interrupted=interrupted,

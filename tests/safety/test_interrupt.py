@@ -8,13 +8,14 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from tests_support import as_at_a_terminal
+from tests_support import as_at_a_terminal, plugin_args
 
 from jobs_conformance.invocation import command_line
 from jobs_conformance.reference.server import ReferenceServer
@@ -164,3 +165,42 @@ def test_a_terminated_run_against_the_embedded_reference_leaves_no_process_and_n
         time.sleep(0.1)
     assert _processes_marked(marker) == []
     assert _port_is_free(port)
+
+
+_SWALLOWED = """
+import os, signal, time
+
+
+class _Finalizer:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(2)  # the stop lands here: Python prints a finalizer's exception, no more
+
+
+def test_a_stop_lands_in_a_finalizer():
+    _Finalizer()
+"""
+
+
+def test_a_stop_whose_interrupt_was_swallowed_still_stops_the_run(tmp_path):
+    # The project's test runs first and takes the SIGTERM in a finalizer; the run must
+    # stop there (no contract test judged) and say so, not go on to a verdict.
+    own = tmp_path / "test_own.py"
+    own.write_text(_SWALLOWED)
+    report_dir = tmp_path / "r"
+    arguments = [str(own), *plugin_args(), "--conformance-report-dir", str(report_dir)]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    output = result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 2, output
+    report = json.loads((report_dir / "conformance.json").read_text())
+    assert report["verdict"] == "incomplete"
+    assert any("interrupted (SIGTERM)" in note for note in report["notes"]), report["notes"]
+    assert sum(row["checked"] for row in report["requirements"]) == 0, output
+    # The project's test passed: the interrupt was swallowed, as staged, not raised.
+    assert "1 passed" in result.stdout, output
