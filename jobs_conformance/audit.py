@@ -343,7 +343,7 @@ def run_audit(args: argparse.Namespace) -> int:
                         lines.append({"job": job_id, "error": reason})
                         continue
                     judgement = judge(exchange, contract)
-                    results.observe(exchange, judgement, test="audit")
+                    results.observe(exchange, judgement, test="audit", once=True)
                     found = [
                         {
                             "id": finding_id(v.requirement, v.kind or v.message),
@@ -357,8 +357,6 @@ def run_audit(args: argparse.Namespace) -> int:
                         _keep_smallest(samples.setdefault(finding["id"], []), job_id)
                     if found:
                         lines.append({"job": job_id, "findings": found})
-                # Each round's exchanges are let go: memory stays flat.
-                results.finish_test("audit")
                 judged += len(chunk)
                 out.write("".join(redactor.text(json.dumps(line)) + "\n" for line in lines))
                 out.write(json.dumps(_checkpoint(judged, shard)) + "\n")

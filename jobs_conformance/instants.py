@@ -67,6 +67,12 @@ class Instant(NamedTuple):
     fraction: str = ""
 
 
+def _instant(fields: tuple[int, int, str]) -> Instant:
+    """An :class:`Instant` of its three fields, without the Python-level ``__new__`` a
+    NamedTuple adds: every timestamp of every body judged builds one."""
+    return tuple.__new__(Instant, fields)  # type: ignore[no-any-return]
+
+
 # RFC 3339 section 5.6, with time-second optional (the doc pattern's extension):
 #   date-fullyear "-" date-month "-" date-mday "T" time-hour ":" time-minute
 #   [":" time-second [time-secfrac]] time-offset
@@ -97,7 +103,8 @@ def read_timestamp(text: str) -> tuple[Instant | None, bool]:
     y, mo, d, h, mi, s, fraction, sign, offset_h, offset_m = match.groups()
     year, month, day = int(y), _TWO_DIGITS[mo], _TWO_DIGITS[d]
     hour, minute, second = _TWO_DIGITS[h], _TWO_DIGITS[mi], 0 if s is None else _TWO_DIGITS[s]
-    if not 1 <= month <= 12 or not 1 <= day <= days_in_month(year, month):
+    # Every month has day 28: only a later day asks the calendar.
+    if not 1 <= month <= 12 or day < 1 or (day > 28 and day > days_in_month(year, month)):
         return None, False
     if hour > 23 or minute > 59 or second > 60:
         return None, False
@@ -112,8 +119,12 @@ def read_timestamp(text: str) -> tuple[Instant | None, bool]:
     if second == 60 and local != 86340:
         # RFC 3339 section 5.7: a leap second is the 61st second of 23:59 UTC.
         return None, False
-    instant = Instant(
-        _day_number(year, month, day) + days, local + second, (fraction or "").rstrip("0")
+    instant = _instant(
+        (
+            _day_number(year, month, day) + days,
+            local + second,
+            fraction.rstrip("0") if fraction else "",
+        )
     )
     # A timestamp without seconds is the pattern's, not RFC 3339's.
     return instant, s is not None

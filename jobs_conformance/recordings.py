@@ -39,7 +39,7 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from jobs_conformance.shards import ALL, Shard, url_key
 
@@ -75,9 +75,11 @@ class Reading:
         del self.messages[MAX_UNREADABLE_SHOWN:]
 
 
-@dataclass(frozen=True)
-class Record:
-    """One recorded exchange, as the inputs give it; ``source`` says where (file and line)."""
+class Record(NamedTuple):
+    """One recorded exchange, as the inputs give it; ``source`` says where (file and line).
+
+    A named tuple: one is built for every line of a recording, at a third of a
+    frozen dataclass's cost."""
 
     method: str
     url: str | None  # None: a body captured without its request

@@ -274,15 +274,24 @@ class Results:
         self.crashes: list[str] = []
         self.errors: list[str] = []
 
-    def observe(self, exchange: Exchange, judgement: Judgement, *, test: str) -> None:
-        """Count what the judgement applied as checked, and each violation under its class."""
+    def observe(
+        self, exchange: Exchange, judgement: Judgement, *, test: str, once: bool = False
+    ) -> None:
+        """Count what the judgement applied as checked, and each violation under its class.
+
+        ``once``: the caller judges each exchange once (recorded traffic, an
+        audit's reads), so none is remembered for de-duplication: holding
+        every exchange until its test ends would keep each body alive long
+        enough for the garbage collector to walk it again and again.
+        """
         with self._lock:
             if judgement.skipped:
                 return
-            counted = self._counted.setdefault(test, {})
-            if id(exchange) in counted:
-                return  # judged again (a replayed example): the same evidence
-            counted[id(exchange)] = exchange
+            if not once:
+                counted = self._counted.setdefault(test, {})
+                if id(exchange) in counted:
+                    return  # judged again (a replayed example): the same evidence
+                counted[id(exchange)] = exchange
             requirements = self.requirements
             for requirement_id in judgement.applicable:
                 requirements[requirement_id].checked += 1

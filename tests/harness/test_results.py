@@ -250,3 +250,22 @@ def test_to_data_and_merge_add_up():
     )
     assert malformed.classes["braces"].example.request["url"].endswith("/{x}")
     assert total.errors == ["worker 1: timeout"]
+
+
+def test_an_exchange_observed_once_is_counted_and_not_held():
+    # observe and audit judge each exchange once: nothing to de-duplicate, so nothing
+    # is kept until the test ends.
+    import gc
+    import weakref
+
+    results = Results(CONTRACT)
+    exchange = unknown_id_exchange(500)
+    alive = weakref.ref(exchange)
+    for _ in range(2):
+        results.observe(exchange, judge(exchange, CONTRACT), test="t", once=True)
+    row = results.requirements["http.unknown-404"]
+    assert (row.checked, row.failed) == (2, 2)
+    del exchange
+    gc.collect()
+    # The failing class keeps its example as plain data, not the exchange.
+    assert alive() is None
