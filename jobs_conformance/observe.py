@@ -54,8 +54,6 @@ __all__ = [
     "report_of",
 ]
 
-# Exchanges a test holds for Results' de-duplication before it is let go.
-_BATCH = 1024
 # Read once: before Python 3.12 a member read through its class is slow (see oracle).
 _MAYBE_HELD = Intent.MAYBE_HELD
 
@@ -93,22 +91,46 @@ class FirstReads:
     def __init__(self) -> None:
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._db: sqlite3.Connection | None = None
-        self._pending: list[tuple[Exchange, int]] = []
+        self._pending: list[tuple[str, bytes]] = []  # rows to write: key, read
         self._tags: dict[str, int] = {}  # the names of the inputs read, by number
+        self.noted = 0  # reads of well-formed ids
+        # Why the reads could not all be compared (the scratch file could not be
+        # written: a full disk, an unwritable TMPDIR), and how many were not.
+        self.refused: str | None = None
+        self.uncompared = 0
 
     def __enter__(self) -> FirstReads:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._drop()
+
+    def _drop(self) -> None:
         if self._db is not None:
             self._db.close()
+            self._db = None
         if self._folder is not None:
             self._folder.cleanup()
+            self._folder = None
+
+    def _refuse(self, exc: BaseException) -> None:
+        """Give up the comparisons: what the scratch file holds after a failed write is not
+        known (no journal to roll back), so every read noted is uncompared, and every one
+        to come; the disk it took is freed for the reports."""
+        reason = getattr(exc, "strerror", None) or str(exc)
+        self.refused = (
+            f"the reads of well-formed ids could not be kept for comparison in a scratch file "
+            f"under {tempfile.gettempdir()} ({reason}; TMPDIR names another place): two reads "
+            "of one job were not all compared"
+        )
+        self._pending = []
+        self._drop()
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
             self._folder = tempfile.TemporaryDirectory(prefix="jobs-conformance-observe-")
             db = sqlite3.connect(os.path.join(self._folder.name, "reads.sqlite3"))
+            self._db = db
             # A scratch file: nothing to recover after a crash, so no journal; written
             # in order, so in large pages (a fifth less time a read than 4 KiB pages).
             # A read is one marshalled row beside its key: writing it so takes three
@@ -118,7 +140,6 @@ class FirstReads:
                 "PRAGMA cache_size=-8192; PRAGMA temp_store=FILE;"
                 "CREATE TABLE reads (key TEXT, read BLOB);"
             )
-            self._db = db
         return self._db
 
     def add(self, exchange: Exchange, test: str) -> None:
@@ -126,27 +147,44 @@ class FirstReads:
         well-formed id; ``test`` is what :meth:`again` names its comparisons with."""
         if exchange.intent is not _MAYBE_HELD:
             return
-        self._pending.append((exchange, self._tags.setdefault(test, len(self._tags))))
+        self.noted += 1
+        if self.refused is not None:
+            return
+        # Its row at once, not the exchange: a batch of exchanges held until written
+        # would keep their parsed bodies alive for the garbage collector to walk.
+        tag = self._tags.setdefault(test, len(self._tags))
+        self._pending.append(
+            (str(exchange.job_id).lower(), marshal.dumps(_Read.stored(exchange, tag)))
+        )
         if len(self._pending) >= self.BATCH:
             self._write()
 
     def _write(self) -> None:
         pending, self._pending = self._pending, []
-        if not pending:
-            return
-        self._connection().executemany(
-            "INSERT INTO reads VALUES (?, ?)",
-            [(str(e.job_id).lower(), marshal.dumps(_Read.stored(e, tag))) for e, tag in pending],
-        )
+        if pending:
+            try:
+                self._connection().executemany("INSERT INTO reads VALUES (?, ?)", pending)
+            except (sqlite3.Error, OSError) as exc:
+                self._refuse(exc)
 
     def again(self) -> Iterator[tuple[str, Exchange]]:
         """What the reads show against the first read of their job: each later read in another
         case (compared with it), and each repeat with the same ``updatedAt`` (the same body),
-        with the ``test`` it was noted under. Once, after every read is noted."""
+        with the ``test`` it was noted under. Once, after every read is noted.
+
+        When the scratch file fails (now, or while the reads were noted), what
+        was yielded stands and :attr:`refused` says why the rest was not."""
         self._write()
         if self._db is None:
+            self.uncompared = self.noted if self.refused is not None else 0
             return
-        db = self._db
+        try:
+            yield from self._compared(self._db)
+        except (sqlite3.Error, OSError) as exc:
+            self._refuse(exc)
+        self.uncompared = self.noted if self.refused is not None else 0
+
+    def _compared(self, db: sqlite3.Connection) -> Iterator[tuple[str, Exchange]]:
         db.execute("CREATE INDEX reads_by_key ON reads (key)")
         rows = db.execute(
             "SELECT key, read FROM reads"
@@ -370,22 +408,18 @@ def observe_record(
         yield from reads.again()
 
     with FirstReads() as reads:
-        for number, (test, exchange) in enumerate(judged(reads), 1):
-            results.observe(exchange, judge(exchange, contract), test=test)
+        for test, exchange in judged(reads):
+            results.observe(exchange, judge(exchange, contract), test=test, once=True)
             reads.add(exchange, test)  # reads only: what again() yields is not one
-            if number % _BATCH == 0:
-                # Each exchange is judged once: nothing to de-duplicate across batches
-                # (and the comparisons come by job, every input's interleaved).
-                for each in tests:
-                    results.finish_test(each)
-        for each in tests:
-            results.finish_test(each)
     for message in reading.messages:
         results.error(message)
+    if reads.refused is not None:
+        results.error(reads.refused)
     extra = {
         "exchanges": observed.exchanges,
         "skipped": observed.skipped,
         "unreadable": reading.unreadable,
+        "uncompared": reads.uncompared,
     }
     meta = Meta(
         target="recorded traffic: " + ", ".join(sources),
@@ -429,6 +463,8 @@ def merge_extra(first: Mapping[str, Any], second: Mapping[str, Any]) -> dict[str
         "exchanges": first["exchanges"] + second["exchanges"],
         "skipped": skipped,
         "unreadable": first["unreadable"] + second["unreadable"],
+        # Parts written before reads were counted so compared them all.
+        "uncompared": first.get("uncompared", 0) + second.get("uncompared", 0),
     }
 
 
@@ -455,11 +491,17 @@ def report_of(
         f"{extra['exchanges']} exchanges of GET /jobs/{{jobId}} judged; "
         + (", ".join(f"{n} skipped ({why})" for why, n in skipped.items()) or "none skipped")
     ]
-    unreadable = int(extra["unreadable"])
+    unreadable, uncompared = int(extra["unreadable"]), int(extra.get("uncompared", 0))
     if unreadable:
         notes.append(
             f"{unreadable} records could not be read (the first {len(results.errors)} are "
             "listed under errors): no verdict on the traffic, though every finding stands."
+        )
+    if uncompared:
+        notes.append(
+            f"{uncompared} reads of well-formed ids were not all compared with the other reads "
+            "of their job (see errors): http.idempotent and http.case-insensitive are "
+            "incomplete, so no verdict on the traffic, though every finding stands."
         )
     report = record_of(
         "observe",
@@ -470,13 +512,14 @@ def report_of(
         seed="recorded",
         known_jobs=0,
         notes=notes,
-        # What could not be read may hold anything: no verdict, as validate says.
-        interrupted=bool(unreadable),
+        # What could not be read, or compared, may hold anything: no verdict, as validate says.
+        interrupted=bool(unreadable or uncompared),
     )
     report["coverage"] = {
         "exchanges": extra["exchanges"],
         "skipped": skipped,
         "unreadable": unreadable,
+        "uncompared": uncompared,
         "could_show": {r["id"]: r["checked"] for r in report["requirements"]},
         "never_exercised": [
             r["id"] for r in report["requirements"] if r["status"] == "not-checked"

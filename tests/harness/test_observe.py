@@ -436,3 +436,126 @@ def test_waivers_apply_to_observed_findings_and_to_merged_shards_alike(tmp_path,
     other = json.loads((tmp_path / "other" / "conformance.json").read_text())
     with pytest.raises(UsageError, match="one gate"):
         merge_records([parts[0], other])
+
+
+def _scratch_of(max_pages: int):
+    """``sqlite3.connect`` for the scratch file, the file capped at ``max_pages`` pages:
+    a disk that fills up, as SQLite meets one (``database or disk is full``)."""
+    import sqlite3
+
+    real = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        db = real(*args, **kwargs)
+        db.execute(f"PRAGMA max_page_count={max_pages}")
+        return db
+
+    return connect
+
+
+def test_a_scratch_file_that_fills_up_leaves_every_other_finding_and_no_verdict(
+    tmp_path, monkeypatch, capsys
+):
+    from jobs_conformance import observe as module
+    from jobs_conformance.observe import FirstReads
+
+    # Three 64 KiB pages hold fewer reads than one batch: the first write fails.
+    monkeypatch.setattr(module.sqlite3, "connect", _scratch_of(3))
+    monkeypatch.setattr(module.tempfile, "tempdir", str(tmp_path / "scratch"))
+    (tmp_path / "scratch").mkdir()
+    filler = [
+        recorded_exchange(f"/jobs/{n:08x}-0000-4000-8000-000000000000", 200, DOC_EXAMPLE)
+        for n in range(FirstReads.BATCH)
+    ]
+    traffic = [
+        recorded_exchange(
+            f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "createdAt": "2023-11-07T05:31:56+00:00"}
+        ),
+        *filler,
+        recorded_exchange("/jobs/not-a-uuid", 200, DOC_EXAMPLE),
+        recorded_exchange(f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "name": "another"}),
+    ]
+    code = cli(
+        ["observe", _write(tmp_path / "t.ndjson", traffic), "--report-dir", str(tmp_path / "r")]
+    )
+    report = json.loads((tmp_path / "r" / "conformance.json").read_text())
+    assert code == 2 and report["verdict"] == "incomplete"
+    # Every exchange judged by itself: the offset, the body served for a malformed id
+    # (whose echo of another id is folded into it).
+    assert report["coverage"]["exchanges"] == len(traffic)
+    assert {"body.datetime", "http.malformed-4xx"} <= failed(report)
+    # The repeat with another body was not compared, and the record says so.
+    assert "http.idempotent" not in failed(report)
+    assert report["coverage"]["uncompared"] == len(traffic) - 1  # every well-formed read
+    (error,) = report["errors"]
+    assert "database or disk is full" in error and str(tmp_path / "scratch") in error
+    assert any("not all compared" in note for note in report["notes"])
+    assert "Traceback" not in capsys.readouterr().err
+    assert list((tmp_path / "scratch").iterdir()) == []  # the scratch file is gone
+
+
+def test_comparisons_made_before_the_scratch_file_fails_stand(tmp_path, monkeypatch):
+    import sqlite3
+
+    from jobs_conformance.observe import FirstReads
+
+    compared = FirstReads._compared
+
+    def fails_after_one(self, db):
+        iterator = compared(self, db)
+        yield next(iterator)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(FirstReads, "_compared", fails_after_one)
+    other = "00000000-0000-4000-8000-000000000001"
+    traffic = [
+        recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE),
+        recorded_exchange(f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "name": "another"}),
+        recorded_exchange(f"/jobs/{other}", 404, {"error": "nf"}),
+        recorded_exchange(f"/jobs/{other.upper()}", 200, {**DOC_EXAMPLE, "id": other}),
+    ]
+    code, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    # The first job's repeat was compared before the failure; the second job's cases not.
+    assert code == 2 and report["verdict"] == "incomplete"
+    assert failed(report) == {"http.idempotent"}
+    assert report["coverage"]["uncompared"] == 4
+    assert "disk I/O error" in "\n".join(report["errors"])
+
+
+def test_parts_merge_their_uncompared_reads_and_older_parts_had_none():
+    from jobs_conformance.observe import merge_extra
+
+    part = {"exchanges": 3, "skipped": {"another endpoint": 1}, "unreadable": 0}
+    merged = merge_extra({**part, "uncompared": 2}, part)
+    assert merged == {
+        "exchanges": 6,
+        "skipped": {"another endpoint": 2},
+        "unreadable": 0,
+        "uncompared": 2,
+    }
+
+
+def test_a_read_noted_for_comparison_is_not_held_in_memory():
+    # What is held until a batch is written is the read's row, not the exchange and
+    # its parsed body (which the garbage collector would walk until then).
+    import gc
+    import weakref
+
+    from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
+    from jobs_conformance.observe import FirstReads
+
+    exchange = Exchange(
+        HttpResponse(
+            200, (("Content-Type", "application/json"),), json.dumps(DOC_EXAMPLE).encode()
+        ),
+        Intent.MAYBE_HELD,
+        HttpRequest("GET", f"https://gateway.example/api/v2/jobs/{DOC_ID}"),
+        DOC_ID,
+    )
+    assert exchange.job is not None  # parsed, as a judged exchange is
+    alive = weakref.ref(exchange)
+    with FirstReads() as reads:
+        reads.add(exchange, "t")
+        del exchange
+        gc.collect()
+        assert alive() is None and reads.noted == 1
