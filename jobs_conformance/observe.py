@@ -128,7 +128,9 @@ class FirstReads:
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            self._folder = tempfile.TemporaryDirectory(prefix="jobs-conformance-observe-")
+            self._folder = tempfile.TemporaryDirectory(
+                prefix="jobs-conformance-observe-", ignore_cleanup_errors=True
+            )
             db = sqlite3.connect(os.path.join(self._folder.name, "reads.sqlite3"))
             self._db = db
             # A scratch file: nothing to recover after a crash, so no journal; written
@@ -175,14 +177,13 @@ class FirstReads:
         When the scratch file fails (now, or while the reads were noted), what
         was yielded stands and :attr:`refused` says why the rest was not."""
         self._write()
-        if self._db is None:
-            self.uncompared = self.noted if self.refused is not None else 0
-            return
-        try:
-            yield from self._compared(self._db)
-        except (sqlite3.Error, OSError) as exc:
-            self._refuse(exc)
-        self.uncompared = self.noted if self.refused is not None else 0
+        if self._db is not None:
+            try:
+                yield from self._compared(self._db)
+            except (sqlite3.Error, OSError) as exc:
+                self._refuse(exc)
+        if self.refused is not None:
+            self.uncompared = self.noted  # which of them were compared is not known
 
     def _compared(self, db: sqlite3.Connection) -> Iterator[tuple[str, Exchange]]:
         db.execute("CREATE INDEX reads_by_key ON reads (key)")
@@ -463,7 +464,7 @@ def merge_extra(first: Mapping[str, Any], second: Mapping[str, Any]) -> dict[str
         "exchanges": first["exchanges"] + second["exchanges"],
         "skipped": skipped,
         "unreadable": first["unreadable"] + second["unreadable"],
-        # Parts written before reads were counted so compared them all.
+        # A part written before this count existed compared every read.
         "uncompared": first.get("uncompared", 0) + second.get("uncompared", 0),
     }
 
