@@ -311,6 +311,9 @@ def exchanges_of(
         if record.method != "GET":
             observed.skip(f"method {record.method}")
             continue
+        if not record.status:
+            observed.skip("no answer recorded: status 0")  # a request that failed, in a HAR
+            continue
         observed.exchanges += 1
         request = HttpRequest(
             "GET", redactor.text(record.url), redactor.headers(record.request_headers)

@@ -37,6 +37,7 @@ import io
 import json
 import re
 import sys
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple
@@ -138,7 +139,7 @@ def read_records(
             records = {"har": _har, "vcr": _vcr}[chosen](stream, name, reading)
         shard = reading.shard
         yield from (r for r in records if shard.count == 1 or shard.holds(_key(r)))
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         reading.cannot(name, f"cannot read to the end ({exc})")
     finally:
         if name != "-":
@@ -183,7 +184,7 @@ def _ndjson(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
         try:
             item = json.loads(line.decode("utf-8", "surrogatepass") if _utf8_object(line) else line)
             record = _record(item, f"{name}:{number}")
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             reading.cannot(f"{name}:{number}", f"not an exchange ({_said(exc)})", key=key)
             continue
         if key is None and sharded and not shard.holds(_key(record)):
@@ -248,6 +249,8 @@ def _utf8_object(line: bytes) -> bool:
 
 
 def _said(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "it nests too deeply to read"
     return f"no {exc}" if isinstance(exc, KeyError) else str(exc)
 
 
@@ -270,7 +273,7 @@ def _record(item: Mapping[str, Any], source: str) -> Record:
     return Record(
         str(method or "GET").upper(),
         str(url),
-        int(item["status"]),
+        _status(item["status"]),
         _pairs(item.get("headers")),
         data,
         _pairs(item.get("request_headers")),
@@ -278,17 +281,51 @@ def _record(item: Mapping[str, Any], source: str) -> Record:
     )
 
 
+def _status(value: Any) -> int:
+    """A recorded status: an integer of three digits (a JSON number, or its digits as text,
+    as access logs often write it), or 0, no answer recorded (a browser's HAR entry for a
+    request that failed). Anything else is not an answer to judge: a float, a boolean, a
+    number out of range, text that is not ASCII digits."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if type(value) is not int or not (value == 0 or 100 <= value <= 999):
+        raise ValueError(f"status is not an HTTP status: {_shown(value)}")
+    return value
+
+
+def _shown(value: Any) -> str:
+    """A recorded value in a message: scalars as written (clipped), anything else by its kind
+    alone (the text of a YAML alias bomb is exponentially long; a huge integer has none)."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return "an integer past 64 bits"
+    if not isinstance(value, (str, int, float)) and value is not None:
+        return f"a {type(value).__name__}"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# What a header value may be recorded as: text, or a JSON number written for it.
+_SCALARS = (str, int, float)
+
+
 def _pairs(headers: Any) -> tuple[tuple[str, str], ...]:
-    """Headers as a mapping (one value, or a list of values, per name) or as pairs."""
+    """Headers as a mapping (one value, or a list of values, per name) or as pairs.
+
+    A value is text (a number is taken as its text); anything nested is
+    refused, not turned into text: the text of a structure that shares its
+    parts (a YAML alias, repeated) can be exponentially longer than the
+    input that wrote it."""
     if not headers:
         return ()
     items = headers.items() if isinstance(headers, Mapping) else headers
     pairs: list[tuple[str, str]] = []
     for k, values in items:
-        if isinstance(values, list):
-            pairs.extend((str(k), str(v)) for v in values)
-        else:  # most headers: one value, no list to build
-            pairs.append((str(k), str(values)))
+        if not isinstance(k, str):
+            raise TypeError(f"header name {_shown(k)} is not text")
+        for value in values if isinstance(values, list) else (values,):
+            if not isinstance(value, _SCALARS) or isinstance(value, bool):
+                raise TypeError(f"header {k!r} has a value that is not text: {_shown(value)}")
+            pairs.append((k, value if isinstance(value, str) else str(value)))
     return tuple(pairs)
 
 
@@ -427,8 +464,8 @@ def _har(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
                         reading.cannot(where, f"not an exchange ({_said(exc)})")
                         continue
                     yield record
-    except (_Truncated, UnicodeDecodeError) as exc:
-        reading.cannot(f"{name}:{cursor.line}", f"not a complete HAR 1.2 document ({exc})")
+    except (_Truncated, UnicodeDecodeError, RecursionError) as exc:
+        reading.cannot(f"{name}:{cursor.line}", f"not a complete HAR 1.2 document ({_said(exc)})")
         return
     if not entries:
         reading.cannot(name, "not a HAR 1.2 document (no log.entries)")
@@ -445,7 +482,7 @@ def _har_record(entry: Mapping[str, Any], source: str) -> Record:
     return Record(
         str(request["method"]).upper(),
         str(request["url"]),
-        int(response["status"]),
+        _status(response["status"]),
         tuple((str(h["name"]), str(h["value"])) for h in response.get("headers") or ()),
         body,
         tuple((str(h["name"]), str(h["value"])) for h in request.get("headers") or ()),
@@ -476,7 +513,14 @@ def _vcr(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
         try:
             (interaction,) = yaml.load("".join(lines), Loader=loader)
             record = _vcr_record(interaction, where)
-        except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (
+            yaml.YAMLError,
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            RecursionError,
+        ) as exc:
             reading.cannot(where, f"not an interaction ({_said(exc)})".replace("\n", " "))
             return
         yield record
@@ -518,7 +562,7 @@ def _vcr_record(interaction: Mapping[str, Any], source: str) -> Record:
     return Record(
         str(request["method"]).upper(),
         str(request["uri"]),
-        int(response["status"]["code"]),
+        _status(response["status"]["code"]),
         _pairs(response.get("headers")),
         data,
         _pairs(request.get("headers")),

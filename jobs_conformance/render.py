@@ -36,7 +36,11 @@ __all__ = [
 _STATUS_ORDER = {"fail": 0, "waived": 1, "affected": 2, "not-checked": 3, "pass": 4}
 # C0 and C1 controls (but tab and newline), and the Unicode line/paragraph
 # separators and bidi overrides that can disguise text.
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Controls, line and paragraph separators, bidirectional overrides, and lone surrogates
+# (recorded traffic can hold "\ud800"; no encoding writes one).
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def visible(text: Any) -> str:
@@ -413,11 +417,12 @@ def write_human_reports(report: Mapping[str, Any], report_dir: Path) -> list[Pat
     paths = []
     for name, text in outputs.items():
         path = report_dir / name
-        write_atomic(path, text.encode("utf-8"))
+        # What escaped being made visible still cannot stop the report being written.
+        write_atomic(path, text.encode("utf-8", "backslashreplace"))
         paths.append(path)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        with open(summary, "a", encoding="utf-8") as stream:
+        with open(summary, "a", encoding="utf-8", errors="backslashreplace") as stream:
             stream.write(outputs["conformance.md"])
     return paths
 

@@ -357,15 +357,17 @@ def test_a_first_read_compared_later_is_shown_as_it_was_recorded(tmp_path):
 
 def test_what_a_database_column_would_refuse_is_still_judged(tmp_path):
     # The scratch file holds a read as marshalled values: a lone surrogate in a URL or
-    # in updatedAt, or a status past 64 bits, are read like any other.
+    # in updatedAt is read like any other; a status past 64 bits is no HTTP status at all.
     job = f"/jobs/{DOC_ID}"
     traffic = [
         recorded_exchange(job + "?q=\ud800", 200, DOC_EXAMPLE),
         recorded_exchange(job, 200, {**DOC_EXAMPLE, "updatedAt": "\ud800"}),
+        recorded_exchange(job, 599, {"error": "?"}),
         recorded_exchange(job, 10**20, {"error": "?"}),
     ]
     code, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
-    assert code == 1 and report["coverage"]["exchanges"] == 3
+    assert code == 2 and report["coverage"]["exchanges"] == 3
+    assert report["coverage"]["unreadable"] == 1
     assert {"body.datetime", "http.unknown-404"} <= failed(report)
 
 
@@ -559,3 +561,27 @@ def test_a_read_noted_for_comparison_is_not_held_in_memory():
         del exchange
         gc.collect()
         assert alive() is None and reads.noted == 1
+
+
+def test_lone_surrogates_reach_every_report_and_a_request_without_answer_is_skipped(
+    tmp_path, capsys
+):
+    # Recorded traffic is text JSON escapes may make anything of: every report is still
+    # written (the surrogate shown as its escape), and the finding keeps its id.
+    other = "00000000-0000-4000-8000-000000000001"
+    traffic = [
+        recorded_exchange(f"/jobs/\ud800{DOC_ID}", 200, DOC_EXAMPLE),
+        {**recorded_exchange(f"/jobs/{other}", 500, "x"), "headers": {"X-\udc00": "\ud800"}},
+        recorded_exchange(f"/jobs/{DOC_ID}", 0),  # a browser's entry for a failed request
+    ]
+    report_dir = tmp_path / "r"
+    code = cli(["observe", _write(tmp_path / "t.ndjson", traffic), "--report-dir", str(report_dir)])
+    assert code == 1
+    names = {p.name for p in report_dir.iterdir()}
+    assert {"conformance.json", "conformance.md", "conformance.html", "junit.xml"} <= names
+    assert "\\ud800" in (report_dir / "conformance.md").read_text()
+    report = json.loads((report_dir / "conformance.json").read_text())
+    assert failed(report) == {"http.malformed-4xx", "http.unknown-404"}
+    assert report["coverage"]["skipped"] == {"no answer recorded: status 0": 1}
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err and "\\ud800" in out.out

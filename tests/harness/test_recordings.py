@@ -60,3 +60,78 @@ def test_a_header_recorded_with_several_values_is_one_pair_a_value(tmp_path: Pat
         ("Content-Type", "application/json"),
     )
     assert record.request_headers == (("Accept", "application/json"), ("Accept", "*/*"))
+
+
+def _read(path: Path, text: str | bytes) -> tuple[list, Reading]:
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    reading = Reading()
+    return list(read_records(str(path), "auto", reading)), reading
+
+
+_URL = "/api/v2/jobs/00000000-0000-4000-8000-000000000001"
+
+
+def test_a_status_is_three_digits_or_none_recorded_and_nothing_else(tmp_path: Path) -> None:
+    statuses = [
+        "200",
+        '"404"',
+        "0",
+        "999",
+        "true",
+        "200.0",
+        "200.7",
+        "1e400",
+        '"２００"',
+        '" 200"',
+        "-5",
+        "99",
+        "1000",
+        "100000000000000000000",
+        "null",
+        "[200]",
+    ]
+    lines = "".join(f'{{"url": "{_URL}", "status": {s}}}\n' for s in statuses)
+    records, reading = _read(tmp_path / "t.ndjson", lines)
+    # Digits as text are how access logs often write a status; 0 is a request with no answer.
+    assert [r.status for r in records] == [200, 404, 0, 999]
+    assert reading.unreadable == len(statuses) - 4
+    assert all("is not an HTTP status" in m for m in reading.messages)
+
+
+def test_a_cassette_whose_aliases_expand_exponentially_is_refused_at_once(tmp_path: Path) -> None:
+    # A "billion laughs" under the headers, and as the status: its text is never built.
+    levels = ['a: &x0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'] + [
+        f"{chr(98 + n)}: &x{n + 1} [" + ",".join([f"*x{n}"] * 9) + "]" for n in range(12)
+    ]
+    headers = "\n".join("      " + line for line in levels)
+    cassette = (
+        "http_interactions:\n"
+        f"- request:\n    uri: http://h{_URL}\n    method: GET\n    headers:\n{headers}\n"
+        "  response:\n    status: {code: 200}\n    body: {string: 'x'}\n"
+        f"- request:\n    uri: http://h{_URL}\n    method: GET\n    headers:\n{headers}\n"
+        "  response:\n    status: {code: *x12}\n    body: {string: 'x'}\n"
+    )
+    records, reading = _read(tmp_path / "bomb.yaml", cassette)
+    assert records == [] and reading.unreadable == 2
+    said = "\n".join(reading.messages)
+    assert "header 'b' has a value that is not text: a list" in said
+    assert "status is not an HTTP status: a list" in said
+
+
+def test_what_nests_too_deeply_or_breaks_its_compression_is_named_not_raised(
+    tmp_path: Path,
+) -> None:
+    import gzip
+
+    deep = f'{{"url": "{_URL}", "status": 200, "body": ' + "[" * 100_000 + "\n"
+    good = f'{{"url": "{_URL}", "status": 200}}\n'
+    records, reading = _read(tmp_path / "deep.ndjson", good + deep + good)
+    assert len(records) == 2 and reading.unreadable == 1
+    assert "nests too deeply" in reading.messages[0]
+    har = '{"log": {"entries": [' + "[" * 100_000
+    records, reading = _read(tmp_path / "deep.har", har)
+    assert records == [] and "nests too deeply" in reading.messages[0]
+    # A gzip member whose deflate data is corrupt (zlib's error, not gzip's).
+    broken = gzip.compress(good.encode() * 50)[:10] + b"\xff" * 50
+    records, reading = _read(tmp_path / "broken.ndjson.gz", broken)
+    assert records == [] and "cannot read to the end" in reading.messages[0]
