@@ -428,16 +428,22 @@ def _report(args: argparse.Namespace) -> ExitCode:
 
 
 def _merge(args: argparse.Namespace) -> ExitCode:
+    from jobs_conformance.errors import ReportsNotWritten
     from jobs_conformance.merge import merge_records
     from jobs_conformance.redact import Redactor
     from jobs_conformance.render import render_console, write_command_reports
+    from jobs_conformance.report import report_folder
 
+    report_dir = report_folder(Path(args.report_dir or "reports"))
     report = merge_records([_record("--merge", name) for name in args.merge], args.merge)
-    report_dir = Path(args.report_dir or "reports")
-    code = write_command_reports(
-        report, report_dir, case=f"{report['partial']['kind']}::merged", redactor=Redactor()
-    )
-    for line in render_console(report, report_dir=report_dir):
+    problem = None
+    try:
+        code = write_command_reports(
+            report, report_dir, case=f"{report['partial']['kind']}::merged", redactor=Redactor()
+        )
+    except ReportsNotWritten as exc:
+        code, problem = int(exc.exit_code), str(exc)
+    for line in render_console(report, report_dir=report_dir, problem=problem):
         print(line.text)
     return ExitCode(code)
 
@@ -525,8 +531,8 @@ def console_main() -> NoReturn:
     """
     code = main()
     for stream in (sys.stdout, sys.stderr):
-        # A reader that went away (| head) takes nothing more.
-        with contextlib.suppress(OSError, ValueError):
+        # A reader that went away (| head) takes nothing more; a closed one (>&-) is None.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
             stream.flush()
     os._exit(code)
 

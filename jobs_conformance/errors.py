@@ -47,6 +47,13 @@ class UsageError(SuiteError):
         self.expected = expected
 
 
+class ReportsNotWritten(SuiteError):
+    """The reports of a finished command could not be written (a full disk, a folder it
+    cannot write to): its verdict is shown, but no verdict reaches a gate that reads them."""
+
+    exit_code = ExitCode.NO_VERDICT
+
+
 class TargetUnreachable(SuiteError):
     """The target could not be reached at all, so no requirement could be judged."""
 

@@ -562,18 +562,27 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from jobs_conformance.render import render_console
+    from jobs_conformance.errors import ReportsNotWritten
+    from jobs_conformance.render import render_console, write_command_reports
+    from jobs_conformance.report import report_folder
 
     settings = resolve_cli(args, COMMAND_OPTIONS)
-    code, report = observe(
+    report_dir = report_folder(Path(args.report_dir))
+    report = observe_record(
         args.files,
         fmt=args.fmt,
         path_prefix=args.path_prefix,
         strict=settings.strict,
-        report_dir=Path(args.report_dir),
         shard=args.shard,
         policy=policy_of(settings),
     )
-    for line in render_console(report, report_dir=Path(args.report_dir)):
+    problem = None
+    try:
+        code = write_command_reports(
+            report, report_dir, case="observe::recorded traffic", redactor=Redactor()
+        )
+    except ReportsNotWritten as exc:  # the verdict is still shown, with why no gate gets it
+        code, problem = int(exc.exit_code), str(exc)
+    for line in render_console(report, report_dir=report_dir, problem=problem):
         print(line.text)
     return code

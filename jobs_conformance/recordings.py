@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import bisect
 import codecs
+import errno
 import gzip
 import io
 import json
@@ -93,6 +94,8 @@ class Record(NamedTuple):
 
 def _opened(name: str) -> IO[bytes]:
     """``name`` (``-``: stdin) as bytes, decompressed when it is gzip; OSError when unreadable."""
+    if name == "-" and sys.stdin is None:  # started with stdin closed (<&-)
+        raise OSError(errno.EBADF, "standard input is closed")
     stream: IO[bytes] = sys.stdin.buffer if name == "-" else open(name, "rb")  # noqa: SIM115
     buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
     if buffered.peek(2)[:2] == _GZIP:  # type: ignore[attr-defined]

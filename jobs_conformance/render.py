@@ -8,6 +8,7 @@ and control characters made visible in both.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -406,6 +407,16 @@ def _clipped(text: str, width: int = 300) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+# Every report write_command_reports writes.
+COMMAND_REPORTS = (
+    "conformance.json",
+    "junit.xml",
+    "conformance.html",
+    "conformance.md",
+    "badge.svg",
+)
+
+
 def write_human_reports(report: Mapping[str, Any], report_dir: Path) -> list[Path]:
     """Write conformance.html, conformance.md and badge.svg; append the Markdown to
     ``$GITHUB_STEP_SUMMARY`` when that is set."""
@@ -431,19 +442,30 @@ def write_command_reports(
     report: Mapping[str, Any], report_dir: Path, *, case: str, redactor: Any
 ) -> int:
     """Every report of a command that judges without pytest (observe, audit): the record, a
-    one-case JUnit named ``case``, HTML, Markdown and badge; the exit code of the verdict."""
-    from jobs_conformance.errors import ExitCode
+    one-case JUnit named ``case``, HTML, Markdown and badge; the exit code of the verdict.
+    :class:`~jobs_conformance.errors.ReportsNotWritten` when the folder refuses them."""
+    from jobs_conformance.errors import ExitCode, ReportsNotWritten
     from jobs_conformance.report import CaseOutcome, write_json, write_junit
 
-    write_json(report, report_dir)
-    outcome = {"pass": "passed", "fail": "failed"}.get(report["verdict"], "error")
-    note = report["notes"][0] if report["notes"] else ""
-    write_junit(
-        [CaseOutcome(case, outcome, 0.0, (), note)],
-        report_dir,
-        redactor=redactor,
-        findings=report["findings"],
-    )
-    write_human_reports(report, report_dir)
+    try:
+        write_json(report, report_dir)
+        outcome = {"pass": "passed", "fail": "failed"}.get(report["verdict"], "error")
+        note = report["notes"][0] if report["notes"] else ""
+        write_junit(
+            [CaseOutcome(case, outcome, 0.0, (), note)],
+            report_dir,
+            redactor=redactor,
+            findings=report["findings"],
+        )
+        write_human_reports(report, report_dir)
+    except OSError as exc:
+        # A gate that reads the folder must not take an earlier command's verdict for this one.
+        for name in COMMAND_REPORTS:
+            with contextlib.suppress(OSError):
+                (report_dir / name).unlink(missing_ok=True)
+        raise ReportsNotWritten(
+            f"the reports could not be written to {report_dir}/ ({exc.strerror or exc}); "
+            "none is left there"
+        ) from exc
     verdicts = {"pass": ExitCode.CONFORMING, "fail": ExitCode.VIOLATIONS}
     return int(verdicts.get(report["verdict"], ExitCode.NO_VERDICT))

@@ -217,6 +217,22 @@ def findings_of(results: Results) -> list[dict[str, Any]]:
     ]
 
 
+def report_folder(path: Path, argument: str = "--report-dir") -> Path:
+    """``path``, made a folder now if it is not one: a command that would judge for an hour
+    learns before it starts that its reports could not be written there."""
+    from jobs_conformance.errors import UsageError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-")  # noqa: SIM115
+        probe.close()
+    except OSError as exc:
+        raise UsageError(
+            argument, str(path), f"a folder reports can be written to ({exc.strerror or exc})"
+        ) from exc
+    return path
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)

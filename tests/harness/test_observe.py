@@ -585,3 +585,70 @@ def test_lone_surrogates_reach_every_report_and_a_request_without_answer_is_skip
     assert report["coverage"]["skipped"] == {"no answer recorded: status 0": 1}
     out = capsys.readouterr()
     assert "Traceback" not in out.err and "\\ud800" in out.out
+
+
+def test_a_report_folder_that_cannot_be_one_is_refused_before_any_work(tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a folder")
+    traffic = _write(tmp_path / "t.ndjson", TRAFFIC)
+    assert cli(["observe", traffic, "--report-dir", str(taken)]) == 4
+    err = capsys.readouterr().err
+    assert "--report-dir" in err and str(taken) in err and "Traceback" not in err
+
+
+def test_reports_that_cannot_be_written_leave_the_verdict_shown_and_no_stale_record(
+    tmp_path, monkeypatch, capsys
+):
+    from jobs_conformance import report as report_module
+
+    report_dir = tmp_path / "r"
+    traffic = _write(tmp_path / "t.ndjson", TRAFFIC)
+    assert cli(["observe", traffic, "--report-dir", str(report_dir)]) == 1  # a first run's
+    written = report_module.write_atomic
+
+    def disk_full(path, data):
+        if path.name == "conformance.md":
+            raise OSError(28, "No space left on device")
+        written(path, data)
+
+    monkeypatch.setattr(report_module, "write_atomic", disk_full)
+    monkeypatch.setattr("jobs_conformance.render.write_atomic", disk_full)
+    capsys.readouterr()
+    # The verdict was reached, but no gate reading the folder gets it: no verdict.
+    assert cli(["observe", traffic, "--report-dir", str(report_dir)]) == 2
+    out = capsys.readouterr()
+    assert "the reports could not be written" in out.out and "No space left" in out.out
+    assert "body.datetime" in out.out  # the table is still shown
+    assert list(report_dir.iterdir()) == []  # the first run's verdict is not left to be read
+    assert "Traceback" not in out.err
+
+
+def test_closed_standard_streams_are_named_not_raised(tmp_path):
+    # A CI step can start a tool with stdin or stdout closed (<&-, >&-).
+    import os
+    import subprocess
+    import sys
+
+    traffic = _write(tmp_path / "t.ndjson", TRAFFIC)
+    command = [sys.executable, "-m", "jobs_conformance.cli", "observe"]
+
+    def closed(fd):
+        return lambda: os.close(fd)
+
+    no_stdin = subprocess.run(
+        [*command, "-", "--report-dir", str(tmp_path / "a")],
+        preexec_fn=closed(0),
+        capture_output=True,
+        text=True,
+    )
+    assert no_stdin.returncode == 2, no_stdin.stderr
+    assert "standard input is closed" in no_stdin.stdout and "Traceback" not in no_stdin.stderr
+    no_stdout = subprocess.run(
+        [*command, traffic, "--report-dir", str(tmp_path / "b")],
+        preexec_fn=closed(1),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # The verdict of the traffic (violations), reports written, nothing raised.
+    assert no_stdout.returncode == 1 and "Traceback" not in no_stdout.stderr
+    assert (tmp_path / "b" / "conformance.json").is_file()
