@@ -386,7 +386,7 @@ def _record(argument: str, name: str) -> dict[str, Any]:
 
     try:
         report = json.loads(Path(name).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise UsageError(argument, name, f"a readable conformance.json ({exc})") from exc
     schema = json.loads(
         (default_spec_dir() / "conformance.schema.json").read_text(encoding="utf-8")
@@ -435,7 +435,15 @@ def _merge(args: argparse.Namespace) -> ExitCode:
     from jobs_conformance.report import report_folder
 
     report_dir = report_folder(Path(args.report_dir or "reports"))
-    report = merge_records([_record("--merge", name) for name in args.merge], args.merge)
+    records = [_record("--merge", name) for name in args.merge]
+    try:
+        report = merge_records(records, args.merge)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # The schema leaves a part's partial results open (each command adds its own):
+        # what does not add up is the input's fault, said as such.
+        raise UsageError(
+            "--merge", ", ".join(args.merge), f"records whose partial results merge ({exc!r})"
+        ) from exc
     problem = None
     try:
         code = write_command_reports(

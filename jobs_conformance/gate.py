@@ -186,7 +186,7 @@ def _baseline(path: Path, source: str) -> dict[str, Mapping[str, Any]]:
         if int(record["schema_version"]) < 3:
             return {}
         return {str(f["id"]): f for f in record["findings"]}
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise UsageError(
             source, str(path), f"a conformance.json with findings (schema 3 or later): {exc!r}"
         ) from None

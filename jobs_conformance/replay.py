@@ -129,7 +129,7 @@ def load_findings(path: str | Path) -> tuple[str, list[dict[str, Any]]]:
 
     try:
         report = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise UsageError("--from", str(path), f"a readable conformance.json ({exc})") from exc
     if not isinstance(report, dict) or not isinstance(report.get("findings"), list):
         raise UsageError("--from", str(path), "a conformance.json report (no findings array)")

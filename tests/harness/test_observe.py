@@ -652,3 +652,46 @@ def test_closed_standard_streams_are_named_not_raised(tmp_path):
     # The verdict of the traffic (violations), reports written, nothing raised.
     assert no_stdout.returncode == 1 and "Traceback" not in no_stdout.stderr
     assert (tmp_path / "b" / "conformance.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda r: r["partial"].update(extra={}),
+        lambda r: r["partial"].update(parts=["0/0|x"]),
+        lambda r: r.update(started="yesterday"),
+        lambda r: r["partial"]["results"]["requirements"].update({"body.json": "x"}),
+    ],
+    ids=["extra", "parts", "started", "requirements"],
+)
+def test_records_that_pass_the_schema_but_do_not_add_up_are_refused_by_name(
+    tmp_path, capsys, spoil
+):
+    source = _write(tmp_path / "t.ndjson", TRAFFIC)
+    whole = observe([source], report_dir=tmp_path / "a")[1]
+    spoiled = json.loads(json.dumps(whole))
+    spoil(spoiled)
+    path = tmp_path / "spoiled.json"
+    path.write_text(json.dumps(spoiled))
+    other = observe([_write(tmp_path / "u.ndjson", TRAFFIC[:2])], report_dir=tmp_path / "b")
+    assert other[0] == 1
+    code = cli(
+        [
+            "report",
+            "--merge",
+            str(path),
+            str(tmp_path / "b" / "conformance.json"),
+            "--report-dir",
+            str(tmp_path / "m"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 4 and str(path) in err and "Traceback" not in err
+
+
+def test_a_record_nested_too_deeply_to_read_is_refused_by_name(tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    code = cli(["report", "--merge", str(deep), "--report-dir", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert code == 4 and str(deep) in err and "Traceback" not in err
