@@ -411,19 +411,28 @@ def observe_record(
                 yield test, exchange
         yield from reads.again()
 
+    stopped = None
     with FirstReads() as reads:
-        for test, exchange in judged(reads):
-            results.observe(exchange, judge(exchange, contract), test=test, once=True)
-            reads.add(exchange, test)  # reads only: what again() yields is not one
+        try:
+            for test, exchange in judged(reads):
+                results.observe(exchange, judge(exchange, contract), test=test, once=True)
+                reads.add(exchange, test)  # reads only: what again() yields is not one
+        except KeyboardInterrupt as exc:
+            # Ctrl-C, or a stop signal the command turned into one: what was judged is
+            # kept and reported, as a run's report keeps what it checked.
+            stopped = f"{str(exc) or 'interrupted'} after {observed.exchanges} exchanges"
     for message in reading.messages:
         results.error(message)
     if reads.refused is not None:
         results.error(reads.refused)
+    if stopped is not None:
+        results.error(f"{stopped}: the rest of the traffic, and two reads of one job, not judged")
     extra = {
         "exchanges": observed.exchanges,
         "skipped": observed.skipped,
         "unreadable": reading.unreadable,
         "uncompared": reads.uncompared,
+        "stopped": int(stopped is not None),  # parts stopped before their end
     }
     meta = Meta(
         target="recorded traffic: " + ", ".join(sources),
@@ -467,8 +476,9 @@ def merge_extra(first: Mapping[str, Any], second: Mapping[str, Any]) -> dict[str
         "exchanges": first["exchanges"] + second["exchanges"],
         "skipped": skipped,
         "unreadable": first["unreadable"] + second["unreadable"],
-        # A part written before this count existed compared every read.
+        # A part written before these counts existed compared every read, and ended.
         "uncompared": first.get("uncompared", 0) + second.get("uncompared", 0),
+        "stopped": first.get("stopped", 0) + second.get("stopped", 0),
     }
 
 
@@ -501,6 +511,12 @@ def report_of(
             f"{unreadable} records could not be read (the first {len(results.errors)} are "
             "listed under errors): no verdict on the traffic, though every finding stands."
         )
+    stopped = int(extra.get("stopped", 0))
+    if stopped:
+        notes.append(
+            "stopped before the end of the traffic (see errors): no verdict on the traffic, "
+            "though every finding stands."
+        )
     if uncompared:
         notes.append(
             f"{uncompared} reads of well-formed ids were not all compared with the other reads "
@@ -517,7 +533,7 @@ def report_of(
         known_jobs=0,
         notes=notes,
         # What could not be read, or compared, may hold anything: no verdict, as validate says.
-        interrupted=bool(unreadable or uncompared),
+        interrupted=bool(unreadable or uncompared or stopped),
     )
     report["coverage"] = {
         "exchanges": extra["exchanges"],
@@ -565,24 +581,31 @@ def _run(args: argparse.Namespace) -> int:
     from jobs_conformance.errors import ReportsNotWritten
     from jobs_conformance.render import render_console, write_command_reports
     from jobs_conformance.report import report_folder
+    from jobs_conformance.signals import StopSignals
 
     settings = resolve_cli(args, COMMAND_OPTIONS)
     report_dir = report_folder(Path(args.report_dir))
-    report = observe_record(
-        args.files,
-        fmt=args.fmt,
-        path_prefix=args.path_prefix,
-        strict=settings.strict,
-        shard=args.shard,
-        policy=policy_of(settings),
-    )
-    problem = None
+    stops = StopSignals()  # SIGTERM and SIGHUP (CI cancelling the job) stop it as Ctrl-C does
+    stops.install()
     try:
-        code = write_command_reports(
-            report, report_dir, case="observe::recorded traffic", redactor=Redactor()
+        report = observe_record(
+            args.files,
+            fmt=args.fmt,
+            path_prefix=args.path_prefix,
+            strict=settings.strict,
+            shard=args.shard,
+            policy=policy_of(settings),
         )
-    except ReportsNotWritten as exc:  # the verdict is still shown, with why no gate gets it
-        code, problem = int(exc.exit_code), str(exc)
+        problem = None
+        try:
+            with stops.finishing():
+                code = write_command_reports(
+                    report, report_dir, case="observe::recorded traffic", redactor=Redactor()
+                )
+        except ReportsNotWritten as exc:  # the verdict is still shown, with why no gate gets it
+            code, problem = int(exc.exit_code), str(exc)
+    finally:
+        stops.restore()
     for line in render_console(report, report_dir=report_dir, problem=problem):
         print(line.text)
     return code

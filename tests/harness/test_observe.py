@@ -695,3 +695,63 @@ def test_a_record_nested_too_deeply_to_read_is_refused_by_name(tmp_path, capsys)
     code = cli(["report", "--merge", str(deep), "--report-dir", str(tmp_path / "m")])
     err = capsys.readouterr().err
     assert code == 4 and str(deep) in err and "Traceback" not in err
+
+
+def test_an_interrupted_observation_keeps_and_reports_what_it_judged(tmp_path, monkeypatch):
+    from jobs_conformance import oracle
+
+    real, calls = oracle.judge, []
+
+    def judge_then_interrupt(exchange, contract=None):
+        calls.append(exchange)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(exchange, contract)
+
+    monkeypatch.setattr(oracle, "judge", judge_then_interrupt)
+    code, report = observe([_write(tmp_path / "t.ndjson", TRAFFIC)], report_dir=tmp_path / "r")
+    # TRAFFIC[0]'s offset and TRAFFIC[1]'s braces were judged before Ctrl-C.
+    assert code == 2 and report["verdict"] == "incomplete"
+    assert {"body.datetime", "http.malformed-4xx"} <= failed(report)
+    assert any("interrupted after 3 exchanges" in e for e in report["errors"])
+    assert report["partial"]["extra"]["stopped"] == 1
+
+
+def test_sigterm_stops_observe_with_what_it_judged_reported(tmp_path):
+    # CI cancelling the job: the traffic read so far is judged and reported, exit 2.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jobs_conformance.cli",
+            "observe",
+            "-",
+            "--report-dir",
+            str(tmp_path / "r"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    process.stdin.write("".join(json.dumps(e) + "\n" for e in TRAFFIC[:2]).encode())
+    process.stdin.flush()  # and left open: observe waits for more
+    report = tmp_path / "r" / "conformance.json"
+    deadline = time.monotonic() + 60
+    # The report folder is made as the command starts, just before it takes stop
+    # signals and reads; a second more and the two exchanges are judged.
+    while not (tmp_path / "r").is_dir() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2, err
+    record = json.loads(report.read_text())
+    assert any("stopped by SIGTERM after 2 exchanges" in e for e in record["errors"])
+    assert {"body.datetime", "http.malformed-4xx"} <= failed(record)
+    assert b"Traceback" not in err
