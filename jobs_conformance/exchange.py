@@ -201,6 +201,10 @@ class Exchange:
         default=None, hash=False, compare=False, repr=False
     )
     body_recorded: bool = True
+    # The credentials a recorded request carried, already gone from ``request``
+    # (recorded traffic has no configured secrets): an example made of this
+    # exchange hides them wherever its answer echoes them. Never shown.
+    secrets: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @_cached  # every check's predicate asks
     def is_success_body(self) -> bool:

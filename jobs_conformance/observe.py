@@ -38,7 +38,7 @@ from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Inten
 from jobs_conformance.gate import COMMAND_OPTIONS, policy_of
 from jobs_conformance.merge import Meta, parts_of, record_of
 from jobs_conformance.recordings import FORMATS, Reading, Record, read_records
-from jobs_conformance.redact import Redactor
+from jobs_conformance.redact import Redactor, recorded_secrets
 from jobs_conformance.results import Results
 from jobs_conformance.settings import add_cli_options, resolve_cli
 from jobs_conformance.shards import ALL, Shard, shard_argument, url_path
@@ -255,6 +255,7 @@ class _Read(NamedTuple):
     headers: tuple[tuple[str, str], ...]
     body: bytes | None
     tag: int
+    secrets: tuple[str, ...]
 
     @staticmethod
     def stored(exchange: Exchange, tag: int) -> tuple[Any, ...]:
@@ -271,6 +272,7 @@ class _Read(NamedTuple):
             exchange.response.headers,
             exchange.response.body if exchange.body_recorded else None,
             tag,
+            exchange.secrets,
         )
 
     def exchange(self) -> Exchange:
@@ -280,6 +282,7 @@ class _Read(NamedTuple):
             HttpRequest("GET", self.url, self.sent),
             self.job_id,
             body_recorded=self.body is not None,
+            secrets=self.secrets,
         )
 
 
@@ -324,12 +327,26 @@ def exchanges_of(
         # answers a conforming service gives it.
         intent = Intent.MAYBE_HELD if well_formed else Intent.MALFORMED
         exchange = Exchange(
-            response, intent, request, job_id, body_recorded=record.body is not None
+            response,
+            intent,
+            request,
+            job_id,
+            body_recorded=record.body is not None,
+            secrets=_secrets_of(record),
         )
         named = None if well_formed else _near_miss_of(job_id, exchange.job)
         if named is not None:
             exchange = dataclasses.replace(exchange, about=named)
         yield record.source, exchange
+
+
+def _secrets_of(record: Record) -> tuple[str, ...]:
+    """The credentials ``record``'s request carried (:func:`recorded_secrets`); none asked for
+    when nothing could hold one: no request header, nothing after a "?", "#" or "@"."""
+    url = record.url or ""
+    if not record.request_headers and not any(c in url for c in "?#@"):
+        return ()
+    return tuple(recorded_secrets(url, record.request_headers))
 
 
 def _near_miss_of(job_id: str, job: Mapping[str, Any] | None) -> str | None:

@@ -11,12 +11,27 @@ What counts as a credential, in one place (the README's "Credentials" lists it):
 - the user-info of any URL (``https://user:password@host``), wherever a URL
   appears in text: it is shown as ``https://[REDACTED]@host``; the password
   (as written and percent-decoded) and the Basic credentials it makes are
-  secrets too;
-- the value of any query parameter whose name matches :data:`_SENSITIVE_QUERY`
-  (the header rule, plus ``sig``, ``pwd`` and ``jwt``: ``api_key``, ``apikey``,
-  ``key``, ``token``, ``access_token``, ``secret``, ``password``, ``sig``,
-  ``signature``, ``X-Amz-Credential``, ``auth``...), shown as
-  ``name=[REDACTED]``; configured values are secrets (as written and decoded).
+  secrets too. Besides ``scheme://``, the forms a client reads an authority
+  in: scheme-relative ``//user:pw@host`` (RFC 3986 section 4.2), the WHATWG
+  URL Standard's ``http:user:pw@host`` and ``http:\\user:pw@host`` (its
+  special schemes), and a bare ``user:pw@host/`` or ``user:pw@host:port`` (what
+  curl takes for a proxy);
+- the value of any query *or fragment* parameter whose name matches
+  :data:`_SENSITIVE_QUERY` (the header rule, plus ``sig``, ``pwd`` and ``jwt``:
+  ``api_key``, ``apikey``, ``key``, ``token``, ``access_token``, ``id_token``,
+  ``secret``, ``password``, ``sig``, ``signature``, ``X-Amz-Credential``,
+  ``auth``...), shown as ``name=[REDACTED]`` (OAuth's implicit flow returns its
+  tokens in the fragment, RFC 6749 section 4.2.2); configured values are
+  secrets (as written and decoded).
+
+A value ends where the URL grammar ends it (RFC 3986 section 3.2.1 and 3.4):
+user-info at its last ``@``, a parameter at the next ``&`` or ``#``; every
+sub-delimiter (``!$&'()*+,;=``) inside it is hidden with it. The one guess is
+for an apostrophe, legal in a URL but also the shell's and Python's quote
+(``curl 'http://h/?token=abc'``): at the end of a value (before a space, the
+end of the text, or closing punctuation) it is read as a closing quote and
+shown; ``'"'"'``, how :func:`shlex.quote` writes one inside a quoted string,
+is part of the value.
 
 :class:`Redactor` replaces them wherever they appear: request records,
 reports, curl reproductions, JUnit output, console lines, error messages.
@@ -27,9 +42,10 @@ before a run's redactor exists (a usage error that echoes a bad URL).
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -44,6 +60,7 @@ __all__ = [
     "basic_credentials",
     "is_sensitive_header",
     "is_sensitive_query",
+    "recorded_secrets",
     "redact_url",
     "url_secrets",
     "userinfo",
@@ -60,11 +77,40 @@ _SENSITIVE = re.compile(_WORDS, re.I)
 # "design" or "signal" keep their values.
 _SENSITIVE_QUERY = re.compile(rf"{_WORDS}|pwd|jwt|(?:^|[-_.])sig(?:$|[-_.])", re.I)
 _MIN_SECRET = 4  # shorter values would blank out ordinary text such as "true"
-# "scheme://" then an authority holding an "@" (the last one before the path:
-# a password with a raw "@" in it is still the user-info's).
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s\"'<>]*@")
-# name=value after "?", "&" or ";", up to the next separator, quote or space.
-_QUERY_PARAM = re.compile(r"([?&;])([^=&;#?/\s\"'<>]+)=([^&;#\s\"'<>]+)")
+# One colon-separated part of a user-info: any character but those that end an
+# authority or cannot be in a URL, and shlex.quote's '"'"' (an apostrophe
+# inside a quoted string). An "@" too: a raw one in a password is still the
+# user-info's, which ends at the last "@" before the host.
+_PART = r"""[^:/?#\s"<>]*(?:'"'"'[^:/?#\s"<>]*)*"""
+# "scheme://" then a user-info. Each start scans only to the next "/" (the
+# next "scheme://" has one), so the pattern stays linear.
+_USERINFO = re.compile(rf"(?i)\b([a-z][a-z0-9+.-]*://){_PART}(?::{_PART})*@")
+# Scheme-relative (RFC 3986 section 4.2): a "//" that starts a URL (at the start,
+# after a space, quote, bracket or "="), not a path's "//".
+_SCHEME_RELATIVE = re.compile(rf"""//(?<![^\s"'`(<\[{{=>]//){_PART}(?::{_PART})*@""")
+# The WHATWG URL Standard reads an authority after its special schemes however
+# many slashes or backslashes follow, none too ("http:user:pw@host"). Without a
+# "/" to stop it, a scan would run over any later "http:", so it stops after a
+# few colons, which keeps it linear.
+_LAX_SCHEME = re.compile(
+    r"(?i)(:(?:(?<=\bhttp:)|(?<=\bhttps:)|(?<=\bws:)|(?<=\bwss:)|(?<=\bftp:))[/\\]*+)"
+    rf"{_PART}(?::{_PART}){{0,4}}@"
+)
+# No scheme at all: "user:password@host/..." or "...@host:port" (curl takes a
+# proxy so), starting where a URL may, and not at a special scheme; a host that
+# ends there ("mailto:a@b.org", "Contact:ops@example.org") is an e-mail address.
+_BARE_HOST = r"(?:[\w.-]+|\[[\w:.%]+\])(?:(?::\d+)?/|:\d+(?![\w.]))"
+_BARE_USERINFO = re.compile(
+    rf"""(?i)(?<![^\s"'`(<\[{{=>])(?!(?:https?|wss?|ftp):)[\w.~%+-]+:{_PART}(?::{_PART}){{0,3}}"""
+    rf"@(?={_BARE_HOST})"
+)
+_HAS_BARE_HOST = re.compile(f"@{_BARE_HOST}")
+# "name=" after "?", "&", ";" or "#" (a fragment's parameters); its value is
+# read by _QUERY_VALUE, and only when the name is a credential's.
+_QUERY_NAME = re.compile(r"""[?&;#]([^=&;#?/\s"'<>]+)=""")
+# Up to the next "&" or "#"; an apostrophe is a closing quote when only closing
+# punctuation stands between it and a space, the end or a character no URL has.
+_QUERY_VALUE = re.compile(r"""(?:'"'"'|'(?![),;.]*(?:[\s"<>\[\]{}|^`]|$))|[^&#\s"'<>])*""")
 
 
 def _names_a_credential(name: str) -> bool:
@@ -86,20 +132,35 @@ def is_sensitive_query(name: str) -> bool:
     return bool(_SENSITIVE_QUERY.search(unquote(name)))
 
 
-def _query_value(match: re.Match[str]) -> str:
-    separator, name, _ = match.groups()
-    return f"{separator}{name}={MARKER}" if is_sensitive_query(name) else match.group()
+def _credential_values(text: str) -> Iterator[tuple[int, int]]:
+    """Where the values of credential-like query and fragment parameters in ``text`` are."""
+    position = 0
+    while name := _QUERY_NAME.search(text, position):
+        position = name.end()
+        if is_sensitive_query(name.group(1)):
+            end = _QUERY_VALUE.match(text, position).end()  # type: ignore[union-attr]  # matches ""
+            if end > position:
+                yield position, end
+            position = end
 
 
 def redact_url(text: str) -> str:
-    """``text`` with every URL's user-info and credential-like query values replaced.
+    """``text`` with every URL's user-info and credential-like query and fragment values replaced.
 
     The structural rules only; :meth:`Redactor.text` adds the run's known secrets.
     """
     if "@" in text:
         text = _USERINFO.sub(rf"\1{MARKER}@", text)
+        text = _SCHEME_RELATIVE.sub(f"//{MARKER}@", text)
+        text = _LAX_SCHEME.sub(rf"\1{MARKER}@", text)
+        if _HAS_BARE_HOST.search(text):
+            text = _BARE_USERINFO.sub(f"{MARKER}@", text)
     if "=" in text:
-        text = _QUERY_PARAM.sub(_query_value, text)
+        pieces, last = [], 0
+        for start, end in _credential_values(text):
+            pieces += [text[last:start], MARKER]
+            last = end
+        text = "".join(pieces) + text[last:] if pieces else text
     return text
 
 
@@ -137,7 +198,8 @@ def with_userinfo_credentials(url: str | None, headers: Mapping[str, str]) -> di
 
 
 def url_secrets(url: str | None) -> list[str]:
-    """The secrets ``url`` holds: its password and Basic credentials, credential-like query values.
+    """The secrets ``url`` holds: its password and Basic credentials, credential-like query
+    and fragment values (the ones :func:`redact_url` hides).
 
     Each as written and percent-decoded, since a target may echo either.
     """
@@ -150,11 +212,44 @@ def url_secrets(url: str | None) -> list[str]:
         user, password = credentials
         raw = parts.netloc.rpartition("@")[0]
         found += [raw, raw.partition(":")[2], password, basic_credentials(user, password)[6:]]
-    for pair in parts.query.split("&"):
-        name, _, value = pair.partition("=")
-        if value and is_sensitive_query(name):
-            found += [value, unquote(value.replace("+", " "))]
+    for start, end in _credential_values(url):
+        value = url[start:end]
+        found += [value, unquote(value.replace("+", " "))]
     return found
+
+
+def recorded_secrets(url: str | None, headers: Iterable[tuple[str, str]]) -> list[str]:
+    """The secrets a recorded request carried, for a :class:`Redactor` of what came back.
+
+    A recording's redactor knows no configured secret, so a body echoing the
+    request's credentials would show them; these are: the values of its
+    credential-like headers (:func:`is_sensitive_header`), with the credential
+    after an ``Authorization`` scheme however short (``Bearer X``), a Basic
+    credential's decoded ``user:password`` and password, and each cookie's value;
+    and :func:`url_secrets`.
+    """
+    pairs = [(name, value) for name, value in headers if is_sensitive_header(name)]
+    found = _header_secrets(value for _, value in pairs)
+    for name, value in pairs:
+        if "cookie" in name.lower():  # RFC 6265 section 4.2.1: name=value; name=value
+            found += [cookie.partition("=")[2].strip() for cookie in value.split(";")]
+            continue
+        scheme, _, credential = value.strip().partition(" ")
+        credential = credential.strip()
+        if not credential:
+            continue
+        found.append(credential)
+        if scheme.lower() == "basic":
+            found += _basic_secrets(credential)
+    return found + url_secrets(url)
+
+
+def _basic_secrets(credential: str) -> list[str]:
+    try:
+        decoded = base64.b64decode(credential, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return []
+    return [decoded, decoded.partition(":")[2]]
 
 
 class Redactor:
@@ -171,7 +266,7 @@ class Redactor:
     @classmethod
     def for_headers(cls, headers: Mapping[str, str]) -> Redactor:
         """A redactor for every value of ``headers`` (all were given as configuration)."""
-        return cls(_header_secrets(headers), headers)
+        return cls(_header_secrets(headers.values()), headers)
 
     @classmethod
     def for_settings(
@@ -181,7 +276,8 @@ class Redactor:
         credentials in the base, seeding and proxy URLs."""
         urls = (settings.base_url, settings.seed_url, settings.proxy)
         return cls(
-            [*_header_secrets(headers), *(s for url in urls for s in url_secrets(url))], headers
+            [*_header_secrets(headers.values()), *(s for url in urls for s in url_secrets(url))],
+            headers,
         )
 
     def text(self, value: str) -> str:
@@ -192,8 +288,13 @@ class Redactor:
         return value
 
     def header(self, name: str, value: str) -> str:
-        # Most runs configure no header: then no name is lowered to look it up.
-        if is_sensitive_header(name) or (self._header_names and name.lower() in self._header_names):
+        # Most runs configure no header: then no name is lowered to look it up. A bearer
+        # token is a credential whatever header carries it (a gateway's own name for it).
+        if (
+            is_sensitive_header(name)
+            or (self._header_names and name.lower() in self._header_names)
+            or value[:7].lower() == "bearer "
+        ):
             # The scheme is no secret, and says how to fill the value in again
             # (a curl reproduction turns Basic into -u USER:PASSWORD).
             return BASIC_MARKER if value[:6].lower() == "basic " else MARKER
@@ -221,9 +322,9 @@ class Redactor:
         return value
 
 
-def _header_secrets(headers: Mapping[str, str]) -> list[str]:
+def _header_secrets(values: Iterable[str]) -> list[str]:
     secrets: list[str] = []
-    for value in headers.values():
+    for value in values:
         secrets.append(value)
         # "Bearer abc" leaks "abc" if only the whole value is known.
         secrets.extend(part for part in value.split() if len(part) >= 8)

@@ -20,6 +20,7 @@ from typing import Any
 from jobs_conformance.contract import Contract, Requirement, counts
 from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.oracle import Judgement, Violation
+from jobs_conformance.redact import Redactor
 
 __all__ = ["Counterexample", "FailingClass", "RequirementResult", "Results", "finding_id"]
 
@@ -62,13 +63,13 @@ class Counterexample:
             if exchange.request
             else {"method": None, "url": None, "headers": {}}
         )
+        response, message = exchange.response.to_dict(), violation.message
+        secrets = {*exchange.secrets, *(judged.secrets if judged else ())}
+        if secrets:  # a recorded answer that echoes its request's credentials
+            hide = Redactor(secrets)
+            response, message = hide.data(response), hide.text(message)
         return cls(
-            request,
-            exchange.response.to_dict(),
-            violation.message,
-            violation.pointer,
-            test,
-            probe_of(judged or exchange),
+            request, response, message, violation.pointer, test, probe_of(judged or exchange)
         )
 
     @property

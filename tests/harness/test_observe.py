@@ -528,12 +528,13 @@ def test_parts_merge_their_uncompared_reads_and_older_parts_had_none():
     from jobs_conformance.observe import merge_extra
 
     part = {"exchanges": 3, "skipped": {"another endpoint": 1}, "unreadable": 0}
-    merged = merge_extra({**part, "uncompared": 2}, part)
+    merged = merge_extra({**part, "uncompared": 2, "stopped": 1}, part)
     assert merged == {
         "exchanges": 6,
         "skipped": {"another endpoint": 2},
         "unreadable": 0,
         "uncompared": 2,
+        "stopped": 1,
     }
 
 
@@ -755,3 +756,32 @@ def test_sigterm_stops_observe_with_what_it_judged_reported(tmp_path):
     assert any("stopped by SIGTERM after 2 exchanges" in e for e in record["errors"])
     assert {"body.datetime", "http.malformed-4xx"} <= failed(record)
     assert b"Traceback" not in err
+
+
+def test_an_answer_echoing_its_recorded_requests_credentials_hides_them_everywhere(tmp_path):
+    # Recorded traffic brings no configured secret: the credentials its requests carried
+    # (a header, the URL) are hidden wherever an answer shown in a report echoes them.
+    unheld = "00000000-0000-4000-8000-000000000001"
+    traffic = [
+        {
+            **recorded_exchange(f"/jobs/{unheld}", 500, {"echo": "Bearer SEKRIT-header-1"}),
+            "request_headers": {"Authorization": "Bearer SEKRIT-header-1"},
+        },
+        recorded_exchange(
+            "/jobs/not-a-uuid?password=SEKRIT-query-2", 200, {"you sent": "SEKRIT-query-2"}
+        ),
+        {
+            **recorded_exchange(f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "name": "SEKRIT-three"}),
+            "request_headers": {"X-Gateway-Auth": "Bearer SEKRIT-three"},
+        },
+        recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE),  # the same job, another body
+    ]
+    code = cli(
+        ["observe", _write(tmp_path / "t.ndjson", traffic), "--report-dir", str(tmp_path / "r")]
+    )
+    assert code == 1
+    report = json.loads((tmp_path / "r" / "conformance.json").read_text())
+    # Each answer is still shown (the evidence), without what it echoed.
+    assert {"http.unknown-404", "http.malformed-4xx", "http.idempotent"} <= failed(report)
+    for path in (tmp_path / "r").iterdir():
+        assert "SEKRIT" not in path.read_text(errors="replace"), path.name
