@@ -6,11 +6,15 @@ rate limit, Retry-After, caps, redaction). The ids are read as a stream and
 sent a round (``--workers`` x 16) at a time, the next round in flight while
 one is judged, so memory stays flat however many there are. Findings go to
 ``audit.ndjson`` as they are found, one line a job, and after each round a
-checkpoint line says how many ids are done: with ``--resume`` an
-interrupted audit goes on from the last checkpoint (what came after it is
-judged again, and written once), judging no id twice and missing none. The
-summary report groups the findings by class, with counts and the smallest
-sample ids (the same whatever the order, the threads or the shards).
+checkpoint line says how many ids are done, with a SHA-256 of those ids in
+order: with ``--resume`` an interrupted audit goes on from the last
+checkpoint (what came after it is judged again, and written once), judging
+no id twice and missing none, and only over the list the checkpoint was
+written for. What the record holds up to the checkpoint counts in the
+resumed audit's verdict: a deployment gate must not go green because the
+findings were found by an earlier process. The summary report groups the
+findings by class, with counts and the smallest sample ids (the same
+whatever the order, the threads or the shards).
 
 With ``--shard K/N`` a process judges only the ids of its shard (see
 shards.py) and counts its checkpoints in them; the records of the N shards
@@ -22,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import collections
 import contextlib
 import datetime
 import functools
+import hashlib
 import itertools
 import json
 import math
@@ -33,28 +39,33 @@ import stat
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from jobs_conformance.contract import load_contract
 from jobs_conformance.errors import UsageError
 from jobs_conformance.gate import COMMAND_OPTIONS, policy_of
+from jobs_conformance.hints import NOT_FOUND
 from jobs_conformance.redact import Redactor
 from jobs_conformance.settings import add_cli_options, resolve_cli
 from jobs_conformance.shards import ALL, Shard, shard_argument
 
 if TYPE_CHECKING:
     # Imported where used: they bring the oracle, which `jobs-conformance --help` has no use for.
+    from jobs_conformance.contract import Contract
+    from jobs_conformance.exchange import Exchange
     from jobs_conformance.merge import Meta
     from jobs_conformance.results import Results
 
 __all__ = [
     "RECORD",
+    "Earlier",
     "add_parser",
-    "checkpoint_of",
     "count_ids",
     "merge_extra",
     "progress_line",
+    "read_record",
     "report_of",
     "run_audit",
     "shows_progress",
@@ -79,7 +90,17 @@ _OPTIONS = (
     *COMMAND_OPTIONS,
 )
 _SAMPLES = 5  # sample job ids kept per finding
+# Why an audit cannot check a requirement: it reads each listed (held) job once, by its id.
+_REASONS = {
+    "http.malformed-4xx": "an audit asks only for the listed ids",
+    "http.unknown-404": "an audit asks only for the listed ids, all meant to be held",
+    "http.case-insensitive": "an audit reads each job once, in the case it is listed in",
+    "http.idempotent": "an audit reads each job once",
+    "auth.required": "an audit sends only the configured credentials",
+    "seed.round-trip": "an audit seeds nothing",
+}
 _REFRESH_S = 0.2  # a progress line a round would flicker at 1,000 jobs/s
+_SHA256_HEX = frozenset("0123456789abcdef")
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -159,37 +180,235 @@ def shows_progress(stream: IO[str], environ: Mapping[str, str]) -> bool:
     return not environ.get("CI") and stream.isatty()
 
 
-def checkpoint_of(record: Path, shard: Shard = ALL) -> int:
-    """How many ids (of ``shard``) a previous audit finished, cutting off what it wrote after its
-    last checkpoint (a round it did not finish is judged again).
+@dataclass
+class Earlier:
+    """What an audit's record holds up to its last checkpoint: what ``--resume`` goes on from.
 
-    A record of another shard is a usage error, and is left as it is: its
-    count is of another stream of ids.
+    The counts are over every id up to the checkpoint, whichever process
+    judged it: ``findings`` (finding id -> requirement, class, message,
+    severity, also_affects and how many jobs showed it) and ``failed``,
+    ``affected`` and ``affected_by`` per requirement are read from the
+    jobs' lines; ``checked`` (per requirement) and ``found`` and
+    ``not_found`` (answers for a held job and answers that it is not
+    there) from the checkpoint, None in one written before they were kept.
     """
-    if not record.is_file():
-        return 0
-    done, keep, theirs = 0, 0, str(ALL)
-    with record.open("rb") as stream:
-        for line in stream:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                break  # a line cut short by the interruption
-            if isinstance(entry, dict) and "checkpoint" in entry:
-                done, keep = int(entry["checkpoint"]), stream.tell()
-                theirs = str(entry.get("shard", ALL))
-    if keep and theirs != str(shard):
+
+    done: int = 0
+    line: int = 0  # the checkpoint's line in the record; 0: none
+    keep: int = 0  # bytes of the record up to the end of that line
+    shard: str = str(ALL)
+    ids_sha256: str | None = None
+    findings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    samples: dict[str, list[str]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    failed: collections.Counter[str] = field(default_factory=collections.Counter)
+    affected: collections.Counter[str] = field(default_factory=collections.Counter)
+    affected_by: dict[str, set[str]] = field(default_factory=dict)
+    checked: dict[str, int] | None = None
+    found: int | None = None
+    not_found: int | None = None
+
+    @property
+    def counted(self) -> dict[str, Any]:
+        """The counts a report adds to its own (``extra["earlier"]``), as plain data."""
+        return {
+            "findings": {k: dict(v) for k, v in sorted(self.findings.items())},
+            "failed": dict(sorted(self.failed.items())),
+            "affected": dict(sorted(self.affected.items())),
+            "affected_by": {k: sorted(v) for k, v in sorted(self.affected_by.items())},
+            # A checkpoint older than the counts: of its jobs, only those that failed are known.
+            "checked": dict(sorted((self.checked or (self.failed + self.affected)).items())),
+        }
+
+
+def read_record(record: Path, contract: Contract, shard: Shard = ALL) -> Earlier:
+    """What ``record`` holds up to its last checkpoint; the record is not changed.
+
+    A line cut short after the last checkpoint is the interruption's, and
+    is judged again. Anything else that is not a line an audit writes (a
+    checkpoint that is not a whole number of ids, a line that is not JSON,
+    findings of no catalogue requirement) is a usage error naming the file
+    and line: the record of a gate must not lose findings silently. A
+    record of another shard is one too.
+    """
+    earlier = Earlier()
+    if not record.exists():
+        return earlier
+    catalogue = frozenset(r.id for r in contract.requirements)
+    pending: list[dict[str, Any]] = []  # the jobs' lines since the last checkpoint
+    bad: int | None = None  # the first line since then that is not an audit's
+    try:
+        with record.open("rb") as stream:
+            for number, raw in enumerate(stream, 1):
+                entry = _entry(raw, catalogue)
+                if entry is None:
+                    bad = bad or number
+                elif "checkpoint" not in entry:
+                    pending.append(entry)
+                elif bad is not None:
+                    raise _bad_line(record, bad, "a line an audit writes (not JSON, or not one)")
+                else:
+                    _checkpointed(earlier, entry, record, number)
+                    earlier.keep = stream.tell()
+                    for job in pending:
+                        _count_line(earlier, job, contract)
+                    pending.clear()
+    except OSError as exc:
+        raise UsageError("--resume", str(record), f"a readable record ({exc.strerror})") from None
+    if earlier.line and earlier.shard != str(shard):
         raise UsageError(
-            "--shard", str(shard), f"{theirs}, the shard of the checkpoints in {record}"
+            "--shard", str(shard), f"{earlier.shard}, the shard of the checkpoints in {record}"
         )
-    with record.open("r+b") as stream:
-        stream.truncate(keep)
-    return done
+    return earlier
 
 
-def _checkpoint(judged: int, shard: Shard) -> dict[str, Any]:
-    # A record of one process over every id reads as it always has.
-    return {"checkpoint": judged} if shard == ALL else {"checkpoint": judged, "shard": str(shard)}
+def _bad_line(record: Path, number: int, expected: str) -> UsageError:
+    return UsageError("--resume", f"{record}:{number}", expected)
+
+
+def _entry(raw: bytes, catalogue: frozenset[str]) -> dict[str, Any] | None:
+    """A line of the record as an audit writes it (a checkpoint is checked by the caller,
+    which names its line), or None."""
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict):
+        return None
+    if "checkpoint" in entry:
+        return entry
+    if not isinstance(entry.get("job"), str):
+        return None
+    if set(entry) == {"job", "error"} and isinstance(entry["error"], str):
+        return entry
+    found = entry.get("findings")
+    if set(entry) != {"job", "findings"} or not isinstance(found, list):
+        return None
+    for finding in found:
+        if not (
+            isinstance(finding, dict)
+            and all(isinstance(finding.get(k), str) for k in ("id", "class", "message"))
+            and finding.get("requirement") in catalogue
+            and finding.get("severity", "must") in ("must", "should")
+            and isinstance(finding.get("also_affects", []), list)
+            and set(finding.get("also_affects", [])) <= catalogue
+        ):
+            return None
+    return entry
+
+
+def _checkpointed(earlier: Earlier, entry: dict[str, Any], record: Path, number: int) -> None:
+    """Take the checkpoint ``entry`` (line ``number``) as the last one, or refuse it."""
+    done = entry["checkpoint"]
+    # A bool is an int to Python, and 1e23 or 1e400 a float: none is a count of ids.
+    if type(done) is not int or done < 0:
+        raise _bad_line(
+            record, number, f"a checkpoint that is a whole number of ids, 0 or more, not {done!r}"
+        )
+    digest = entry.get("ids_sha256")
+    if digest is not None and not (
+        isinstance(digest, str) and len(digest) == 64 and set(digest) <= _SHA256_HEX
+    ):
+        raise _bad_line(record, number, f"ids_sha256 a SHA-256 in hex, not {digest!r}")
+    checked = entry.get("checked")
+    if checked is not None and not (
+        isinstance(checked, dict) and all(_count(n) for n in checked.values())
+    ):
+        raise _bad_line(record, number, "checked: counts by requirement")
+    for name in ("found", "not_found"):
+        if name in entry and not _count(entry[name]):
+            raise _bad_line(record, number, f"{name} a count, not {entry[name]!r}")
+    earlier.done, earlier.line, earlier.ids_sha256 = done, number, digest
+    earlier.shard = str(entry.get("shard", ALL))
+    earlier.checked = dict(checked) if checked is not None else None
+    earlier.found, earlier.not_found = entry.get("found"), entry.get("not_found")
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _count_line(earlier: Earlier, entry: dict[str, Any], contract: Contract) -> None:
+    """Count a job's line before the checkpoint as :meth:`Results.observe` counted its
+    exchange: a requirement failed (or affected) once a job, each finding once a job."""
+    job_id = entry["job"]
+    if "error" in entry:
+        earlier.errors.append(f"{job_id}: {entry['error']}")
+        return
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for finding in entry["findings"]:
+        by_id.setdefault(finding["id"], []).append(finding)
+    owners: dict[str, set[str]] = {}
+    for finding_id, found in by_id.items():
+        first = found[0]
+        # A record older than severities in it: the catalogue's.
+        severities = {
+            f.get("severity") or contract.requirement(f["requirement"]).severity for f in found
+        }
+        also = {r for f in found for r in f.get("also_affects", ())}
+        known = earlier.findings.get(finding_id)
+        if known is None:
+            earlier.findings[finding_id] = {
+                "requirement": first["requirement"],
+                "class": first["class"],
+                "message": first["message"],
+                "severity": "must" if "must" in severities else "should",
+                "also_affects": sorted(also),
+                "count": 1,
+            }
+        else:
+            known["count"] += 1
+            known["also_affects"] = sorted(set(known["also_affects"]) | also)
+            known["message"] = min(known["message"], first["message"])
+            if "must" in severities:
+                known["severity"] = "must"
+        _keep_smallest(earlier.samples.setdefault(finding_id, []), job_id)
+        for affected in also:
+            owners.setdefault(affected, set()).add(first["requirement"])
+    earlier.failed.update({f["requirement"] for f in entry["findings"]})
+    for affected, by in owners.items():
+        earlier.affected[affected] += 1
+        earlier.affected_by.setdefault(affected, set()).update(by)
+
+
+def _skip_judged(ids: Iterator[str], earlier: Earlier, source: str, record: Path) -> Any:
+    """Read past the ids the checkpoint counts, checking they are those it was written for;
+    the running SHA-256 of the ids, to go on with."""
+    digest = hashlib.sha256()
+    read = 0
+    for job_id in itertools.islice(ids, earlier.done):
+        _hash_id(digest, job_id)
+        read += 1
+    where = f"the checkpoint at {record}:{earlier.line}"
+    if read < earlier.done:
+        raise UsageError(
+            "--job-ids-file",
+            source,
+            f"the list {where} was written for: it lists {read} ids, the checkpoint counts "
+            f"{earlier.done} judged",
+        )
+    if earlier.ids_sha256 is not None and digest.hexdigest() != earlier.ids_sha256:
+        raise UsageError(
+            "--job-ids-file",
+            source,
+            f"the list {where} was written for: its first {earlier.done} ids differ (to audit "
+            "this list, leave out --resume or use another --report-dir)",
+        )
+    return digest
+
+
+def _hash_id(digest: Any, job_id: str) -> None:
+    # One id a line, as listed: a running hash needs no memory however many ids there are.
+    digest.update(job_id.encode("utf-8", "surrogatepass") + b"\n")
+
+
+def _checkpoint(
+    judged: int, shard: Shard, digest: Any, checked: Mapping[str, int], found: int, not_found: int
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"checkpoint": judged, "ids_sha256": digest.hexdigest()}
+    entry |= {"checked": dict(checked), "found": found, "not_found": not_found}
+    # A record of one process over every id names no shard, as it always has.
+    return entry if shard == ALL else {**entry, "shard": str(shard)}
 
 
 def _keep_smallest(kept: list[str], job_id: str) -> None:
@@ -229,15 +448,26 @@ def report_of(
 
     ``extra`` is what the audit adds to ``results``: ``jobs`` (ids listed,
     resumed ones included), ``resumed_after`` (ids judged by an earlier
-    process, whose findings are in the record but not in ``results``),
-    ``samples`` (finding id -> its smallest job ids) and ``records`` (the
-    audit.ndjson paths). ``redactor``: the command's, with the run's
-    secrets; a merge's parts are redacted already.
+    process), ``earlier`` (what those showed, read from the record: see
+    :class:`Earlier`; counted here with ``results``), ``samples`` (finding
+    id -> its smallest job ids), ``records`` (the audit.ndjson paths) and
+    ``notes``. ``redactor``: the command's, with the run's secrets; a
+    merge's parts are redacted already.
     """
     from jobs_conformance.merge import record_of
 
     redactor = redactor or Redactor()
+    for result in results.rows():
+        if result.status == "not-checked":
+            result.reason = _REASONS.get(result.requirement.id, "no listed job's answer showed it")
     jobs, resumed = int(extra["jobs"]), int(extra["resumed_after"])
+    earlier = extra.get("earlier") or {}
+    before = sum(f["count"] for f in earlier.get("findings", {}).values())
+    resumed_note = (
+        f", resumed after {resumed}: the {before} findings recorded before the checkpoint "
+        f"({len(earlier.get('findings', {}))} finding ids) are counted here, the examples shown "
+        f"are of the {jobs - resumed} jobs judged since"
+    )
     report = record_of(
         "audit",
         results,
@@ -248,39 +478,158 @@ def report_of(
         known_jobs=jobs,
         notes=[
             f"Audit of {jobs} listed jobs"
-            + (
-                f", resumed after {resumed} (the counts here are of the {jobs - resumed} "
-                "judged since)"
-                if resumed
-                else ""
-            )
-            + f"; findings job by job in {', '.join(extra['records'])}."
+            + (resumed_note if resumed else "")
+            + f"; findings job by job in {', '.join(extra['records'])}.",
+            *extra.get("notes", ()),
         ],
         redactor=redactor,
     )
-    report["audit"] = redactor.data(
-        {"jobs": jobs, "resumed_after": resumed, "samples": dict(extra["samples"])}
+    if earlier:
+        _count_earlier(report, results, earlier, meta)
+    report["audit"] = {"jobs": jobs, "resumed_after": resumed, "samples": dict(extra["samples"])}
+    return redactor.data(report)
+
+
+def _count_earlier(
+    report: dict[str, Any], results: Results, earlier: Mapping[str, Any], meta: Meta
+) -> None:
+    """Add what the jobs before the checkpoint showed to ``report``, built from ``results``
+    alone: the counts of each requirement's row and of each finding, and the gate applied
+    again, once, to every finding (waivers, strictness, baseline), with the verdict it gives.
+
+    The record keeps no exchange, so a finding seen only before the
+    checkpoint has no example: its ``request`` is empty and its row shows
+    no example of it (``failing_classes`` counts it).
+    """
+    from jobs_conformance.contract import load_contract
+    from jobs_conformance.gate import Gate
+    from jobs_conformance.report import findings_of
+
+    findings = {f["id"]: f for f in findings_of(results)}
+    for finding_id, old in earlier["findings"].items():
+        now = findings.get(finding_id)
+        if now is None:
+            findings[finding_id] = {
+                "id": finding_id,
+                **{k: old[k] for k in ("requirement", "class", "severity", "count", "message")},
+                "status": "new",
+                "also_affects": list(old["also_affects"]),
+                "tests": ["audit"],
+                "waiver": None,
+                "reproduced": None,
+                "probe": None,
+                "request": {},
+            }
+        else:
+            now["count"] += old["count"]
+            now["also_affects"] = sorted(set(now["also_affects"]) | set(old["also_affects"]))
+            if old["severity"] == "must":
+                now["severity"] = "must"
+    rows = report["requirements"]
+    for row in rows:
+        rid = row["id"]
+        row["checked"] += earlier["checked"].get(rid, 0)
+        row["failed"] += earlier["failed"].get(rid, 0)
+        row["affected"] += earlier["affected"].get(rid, 0)
+        row["also_affected_by"] = sorted(
+            set(row["also_affected_by"]) | set(earlier["affected_by"].get(rid, ()))
+        )
+        row["failing_classes"] = sum(f["requirement"] == rid for f in findings.values())
+    # As report.build_report gives every row its status, and the gate its findings.
+    checked = set()
+    for row in rows:
+        row["status"] = (
+            "fail"
+            if row["failed"]
+            else "affected"
+            if row["affected"]
+            else "pass"
+            if row["checked"]
+            else "not-checked"
+        )
+        if row["status"] != "not-checked":
+            row["reason"] = None
+            checked.add(row["id"])
+    contract = load_contract()
+    gate = (
+        Gate.of_policy(meta.policy, catalogue=[r.id for r in contract.requirements])
+        if meta.policy is not None
+        else Gate(strict=meta.strict)
     )
-    return report
+    ordered = sorted(findings.values(), key=lambda f: (f["requirement"], -f["count"], f["class"]))
+    outcome = gate.apply(ordered, checked=checked)
+    statuses: dict[str, set[str]] = {}
+    for finding in outcome.findings:
+        statuses.setdefault(finding["requirement"], set()).add(finding["status"])
+    for row in rows:
+        if row["status"] == "fail" and statuses.get(row["id"]) == {"waived"}:
+            row["status"] = "waived"
+    report["findings"] = outcome.findings
+    # Every waiver stale or unverified now was one of those for this process's findings alone.
+    listed = report["waivers"]["stale"] + report["waivers"]["unverified"]
+    entries = {(w["key"], w["line"]): w for w in listed}
+    report["waivers"]["stale"] = [entries[w.key, w.line] for w in outcome.stale]
+    report["waivers"]["unverified"] = [entries[w.key, w.line] for w in outcome.unverified]
+    if report["baseline"] is not None:
+        report["baseline"] |= {
+            "new": sum(f.get("since_baseline") == "new" for f in outcome.findings),
+            "unchanged": sum(f.get("since_baseline") == "unchanged" for f in outcome.findings),
+            "fixed": outcome.fixed,
+            "unseen": outcome.unseen,
+        }
+    # As report.verdict_of decides, over every job judged (an audit is never interrupted here).
+    if outcome.failing:
+        report["verdict"] = "fail"
+    elif report["errors"] or outcome.unverified or outcome.unseen:
+        report["verdict"] = "incomplete"
+    else:
+        report["verdict"] = "pass" if checked else "incomplete"
 
 
 def merge_extra(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     """What two parts of an audit add, together: commutative and associative.
 
-    Jobs and resumed ids add up (a merged report's counts are of ``jobs -
-    resumed_after`` ids, as a resumed one's are); samples are the smallest
-    ids of each finding's union; records are the union of the paths.
+    Jobs and resumed ids add up, and so do the counts of what the resumed
+    ids showed; samples are the smallest ids of each finding's union;
+    records and notes are the unions of each.
     """
     samples: dict[str, list[str]] = {}
     for finding in sorted(set(a["samples"]) | set(b["samples"])):
         union = set(a["samples"].get(finding, ())) | set(b["samples"].get(finding, ()))
         samples[finding] = sorted(union)[:_SAMPLES]
-    return {
+    merged = {
         "jobs": int(a["jobs"]) + int(b["jobs"]),
         "resumed_after": int(a["resumed_after"]) + int(b["resumed_after"]),
         "samples": samples,
         "records": sorted(set(a["records"]) | set(b["records"])),
+        "notes": sorted(set(a.get("notes", ())) | set(b.get("notes", ()))),
     }
+    earlier = _merge_earlier(a.get("earlier") or {}, b.get("earlier") or {})
+    return merged | ({"earlier": earlier} if earlier else {})
+
+
+def _merge_earlier(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    if not a or not b:
+        return dict(a or b)
+    findings = {k: dict(v) for k, v in a["findings"].items()}
+    for finding_id, theirs in b["findings"].items():
+        mine = findings.get(finding_id)
+        if mine is None:
+            findings[finding_id] = dict(theirs)
+            continue
+        mine["count"] += theirs["count"]
+        mine["also_affects"] = sorted(set(mine["also_affects"]) | set(theirs["also_affects"]))
+        mine["message"] = min(mine["message"], theirs["message"])
+        mine["severity"] = min(mine["severity"], theirs["severity"])  # "must" < "should"
+    summed = {
+        name: dict(sorted((collections.Counter(a[name]) + collections.Counter(b[name])).items()))
+        for name in ("failed", "affected", "checked")
+    }
+    owners = {
+        r: sorted(set(a["affected_by"].get(r, ())) | set(b["affected_by"].get(r, ())))
+        for r in sorted(set(a["affected_by"]) | set(b["affected_by"]))
+    }
+    return {"findings": dict(sorted(findings.items())), **summed, "affected_by": owners}
 
 
 def run_audit(args: argparse.Namespace) -> int:
@@ -297,10 +646,24 @@ def run_audit(args: argparse.Namespace) -> int:
     shard: Shard = getattr(args, "shard", ALL)
     contract = load_contract()
     report_dir = Path(args.report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
     record = report_dir / RECORD
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError("--report-dir", str(report_dir), f"a folder ({exc.strerror})") from None
+    if record.exists() and not record.is_file():
+        raise UsageError("--report-dir", str(report_dir), f"a folder where {RECORD} is a file")
     ids = _shard_ids(args.ids_file, shard)
-    done = checkpoint_of(record, shard) if args.resume else 0
+    earlier = read_record(record, contract, shard) if args.resume else Earlier()
+    digest = _skip_judged(ids, earlier, args.ids_file, record)
+    done = earlier.done
+    notes = []
+    if earlier.line and earlier.ids_sha256 is None:
+        notes.append(
+            f"The checkpoint at {record}:{earlier.line} was written by an older version, "
+            f"without a hash of the ids: the first {done} ids of this list were not checked to "
+            "be those it counts, and of those jobs only the examples that failed are counted."
+        )
     progress = shows_progress(sys.stderr, os.environ)
     total = count_ids(args.ids_file, shard) if progress else None
     redactor = Redactor.for_settings(settings, settings.headers)
@@ -323,18 +686,31 @@ def run_audit(args: argparse.Namespace) -> int:
         return chunk, valid, [pool.submit(send, i) for i in valid]
 
     results = Results(contract)
-    samples: dict[str, list[str]] = {}  # finding id -> its smallest job ids
+    for error in earlier.errors:
+        results.error(error)
+    samples = {k: list(v) for k, v in earlier.samples.items()}  # finding id -> its smallest job ids
+    # Answers for a held job and answers that it is not there, over every id judged; the
+    # first of the latter, and one of each status, for what a wrong target answered.
+    found, not_found = earlier.found or 0, earlier.not_found or 0
+    missing: dict[int, Exchange] = {}
+    missing_counts: collections.Counter[int] = collections.Counter()
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
     judged, shown_at, width = done, clock, 0
     try:
-        with record.open("a", encoding="utf-8") as out:
-            rounds = _rounds(itertools.islice(ids, done, None), settings.workers * 16)
+        with record.open("r+b" if args.resume and record.exists() else "wb") as out:
+            out.truncate(earlier.keep)  # a round the interrupted audit did not finish
+            out.seek(earlier.keep)
+            rounds = _rounds(ids, settings.workers * 16)
             for chunk, valid, answers in _one_ahead(rounds, sent):
-                lines: list[dict[str, Any]] = [
-                    {"job": i, "error": "not a job id of the documented pattern"}
-                    for i in chunk
-                    if not contract.path_pattern.search(i)
-                ]
+                lines: list[dict[str, Any]] = []
+                for job_id in chunk:
+                    _hash_id(digest, job_id)
+                    if not contract.path_pattern.search(job_id):
+                        # Not asked for, so not judged: no verdict over the list, as for a
+                        # job whose request failed.
+                        reason = "not a job id of the documented pattern"
+                        results.error(f"{job_id}: {reason}")
+                        lines.append({"job": job_id, "error": reason})
                 exchanges = [a if pool is None else a.result() for a in answers]
                 for job_id, exchange in zip(valid, exchanges, strict=True):
                     if isinstance(exchange, BaseException):
@@ -342,24 +718,41 @@ def run_audit(args: argparse.Namespace) -> int:
                         results.error(f"{job_id}: {reason}")
                         lines.append({"job": job_id, "error": reason})
                         continue
+                    status = exchange.response.status
+                    if status in NOT_FOUND:
+                        not_found += 1
+                        missing.setdefault(status, exchange)
+                        missing_counts[status] += 1
+                    else:
+                        found += 1
                     judgement = judge(exchange, contract)
                     results.observe(exchange, judgement, test="audit", once=True)
-                    found = [
+                    unjudged = _unjudged(exchange, judgement)
+                    if unjudged is not None:
+                        results.error(f"{job_id}: {unjudged}")
+                        lines.append({"job": job_id, "error": unjudged})
+                        continue
+                    found_here = [
                         {
                             "id": finding_id(v.requirement, v.kind or v.message),
                             "requirement": v.requirement,
                             "class": v.kind or v.message,
                             "message": v.message,
+                            "severity": v.severity,
+                            **({"also_affects": sorted(v.also_affects)} if v.also_affects else {}),
                         }
                         for v in judgement.violations
                     ]
-                    for finding in found:
+                    for finding in found_here:
                         _keep_smallest(samples.setdefault(finding["id"], []), job_id)
-                    if found:
-                        lines.append({"job": job_id, "findings": found})
+                    if found_here:
+                        lines.append({"job": job_id, "findings": found_here})
                 judged += len(chunk)
-                out.write("".join(redactor.text(json.dumps(line)) + "\n" for line in lines))
-                out.write(json.dumps(_checkpoint(judged, shard)) + "\n")
+                checked = collections.Counter(earlier.checked or {})
+                checked.update({r.requirement.id: r.checked for r in results.rows() if r.checked})
+                checkpoint = _checkpoint(judged, shard, digest, checked, found, not_found)
+                text = "".join(redactor.text(json.dumps(line)) + "\n" for line in lines)
+                out.write((text + json.dumps(checkpoint) + "\n").encode("utf-8"))
                 out.flush()
                 now = time.monotonic()
                 if progress and now - shown_at >= _REFRESH_S:
@@ -372,12 +765,26 @@ def run_audit(args: argparse.Namespace) -> int:
         if progress:
             _draw(progress_line(judged, total, time.monotonic() - clock, done), width)
             sys.stderr.write("\n")
+    none_found = None
+    if not found and not_found and (earlier.found is not None or not earlier.line):
+        # None of the listed jobs was found: a wrong base URL or id list, not a verdict on
+        # the service (as a run ends when none of its declared jobs is found).
+        none_found = _none_found(
+            missing, missing_counts, not_found, str(settings.base_url), contract, record
+        )
+        errors, results = results.errors, Results(contract)
+        for error in (none_found, *errors):
+            results.error(error)
+        samples = {}
     extra = {
         "jobs": judged,
         "resumed_after": done,
         "samples": dict(sorted(samples.items())),
         "records": [str(record)],
+        "notes": notes,
     }
+    if earlier.line and none_found is None:
+        extra["earlier"] = earlier.counted
     meta = merge.Meta(
         target=redactor.text(str(settings.base_url)),
         started=started,
@@ -392,7 +799,59 @@ def run_audit(args: argparse.Namespace) -> int:
     code = write_command_reports(report, report_dir, case="audit::listed jobs", redactor=redactor)
     for line in render_console(report, report_dir=report_dir):
         print(line.text)
+    if none_found is not None:
+        print(f"jobs-conformance audit: {redactor.text(none_found)}", file=sys.stderr)
     return code
+
+
+def _unjudged(exchange: Exchange, judgement: Any) -> str | None:
+    """Why a job's answer could not be judged (its error line), or None."""
+    if judgement.skipped:
+        # The client waited out Retry-After as often as it does; an answer that still says
+        # "later" is no verdict on the job (oracle.judge skips it).
+        retry = exchange.response.header("Retry-After")
+        return (
+            f"still answered {exchange.response.status} with Retry-After: {retry} after the "
+            "client's retries: throttled, not judged"
+        )
+    if judgement.crashes:
+        failed = ", ".join(sorted(c.requirement for c in judgement.crashes))
+        return f"the check of {failed} crashed: not judged"
+    return None
+
+
+def _none_found(
+    missing: Mapping[int, Exchange],
+    counts: Mapping[int, int],
+    count: int,
+    base_url: str,
+    contract: Contract,
+    record: Path,
+) -> str:
+    """What a run says when none of its declared jobs was found (hints.not_found_hint), of the
+    answers of this process: ``missing`` holds the first of each status, ``counts`` how many
+    there were; ``count`` counts those of earlier processes too."""
+    from jobs_conformance.hints import base_path_hint, not_found_hint
+
+    documented = str(contract.spec.get("servers", [{}])[0].get("url", ""))
+    if not missing:  # every answer came before the checkpoint
+        return (
+            f"none of the {count} listed jobs asked for was found (every answer was "
+            f"{', '.join(map(str, sorted(NOT_FOUND)))}; see {record}). Check that the ids "
+            f"(--job-ids-file) are held by this target, and the base URL"
+            + base_path_hint(base_url, documented)
+            + "."
+        )
+    # The first answer of each status stands for the others: the hint counts statuses and
+    # shows the first, and an audit keeps no more, however many ids it read.
+    answers = [missing[status] for status in missing for _ in range(counts[status])]
+    return not_found_hint(
+        answers,
+        len(answers),
+        base_url,
+        documented,
+        lambda o: "--job-ids-file" if o.name == "job-id" else o.cli_flag,
+    )
 
 
 def _draw(line: str, width: int) -> int:

@@ -16,9 +16,15 @@ from jobs_conformance.exchange import Exchange
 from jobs_conformance.redact import redact_url
 from jobs_conformance.settings import Option, option
 
-__all__ = ["base_path_hint", "not_checked_reason", "not_found_hint"]
+__all__ = ["NOT_FOUND", "base_path_hint", "not_checked_reason", "not_found_hint"]
 
 Spell = Callable[[Option], str]
+
+# Answers that say "no such job here" (or "not without credentials"): when
+# every form of every declared job gets one, the run (or the audit) was
+# pointed at the wrong place, or lacks credentials. A redirect, a refusal as
+# malformed or a crash is behaviour to judge.
+NOT_FOUND = frozenset({404, 410, 401, 403})
 
 # Why a requirement of the catalogue may be unjudgeable though held jobs were read.
 _NOTHING_TO_JUDGE = {

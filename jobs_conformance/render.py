@@ -304,7 +304,7 @@ def render_console(
         )
         if row["status"] in ("fail", "waived"):
             lines.extend(ConsoleLine(text) for text in _class_lines(row, report_dir))
-        elif row["status"] == "not-checked":
+        elif row["status"] == "not-checked" and row["reason"]:
             lines.append(ConsoleLine(f"    {row['reason']}"))
         if row["also_affected_by"]:
             owners = ", ".join(row["also_affected_by"])

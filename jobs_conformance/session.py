@@ -26,7 +26,7 @@ from jobs_conformance.contract import Contract, counts, load_contract
 from jobs_conformance.errors import NoHeldJobFound, TargetUnreachable, WrongVersion
 from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.gate import Gate
-from jobs_conformance.hints import not_checked_reason, not_found_hint, nothing_to_judge
+from jobs_conformance.hints import NOT_FOUND, not_checked_reason, not_found_hint, nothing_to_judge
 from jobs_conformance.oracle import judge
 from jobs_conformance.outcomes import Kind, Outcome
 from jobs_conformance.plan import (
@@ -47,12 +47,6 @@ from jobs_conformance.results import FailingClass, Results
 from jobs_conformance.settings import Option, Settings
 
 __all__ = ["ConformanceSession", "Recorder", "RunState", "not_checked_reason"]
-
-# Answers that say "no such job here" (or "not without credentials"): when
-# every form of every declared job gets one, the run was pointed at the wrong
-# place (or lacks credentials). A redirect, a refusal as malformed or a crash
-# is behaviour to judge.
-_NOT_FOUND = frozenset({404, 410, 401, 403})
 
 
 @dataclass
@@ -369,7 +363,7 @@ class ConformanceSession:
                 if probes.fetched
                 for e in (probes.baseline, *probes.others())
             }
-            if answers - _NOT_FOUND:
+            if answers - NOT_FOUND:
                 return
         # Only when every declared job was answered: a budget spent or a
         # request that failed is no evidence that the jobs are elsewhere.

@@ -1,0 +1,248 @@
+"""audit: what a resumed audit counts, which records and lists it refuses, and the jobs it
+could not judge; against a small reference on a loopback port, in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests_support import DOC_EXAMPLE
+
+from jobs_conformance.cli import main as cli
+from jobs_conformance.reference.server import ReferenceServer
+
+HELD = [str(uuid.UUID(int=n, version=4)) for n in range(1, 41)]
+UNKNOWN = [str(uuid.UUID(int=10**6 + n, version=4)) for n in range(5)]
+THROTTLED = HELD[7]  # answered 429 with Retry-After: 0, however often it is asked for
+ROUND = 16  # --workers 1: a checkpoint every 16 ids
+STATUS_KNOWN = "http.status-known"
+
+
+@dataclass(frozen=True)
+class Service:
+    base_url: str  # the documented /api/v2
+    root: str  # the same server without it: every job answered 404
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[Service]:
+    """A reference holding HELD, throttling THROTTLED when ``throttle`` is on."""
+    server = ReferenceServer()
+    server.store.put_many({**DOC_EXAMPLE, "id": i} for i in HELD)
+    app = server.app
+
+    def throttling(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "").endswith("/" + THROTTLED):
+            start_response("429 Too Many Requests", [("Retry-After", "0")])
+            return [b""]
+        return app(environ, start_response)
+
+    server.app = throttling
+    with server:
+        yield Service(server.base_url, server.base_url.removesuffix("/api/v2"))
+
+
+def _audit(base_url: str, folder: Path, ids: list[str], *extra: str) -> int:
+    listed = folder / "ids.txt"
+    listed.parent.mkdir(parents=True, exist_ok=True)
+    listed.write_text("\n".join(ids) + "\n")
+    return cli(
+        [
+            "audit",
+            "--base-url",
+            base_url,
+            "--job-ids-file",
+            str(listed),
+            "--report-dir",
+            str(folder / "r"),
+            "--workers",
+            "1",
+            *extra,
+        ]
+    )
+
+
+def _report(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "r" / "conformance.json").read_text())
+
+
+def _cut_after_first_checkpoint(folder: Path) -> list[str]:
+    """The record as an audit interrupted after its first round leaves it."""
+    record = folder / "r" / "audit.ndjson"
+    lines = record.read_text().splitlines()
+    first = next(n for n, line in enumerate(lines) if '"checkpoint"' in line)
+    record.write_text("\n".join(lines[: first + 1]) + "\n" + lines[first + 1][:10])
+    return lines[: first + 1]
+
+
+# Unknown ids first, then held ones not throttled: the findings are all in the first round.
+LISTED = [*UNKNOWN, *(i for i in HELD if i != THROTTLED)]
+
+
+def test_a_resumed_audit_counts_the_findings_before_its_checkpoint(
+    service: Service, tmp_path: Path
+) -> None:
+    assert _audit(service.base_url, tmp_path, LISTED) == 1
+    whole = _report(tmp_path)
+    _cut_after_first_checkpoint(tmp_path)
+    assert _audit(service.base_url, tmp_path, LISTED, "--resume") == 1
+    resumed = _report(tmp_path)
+    assert resumed["audit"]["resumed_after"] == ROUND
+    assert [(f["id"], f["count"], f["fails_run"]) for f in resumed["findings"]] == [
+        (f["id"], f["count"], f["fails_run"]) for f in whole["findings"]
+    ]
+    assert {f["requirement"] for f in resumed["findings"]} == {STATUS_KNOWN}
+    assert sum(f["count"] for f in resumed["findings"]) == len(UNKNOWN)
+    rows = {r["id"]: r for r in resumed["requirements"]}
+    expected = {r["id"]: r for r in whole["requirements"]}
+    for rid, row in rows.items():
+        for key in ("status", "checked", "failed", "failing_classes"):
+            assert row[key] == expected[rid][key], (rid, key)
+    assert rows[STATUS_KNOWN]["counterexamples"] == [], "no example is made up"
+    assert "the 5 findings recorded before the checkpoint" in resumed["notes"][0]
+    assert resumed["audit"]["samples"] == whole["audit"]["samples"]
+
+
+def test_a_resumed_audit_applies_waivers_to_the_findings_before_its_checkpoint(
+    service: Service, tmp_path: Path
+) -> None:
+    assert _audit(service.base_url, tmp_path, LISTED) == 1
+    waive = [f["id"] for f in _report(tmp_path)["findings"]]
+    report = str(tmp_path / "r" / "conformance.json")
+    waivers = ["--waivers", str(tmp_path / "waivers.toml")]
+    assert cli(["waive", *waive, "--from", report, "--reason", "known", "--expires", "2999-01-01", *waivers]) == 0  # fmt: skip
+    _cut_after_first_checkpoint(tmp_path)
+    assert _audit(service.base_url, tmp_path, LISTED, "--resume", *waivers) == 0
+    resumed = _report(tmp_path)
+    assert {f["status"] for f in resumed["findings"]} == {"waived"}
+    assert resumed["waivers"]["stale"] == [], "matched by findings before the checkpoint"
+    # --strict-waivers does not fail on them either: they were seen.
+    _cut_after_first_checkpoint(tmp_path)
+    assert _audit(service.base_url, tmp_path, LISTED, "--resume", "--strict-waivers", *waivers) == 0
+
+
+def test_a_resume_over_another_list_is_refused(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _audit(service.base_url, tmp_path, LISTED) == 1
+    kept = _cut_after_first_checkpoint(tmp_path)
+    record = tmp_path / "r" / "audit.ndjson"
+    before = record.read_bytes()
+    other = [LISTED[1], LISTED[0], *LISTED[2:]]  # the same ids, another order
+    capsys.readouterr()
+    assert _audit(service.base_url, tmp_path, other, "--resume") == 4
+    error = capsys.readouterr().err
+    assert f"the checkpoint at {record}:{len(kept)} was written for" in error
+    assert f"its first {ROUND} ids differ" in error
+    assert record.read_bytes() == before, "the record is left as it was"
+    assert _audit(service.base_url, tmp_path, LISTED[:3], "--resume") == 4, "fewer ids"
+    assert f"it lists 3 ids, the checkpoint counts {ROUND}" in capsys.readouterr().err
+
+
+def test_a_checkpoint_without_a_hash_is_taken_with_a_note(service: Service, tmp_path: Path) -> None:
+    assert _audit(service.base_url, tmp_path, LISTED) == 1
+    kept = _cut_after_first_checkpoint(tmp_path)
+    # As the version before the hash wrote it.
+    old = [*kept[:-1], json.dumps({"checkpoint": json.loads(kept[-1])["checkpoint"]})]
+    (tmp_path / "r" / "audit.ndjson").write_text("\n".join(old) + "\n")
+    assert _audit(service.base_url, tmp_path, LISTED, "--resume") == 1
+    report = _report(tmp_path)
+    assert sum(f["count"] for f in report["findings"]) == len(UNKNOWN)
+    assert any("without a hash of the ids" in note for note in report["notes"])
+
+
+@pytest.mark.parametrize(
+    "checkpoint",
+    ['"abc"', "null", "-5", "1e23", "1e400", "true", "2.0", str(len(LISTED) + 1)],
+)
+def test_a_bad_checkpoint_is_a_usage_error_naming_its_line(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str], checkpoint: str
+) -> None:
+    record = tmp_path / "r" / "audit.ndjson"
+    record.parent.mkdir(parents=True)
+    record.write_text(f'{{"job": "{UNKNOWN[0]}", "error": "x"}}\n{{"checkpoint": {checkpoint}}}\n')
+    assert _audit(service.base_url, tmp_path, LISTED, "--resume") == 4
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    where = f"{record}:2" if checkpoint != str(len(LISTED) + 1) else f"{record}:2 was written for"
+    assert where in error
+
+
+def test_a_record_that_is_a_folder_is_a_usage_error(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "r" / "audit.ndjson").mkdir(parents=True)
+    for resume in ((), ("--resume",)):
+        assert _audit(service.base_url, tmp_path, LISTED, *resume) == 4
+        assert "audit.ndjson is a file" in capsys.readouterr().err
+
+
+def test_a_bad_line_before_the_last_checkpoint_is_refused_and_one_after_it_is_cut(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _audit(service.base_url, tmp_path, LISTED) == 1
+    record = tmp_path / "r" / "audit.ndjson"
+    lines = record.read_text().splitlines()
+    # Garbage between two jobs' lines of the first round: its later lines are not dropped.
+    record.write_text("\n".join([lines[0], "garbage", *lines[1:]]) + "\n")
+    kept = record.read_bytes()
+    assert _audit(service.base_url, tmp_path, LISTED, "--resume") == 4
+    assert f"{record}:2" in capsys.readouterr().err
+    assert record.read_bytes() == kept
+    # After the last checkpoint: the interruption's, judged again.
+    record.write_text("\n".join([*lines, "garb"]) + "\n")
+    assert _audit(service.base_url, tmp_path, LISTED, "--resume") == 1
+    assert record.read_text().splitlines() == lines
+    assert sum(f["count"] for f in _report(tmp_path)["findings"]) == len(UNKNOWN)
+
+
+def test_a_throttled_job_is_an_error_and_no_verdict(service: Service, tmp_path: Path) -> None:
+    assert _audit(service.base_url, tmp_path, HELD) == 2
+    records = [json.loads(line) for line in (tmp_path / "r" / "audit.ndjson").open()]
+    (line,) = [r for r in records if "job" in r]
+    assert line["job"] == THROTTLED
+    assert "429 with Retry-After: 0" in line["error"]
+    report = _report(tmp_path)
+    assert report["verdict"] == "incomplete"
+    assert [e.split(":")[0] for e in report["errors"]] == [THROTTLED]
+
+
+def test_a_malformed_listed_id_is_an_error_and_no_verdict(service: Service, tmp_path: Path) -> None:
+    assert _audit(service.base_url, tmp_path, [*LISTED, "not-an-id"]) == 1  # findings first
+    assert _audit(service.base_url, tmp_path, [*LISTED[5:], "not-an-id"]) == 2
+    assert _report(tmp_path)["errors"] == ["not-an-id: not a job id of the documented pattern"]
+
+
+def test_an_audit_that_finds_none_of_its_jobs_has_no_verdict_and_says_why(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _audit(service.root, tmp_path, LISTED) == 2
+    error = capsys.readouterr().err
+    assert f"none of the {len(LISTED)} declared jobs was found" in error
+    assert "every one answered 404" in error
+    assert f"{service.root}/api/v2/jobs/{{jobId}}" in error, "where the documented path puts it"
+    assert "--job-ids-file" in error
+    report = _report(tmp_path)
+    assert report["verdict"] == "incomplete"
+    assert report["findings"] == []
+    # Resumed at its end, it says so again rather than failing on the record's findings.
+    _cut_after_first_checkpoint(tmp_path)
+    assert _audit(service.root, tmp_path, LISTED, "--resume") == 2
+
+
+def test_what_an_audit_cannot_check_says_why(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    held = [i for i in HELD if i != THROTTLED][:3]
+    assert _audit(service.base_url, tmp_path, held) == 0
+    rows = {r["id"]: r for r in _report(tmp_path)["requirements"]}
+    unchecked = [r for r in rows.values() if r["status"] == "not-checked"]
+    assert unchecked and all(r["reason"] for r in unchecked)
+    assert rows["http.idempotent"]["reason"] == "an audit reads each job once"
+    assert "None" not in capsys.readouterr().out
