@@ -289,6 +289,8 @@ def _status(value: Any) -> int:
     as access logs often write it), or 0, no answer recorded (a browser's HAR entry for a
     request that failed). Anything else is not an answer to judge: a float, a boolean, a
     number out of range, text that is not ASCII digits."""
+    if type(value) is int and 100 <= value <= 999:  # nearly every record
+        return value
     if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if type(value) is not int or not (value == 0 or 100 <= value <= 999):
@@ -325,6 +327,9 @@ def _pairs(headers: Any) -> tuple[tuple[str, str], ...]:
     for k, values in items:
         if not isinstance(k, str):
             raise TypeError(f"header name {_shown(k)} is not text")
+        if type(values) is str:  # most headers: one value, as text
+            pairs.append((k, values))
+            continue
         for value in values if isinstance(values, list) else (values,):
             if not isinstance(value, _SCALARS) or isinstance(value, bool):
                 raise TypeError(f"header {k!r} has a value that is not text: {_shown(value)}")
