@@ -47,6 +47,17 @@ __all__ = [
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # RFC 9110 token
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _flag(text: str, where: str) -> bool:
+    """A flag's value as an environment variable or ini key gives it: a "maybe" is no
+    setting to read as off."""
+    said = text.strip().lower()
+    if said not in _TRUE and said not in _FALSE:
+        raise UsageError(where, text, f"one of {', '.join(_TRUE + _FALSE)}")
+    return said in _TRUE
+
 
 # ci: derandomized and modest, the same verdict every run; thorough: many
 # random examples, with schemathesis's generation when it is installed.
@@ -367,13 +378,13 @@ def resolve(
         # value, on or off, decides over the ini's.
         decided = bool(value)
         if not decided and from_env:
-            value = from_env.strip().lower() in _TRUE if entry.kind == "flag" else from_env
+            value = _flag(from_env, entry.env) if entry.kind == "flag" else from_env
             where, decided = entry.env, True
         if not decided and ini is not None:
             configured = ini(entry)
             if configured not in (None, ""):
-                value = configured.strip().lower() in _TRUE if entry.kind == "flag" else configured
                 where = f"ini {entry.ini}"
+                value = _flag(configured, where) if entry.kind == "flag" else configured
         raw[entry.dest] = entry.default if value is None else value
         source[entry.dest] = where
     return _validated(raw, source, item_sources)

@@ -52,6 +52,20 @@ def test_a_flag_takes_option_then_environment_then_ini_then_default(given, env, 
     assert _resolve(given, environ=env, ini=ini).strict is expected
 
 
+@pytest.mark.parametrize(
+    ("env", "ini", "named"),
+    [
+        ({"JOBS_CONFORMANCE_STRICT": "maybe"}, {}, "JOBS_CONFORMANCE_STRICT"),
+        ({}, {"jobs_conformance_strict": "ture"}, "ini jobs_conformance_strict"),
+    ],
+    ids=["environment", "ini"],
+)
+def test_a_flag_that_is_neither_on_nor_off_is_a_usage_error(env, ini, named):
+    # Read as off, a typo would turn a gate's strictness off without a word.
+    with pytest.raises(UsageError, match=named):
+        _resolve(environ=env, ini=ini)
+
+
 def test_a_list_adds_the_environment_to_the_command_line():
     settings = _resolve(
         {"job_id": [HELD]}, environ={"JOBS_CONFORMANCE_JOB_IDS": f"{OTHER}, {HELD}"}
