@@ -155,8 +155,9 @@ def _key(record: Record) -> str:
 
 
 def _detected(head: bytes) -> str | None:
-    """The format of an input from its first bytes; None when it is none of them."""
-    start = head.lstrip()
+    """The format of an input from its first bytes; None when it is none of them. A UTF-8
+    byte-order mark, which some Windows tools write, says nothing of the format."""
+    start = head.removeprefix(codecs.BOM_UTF8).lstrip()
     if not start:
         return "ndjson"  # empty: no records
     if start.startswith(b"{") and b'"log"' in head and b'"entries"' in head:
@@ -359,7 +360,8 @@ class _JsonCursor:
     def __init__(self, stream: IO[bytes], chunk: int = 1 << 16) -> None:
         self._stream = stream
         self._chunk = chunk
-        self._decode = codecs.getincrementaldecoder("utf-8")("strict").decode
+        # utf-8-sig: a byte-order mark before the document (RFC 8259 lets a parser skip it).
+        self._decode = codecs.getincrementaldecoder("utf-8-sig")("strict").decode
         self._decoder = json.JSONDecoder()
         self._text = ""
         self._at = 0
@@ -533,7 +535,7 @@ def _vcr(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
             return
         yield record
 
-    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")  # type: ignore[arg-type]
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")  # type: ignore[arg-type]
     number = 0
     for number, line in enumerate(text, 1):
         if not inside:

@@ -135,3 +135,29 @@ def test_what_nests_too_deeply_or_breaks_its_compression_is_named_not_raised(
     broken = gzip.compress(good.encode() * 50)[:10] + b"\xff" * 50
     records, reading = _read(tmp_path / "broken.ndjson.gz", broken)
     assert records == [] and "cannot read to the end" in reading.messages[0]
+
+
+def test_a_byte_order_mark_before_a_recording_says_nothing_of_its_format(tmp_path: Path) -> None:
+    # Windows tools write one; the records after it are read as without it.
+    bom = b"\xef\xbb\xbf"
+    line = f'{{"url": "{_URL}", "status": 200}}\n'
+    har = json.dumps(
+        {
+            "log": {
+                "entries": [
+                    {
+                        "request": {"method": "GET", "url": f"http://h{_URL}"},
+                        "response": {"status": 200},
+                    }
+                ]
+            }
+        }
+    )
+    cassette = (
+        "http_interactions:\n"
+        f"- request:\n    uri: http://h{_URL}\n    method: GET\n"
+        "  response:\n    status: {code: 200}\n"
+    )
+    for name, text in (("t.ndjson", line * 2), ("t.har", har), ("t.yaml", cassette)):
+        records, reading = _read(tmp_path / name, bom + text.encode())
+        assert reading.messages == [] and records and all(r.status == 200 for r in records), name
