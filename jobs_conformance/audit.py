@@ -90,6 +90,7 @@ _OPTIONS = (
     *COMMAND_OPTIONS,
 )
 _SAMPLES = 5  # sample job ids kept per finding
+_MAX_ERRORS = 50  # jobs not judged listed in the report; audit.ndjson has every one
 # Why an audit cannot check a requirement: it reads each listed (held) job once, by its id.
 _REASONS = {
     "http.malformed-4xx": "an audit asks only for the listed ids",
@@ -198,9 +199,14 @@ class Earlier:
     keep: int = 0  # bytes of the record up to the end of that line
     shard: str = str(ALL)
     ids_sha256: str | None = None
+    # What the checkpoint's jobs were judged against: the target (redacted) and the
+    # contract. None in a checkpoint written before they were kept.
+    target: str | None = None
+    spec_sha256: str | None = None
     findings: dict[str, dict[str, Any]] = field(default_factory=dict)
     samples: dict[str, list[str]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    more_errors: int = 0  # past the first _MAX_ERRORS
     failed: collections.Counter[str] = field(default_factory=collections.Counter)
     affected: collections.Counter[str] = field(default_factory=collections.Counter)
     affected_by: dict[str, set[str]] = field(default_factory=dict)
@@ -240,7 +246,8 @@ def read_record(record: Path, contract: Contract, shard: Shard = ALL) -> Earlier
     try:
         with record.open("rb") as stream:
             for number, raw in enumerate(stream, 1):
-                entry = _entry(raw, catalogue)
+                # A line without its newline was cut while written: even a checkpoint.
+                entry = _entry(raw, catalogue) if raw.endswith(b"\n") else None
                 if entry is None:
                     bad = bad or number
                 elif "checkpoint" not in entry:
@@ -318,7 +325,16 @@ def _checkpointed(earlier: Earlier, entry: dict[str, Any], record: Path, number:
     for name in ("found", "not_found"):
         if name in entry and not _count(entry[name]):
             raise _bad_line(record, number, f"{name} a count, not {entry[name]!r}")
+    if earlier.line and done <= earlier.done:
+        # An older version appended an audit run without --resume to the record.
+        raise _bad_line(
+            record,
+            number,
+            f"the record of one audit (a checkpoint of {done} after one of {earlier.done}: a "
+            "second audit begins here; to audit the list again, leave out --resume)",
+        )
     earlier.done, earlier.line, earlier.ids_sha256 = done, number, digest
+    earlier.target, earlier.spec_sha256 = entry.get("target"), entry.get("spec_sha256")
     earlier.shard = str(entry.get("shard", ALL))
     earlier.checked = dict(checked) if checked is not None else None
     earlier.found, earlier.not_found = entry.get("found"), entry.get("not_found")
@@ -333,7 +349,10 @@ def _count_line(earlier: Earlier, entry: dict[str, Any], contract: Contract) -> 
     exchange: a requirement failed (or affected) once a job, each finding once a job."""
     job_id = entry["job"]
     if "error" in entry:
-        earlier.errors.append(f"{job_id}: {entry['error']}")
+        if len(earlier.errors) < _MAX_ERRORS:
+            earlier.errors.append(f"{job_id}: {entry['error']}")
+        else:
+            earlier.more_errors += 1
         return
     by_id: dict[str, list[dict[str, Any]]] = {}
     for finding in entry["findings"]:
@@ -403,10 +422,16 @@ def _hash_id(digest: Any, job_id: str) -> None:
 
 
 def _checkpoint(
-    judged: int, shard: Shard, digest: Any, checked: Mapping[str, int], found: int, not_found: int
+    judged: int,
+    shard: Shard,
+    digest: Any,
+    checked: Mapping[str, int],
+    found: int,
+    not_found: int,
+    judged_by: Mapping[str, str],
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"checkpoint": judged, "ids_sha256": digest.hexdigest()}
-    entry |= {"checked": dict(checked), "found": found, "not_found": not_found}
+    entry |= {"checked": dict(checked), "found": found, "not_found": not_found, **judged_by}
     # A record of one process over every id names no shard, as it always has.
     return entry if shard == ALL else {**entry, "shard": str(shard)}
 
@@ -654,7 +679,24 @@ def run_audit(args: argparse.Namespace) -> int:
     if record.exists() and not record.is_file():
         raise UsageError("--report-dir", str(report_dir), f"a folder where {RECORD} is a file")
     ids = _shard_ids(args.ids_file, shard)
+    redactor = Redactor.for_settings(settings, settings.headers)
     earlier = read_record(record, contract, shard) if args.resume else Earlier()
+    # A resumed audit goes on judging the same target by the same contract: the jobs before
+    # the checkpoint were never asked of another target, nor judged by another catalogue.
+    judged_by = {
+        "target": redactor.text(str(settings.base_url)),
+        "spec_sha256": contract.spec_sha256,
+    }
+    for name, option_name in (("target", "--base-url"), ("spec_sha256", "the suite's contract")):
+        was = getattr(earlier, name)
+        if was is not None and was != judged_by[name]:
+            raise UsageError(
+                "--resume",
+                str(record),
+                f"a record of this audit: its checkpoint at line {earlier.line} was written "
+                f"for {name} {was!r}, not {judged_by[name]!r} ({option_name}); to audit again, "
+                "leave out --resume",
+            )
     digest = _skip_judged(ids, earlier, args.ids_file, record)
     done = earlier.done
     notes = []
@@ -666,7 +708,6 @@ def run_audit(args: argparse.Namespace) -> int:
         )
     progress = shows_progress(sys.stderr, os.environ)
     total = count_ids(args.ids_file, shard) if progress else None
-    redactor = Redactor.for_settings(settings, settings.headers)
     client = Client(
         ClientSettings.of(settings, base_url=str(settings.base_url), headers=settings.headers),
         redactor,
@@ -685,9 +726,10 @@ def run_audit(args: argparse.Namespace) -> int:
             return chunk, valid, map(send, valid)  # sent one by one as they are judged
         return chunk, valid, [pool.submit(send, i) for i in valid]
 
-    results = Results(contract)
+    results, errors = Results(contract), _Errors()
     for error in earlier.errors:
-        results.error(error)
+        errors.add(results, error)
+    errors.more += earlier.more_errors
     samples = {k: list(v) for k, v in earlier.samples.items()}  # finding id -> its smallest job ids
     # Answers for a held job and answers that it is not there, over every id judged; the
     # first of the latter, and one of each status, for what a wrong target answered.
@@ -709,15 +751,23 @@ def run_audit(args: argparse.Namespace) -> int:
                         # Not asked for, so not judged: no verdict over the list, as for a
                         # job whose request failed.
                         reason = "not a job id of the documented pattern"
-                        results.error(f"{job_id}: {reason}")
+                        errors.add(results, f"{job_id}: {reason}")
                         lines.append({"job": job_id, "error": reason})
                 exchanges = [a if pool is None else a.result() for a in answers]
                 for job_id, exchange in zip(valid, exchanges, strict=True):
                     if isinstance(exchange, BaseException):
                         reason = str(getattr(exchange, "reason", exchange))
-                        results.error(f"{job_id}: {reason}")
+                        errors.add(results, f"{job_id}: {reason}")
                         lines.append({"job": job_id, "error": reason})
                         continue
+                    judgement = judge(exchange, contract)
+                    unjudged = _unjudged(exchange, judgement)
+                    if unjudged is not None:
+                        # Not judged, so not counted: as the record will say when resumed.
+                        errors.add(results, f"{job_id}: {unjudged}")
+                        lines.append({"job": job_id, "error": unjudged})
+                        continue
+                    results.observe(exchange, judgement, test="audit", once=True)
                     status = exchange.response.status
                     if status in NOT_FOUND:
                         not_found += 1
@@ -725,13 +775,6 @@ def run_audit(args: argparse.Namespace) -> int:
                         missing_counts[status] += 1
                     else:
                         found += 1
-                    judgement = judge(exchange, contract)
-                    results.observe(exchange, judgement, test="audit", once=True)
-                    unjudged = _unjudged(exchange, judgement)
-                    if unjudged is not None:
-                        results.error(f"{job_id}: {unjudged}")
-                        lines.append({"job": job_id, "error": unjudged})
-                        continue
                     found_here = [
                         {
                             "id": finding_id(v.requirement, v.kind or v.message),
@@ -750,8 +793,12 @@ def run_audit(args: argparse.Namespace) -> int:
                 judged += len(chunk)
                 checked = collections.Counter(earlier.checked or {})
                 checked.update({r.requirement.id: r.checked for r in results.rows() if r.checked})
-                checkpoint = _checkpoint(judged, shard, digest, checked, found, not_found)
-                text = "".join(redactor.text(json.dumps(line)) + "\n" for line in lines)
+                checkpoint = _checkpoint(
+                    judged, shard, digest, checked, found, not_found, judged_by
+                )
+                # The values redacted, not their JSON text: an escaped secret would not match,
+                # and a redaction cutting through an escape would spoil the line.
+                text = "".join(json.dumps(redactor.data(line)) + "\n" for line in lines)
                 out.write((text + json.dumps(checkpoint) + "\n").encode("utf-8"))
                 out.flush()
                 now = time.monotonic()
@@ -772,10 +819,15 @@ def run_audit(args: argparse.Namespace) -> int:
         none_found = _none_found(
             missing, missing_counts, not_found, str(settings.base_url), contract, record
         )
-        errors, results = results.errors, Results(contract)
-        for error in (none_found, *errors):
+        said, results = results.errors, Results(contract)
+        for error in (none_found, *said):
             results.error(error)
         samples = {}
+    if errors.more:
+        notes.append(
+            f"{errors.more} more jobs could not be judged than the {_MAX_ERRORS} listed under "
+            f"errors (each has its error line in {record})."
+        )
     extra = {
         "jobs": judged,
         "resumed_after": done,
@@ -802,6 +854,20 @@ def run_audit(args: argparse.Namespace) -> int:
     if none_found is not None:
         print(f"jobs-conformance audit: {redactor.text(none_found)}", file=sys.stderr)
     return code
+
+
+@dataclass
+class _Errors:
+    """A job's error goes to the report's errors up to :data:`_MAX_ERRORS`; the rest are
+    counted (an outage would make one of every id, and memory stays flat however many)."""
+
+    more: int = 0
+
+    def add(self, results: Results, message: str) -> None:
+        if len(results.errors) < _MAX_ERRORS:
+            results.error(message)
+        else:
+            self.more += 1
 
 
 def _unjudged(exchange: Exchange, judgement: Any) -> str | None:
@@ -842,15 +908,15 @@ def _none_found(
             + base_path_hint(base_url, documented)
             + "."
         )
-    # The first answer of each status stands for the others: the hint counts statuses and
-    # shows the first, and an audit keeps no more, however many ids it read.
-    answers = [missing[status] for status in missing for _ in range(counts[status])]
+    # The first answer of each status stands for the others, with how many there were: an
+    # audit keeps no more, however many ids it read.
     return not_found_hint(
-        answers,
-        len(answers),
+        list(missing.values()),
+        count,
         base_url,
         documented,
         lambda o: "--job-ids-file" if o.name == "job-id" else o.cli_flag,
+        statuses=counts,
     )
 
 

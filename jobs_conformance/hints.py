@@ -9,7 +9,7 @@ was started with them (the CLI's ``--job-id`` or pytest's
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from jobs_conformance.exchange import Exchange
@@ -60,13 +60,19 @@ def nothing_to_judge(requirement: str) -> str:
 
 
 def not_found_hint(
-    answers: Sequence[Exchange], declared: int, base_url: str, documented: str, spell: Spell
+    answers: Sequence[Exchange],
+    declared: int,
+    base_url: str,
+    documented: str,
+    spell: Spell,
+    statuses: Mapping[int, int] | None = None,
 ) -> str:
     """What was observed when none of the ``declared`` jobs was found in any form, and what to check.
 
-    ``answers`` are every form tried; ``documented`` is the spec's server URL.
+    ``answers`` are every form tried, or (with ``statuses``, how many answers of each
+    status there were) the first of each; ``documented`` is the spec's server URL.
     """
-    statuses = collections.Counter(e.response.status for e in answers)
+    statuses = statuses or collections.Counter(e.response.status for e in answers)
     seen = (
         f"every one answered {next(iter(statuses))}"
         if len(statuses) == 1
@@ -78,7 +84,7 @@ def not_found_hint(
         "the declared job was not" if declared == 1 else f"none of the {declared} declared jobs was"
     )
     hint = (
-        f"{jobs} found in any form tried ({len(answers)} requests for "
+        f"{jobs} found in any form tried ({sum(statuses.values())} requests for "
         f"{'it' if declared == 1 else 'them'}, {seen}; "
         f"e.g. GET {url} -> {first.response.status}). "
     )

@@ -246,3 +246,57 @@ def test_what_an_audit_cannot_check_says_why(
     assert unchecked and all(r["reason"] for r in unchecked)
     assert rows["http.idempotent"]["reason"] == "an audit reads each job once"
     assert "None" not in capsys.readouterr().out
+
+
+def test_a_resume_against_another_target_is_refused(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The ids before the checkpoint were never asked of this target: going on would count
+    # another target's answers as its own.
+    assert _audit(service.base_url, tmp_path, LISTED) == 1
+    _cut_after_first_checkpoint(tmp_path)
+    record = tmp_path / "r" / "audit.ndjson"
+    before = record.read_bytes()
+    capsys.readouterr()
+    other = service.base_url.replace("127.0.0.1", "localhost")  # the same server, named apart
+    assert _audit(other, tmp_path, LISTED, "--resume") == 4
+    error = capsys.readouterr().err
+    assert "was written for target" in error and "--base-url" in error
+    assert record.read_bytes() == before
+
+
+def test_a_record_holding_two_audits_is_refused_not_counted_twice(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What an older version left when an audit was run again without --resume: appended.
+    assert _audit(service.base_url, tmp_path, LISTED) == 1
+    record = tmp_path / "r" / "audit.ndjson"
+    once = record.read_text()
+    record.write_text(once + once)
+    assert _audit(service.base_url, tmp_path, LISTED, "--resume") == 4
+    assert "a second audit begins here" in capsys.readouterr().err
+
+
+def test_a_checkpoint_cut_before_its_newline_is_not_taken(service: Service, tmp_path: Path) -> None:
+    assert _audit(service.base_url, tmp_path, LISTED) == 1
+    record = tmp_path / "r" / "audit.ndjson"
+    lines = record.read_text().splitlines()
+    kept = _cut_after_first_checkpoint(tmp_path)
+    second = next(line for line in lines[len(kept) :] if '"checkpoint"' in line)
+    # A full disk cut the second checkpoint's line: the first one is where to go on.
+    record.write_text("\n".join([*kept, second]))
+    assert _audit(service.base_url, tmp_path, LISTED, "--resume") == 1
+    assert _report(tmp_path)["audit"]["resumed_after"] == ROUND
+
+
+def test_jobs_not_judged_are_counted_past_the_first_fifty_listed(
+    service: Service, tmp_path: Path
+) -> None:
+    # An outage makes an error of every id: the report lists fifty, the record has all.
+    malformed = [f"not-a-uuid-{n}" for n in range(60)]
+    assert _audit(service.base_url, tmp_path, [*malformed, *HELD[:2]]) == 2
+    report = _report(tmp_path)
+    assert len(report["errors"]) == 50
+    assert any("10 more jobs could not be judged" in note for note in report["notes"])
+    lines = [json.loads(line) for line in (tmp_path / "r" / "audit.ndjson").open()]
+    assert sum("error" in line for line in lines) == 60
