@@ -262,6 +262,9 @@ def _validate(args: argparse.Namespace) -> ExitCode:
     from jobs_conformance.oracle import judge
     from jobs_conformance.recordings import Reading, read_records
 
+    if args.files.count("-") > 1:
+        # A second read of stdin finds it empty: an empty body would be judged, and failed.
+        raise UsageError("FILE", "-", "standard input named once (it can be read only once)")
     contract = load_contract()
     headers = (("Content-Type", args.content_type),) if args.content_type is not None else ()
     reading, failed, out = Reading(), False, sys.stdout

@@ -18,6 +18,7 @@ line's instead of being replaced by them.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import ssl
@@ -399,8 +400,14 @@ def _validated(
             value = kind(text)
         except (TypeError, ValueError):
             raise UsageError(source[dest], text, what) from None
-        # NaN compares unequal to itself.
-        if value != value or value < low or (high is not None and value > high):
+        # NaN compares unequal to itself; an infinite timeout or rate is no setting either
+        # (1e400 reads as one, and a deadline of now + inf is no time at all).
+        if (
+            value != value
+            or value in (math.inf, -math.inf)
+            or value < low
+            or (high is not None and value > high)
+        ):
             raise UsageError(source[dest], text, what)
         return value
 

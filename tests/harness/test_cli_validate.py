@@ -69,3 +69,8 @@ def test_unreadable_input_is_exit_2_and_other_files_are_still_judged(tmp_path):
 @pytest.mark.parametrize("args", [["--no-such-option"], ["validate-typo"]])
 def test_usage_errors_exit_4(args):
     usage_error(*args)
+
+
+def test_standard_input_named_twice_is_a_usage_error():
+    # Its second read would be empty: an empty body judged, and failed, though none was given.
+    assert "standard input named once" in usage_error("validate", "-", "-")

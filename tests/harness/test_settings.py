@@ -254,3 +254,10 @@ def test_the_gate_options_resolve_and_refuse_what_makes_no_sense(tmp_path):
         with pytest.raises(UsageError) as raised:
             _resolve(given, spelling=lambda o: o.cli_flag)
         assert raised.value.argument == named
+
+
+@pytest.mark.parametrize("text", ["1e400", "inf", "-inf", "nan"])
+def test_a_number_that_is_not_finite_is_a_usage_error(text):
+    # 1e400 reads as infinity: a timeout of it failed every request ("timestamp out of range").
+    with pytest.raises(UsageError, match="timeout"):
+        _resolve({"timeout": text})
