@@ -507,16 +507,23 @@ def report_of(
             + f"; findings job by job in {', '.join(extra['records'])}.",
             *extra.get("notes", ()),
         ],
+        # Stopped before the end of the list: no verdict on it, though every finding stands.
+        interrupted=bool(extra.get("stopped")),
         redactor=redactor,
     )
     if earlier:
-        _count_earlier(report, results, earlier, meta)
+        _count_earlier(report, results, earlier, meta, interrupted=bool(extra.get("stopped")))
     report["audit"] = {"jobs": jobs, "resumed_after": resumed, "samples": dict(extra["samples"])}
     return redactor.data(report)
 
 
 def _count_earlier(
-    report: dict[str, Any], results: Results, earlier: Mapping[str, Any], meta: Meta
+    report: dict[str, Any],
+    results: Results,
+    earlier: Mapping[str, Any],
+    meta: Meta,
+    *,
+    interrupted: bool,
 ) -> None:
     """Add what the jobs before the checkpoint showed to ``report``, built from ``results``
     alone: the counts of each requirement's row and of each finding, and the gate applied
@@ -602,8 +609,10 @@ def _count_earlier(
             "fixed": outcome.fixed,
             "unseen": outcome.unseen,
         }
-    # As report.verdict_of decides, over every job judged (an audit is never interrupted here).
-    if outcome.failing:
+    # As report.verdict_of decides, over every job judged.
+    if interrupted:
+        report["verdict"] = "incomplete"
+    elif outcome.failing:
         report["verdict"] = "fail"
     elif report["errors"] or outcome.unverified or outcome.unseen:
         report["verdict"] = "incomplete"
@@ -628,6 +637,7 @@ def merge_extra(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
         "samples": samples,
         "records": sorted(set(a["records"]) | set(b["records"])),
         "notes": sorted(set(a.get("notes", ())) | set(b.get("notes", ()))),
+        "stopped": a.get("stopped", 0) + b.get("stopped", 0),
     }
     earlier = _merge_earlier(a.get("earlier") or {}, b.get("earlier") or {})
     return merged | ({"earlier": earlier} if earlier else {})
@@ -658,7 +668,21 @@ def _merge_earlier(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    """``jobs-conformance audit``: judge every listed job; the exit code of the verdict."""
+    """``jobs-conformance audit``: judge every listed job; the exit code of the verdict.
+
+    SIGTERM and SIGHUP (CI cancelling the job) stop it as Ctrl-C does: the
+    report of what was judged is written, and ``--resume`` goes on."""
+    from jobs_conformance.signals import StopSignals
+
+    stops = StopSignals()
+    stops.install()
+    try:
+        return _run_audit(args, stops)
+    finally:
+        stops.restore()
+
+
+def _run_audit(args: argparse.Namespace, stops: Any) -> int:
     from jobs_conformance import merge
     from jobs_conformance.client import Client, ClientSettings
     from jobs_conformance.oracle import judge
@@ -738,6 +762,7 @@ def run_audit(args: argparse.Namespace) -> int:
     missing_counts: collections.Counter[int] = collections.Counter()
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
     judged, shown_at, width = done, clock, 0
+    stopped = None
     try:
         with record.open("r+b" if args.resume and record.exists() else "wb") as out:
             out.truncate(earlier.keep)  # a round the interrupted audit did not finish
@@ -805,6 +830,8 @@ def run_audit(args: argparse.Namespace) -> int:
                 if progress and now - shown_at >= _REFRESH_S:
                     width = _draw(progress_line(judged, total, now - clock, done), width)
                     shown_at = now
+    except KeyboardInterrupt as exc:
+        stopped = f"{str(exc) or 'interrupted'} after {judged} jobs"
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -813,7 +840,10 @@ def run_audit(args: argparse.Namespace) -> int:
             _draw(progress_line(judged, total, time.monotonic() - clock, done), width)
             sys.stderr.write("\n")
     none_found = None
-    if not found and not_found and (earlier.found is not None or not earlier.line):
+    if stopped is not None:
+        # The round in flight is not in the record: --resume judges it again.
+        errors.add(results, f"{stopped}: --resume goes on from the last checkpoint in {record}")
+    elif not found and not_found and (earlier.found is not None or not earlier.line):
         # None of the listed jobs was found: a wrong base URL or id list, not a verdict on
         # the service (as a run ends when none of its declared jobs is found).
         none_found = _none_found(
@@ -834,6 +864,7 @@ def run_audit(args: argparse.Namespace) -> int:
         "samples": dict(sorted(samples.items())),
         "records": [str(record)],
         "notes": notes,
+        "stopped": int(stopped is not None),  # parts stopped before their end
     }
     if earlier.line and none_found is None:
         extra["earlier"] = earlier.counted
@@ -848,7 +879,10 @@ def run_audit(args: argparse.Namespace) -> int:
     report = report_of(
         results, extra, meta, parts=merge.parts_of([args.ids_file], shard), redactor=redactor
     )
-    code = write_command_reports(report, report_dir, case="audit::listed jobs", redactor=redactor)
+    with stops.finishing():
+        code = write_command_reports(
+            report, report_dir, case="audit::listed jobs", redactor=redactor
+        )
     for line in render_console(report, report_dir=report_dir):
         print(line.text)
     if none_found is not None:

@@ -300,3 +300,47 @@ def test_jobs_not_judged_are_counted_past_the_first_fifty_listed(
     assert any("10 more jobs could not be judged" in note for note in report["notes"])
     lines = [json.loads(line) for line in (tmp_path / "r" / "audit.ndjson").open()]
     assert sum("error" in line for line in lines) == 60
+
+
+def test_sigterm_stops_an_audit_with_a_report_and_resume_goes_on(tmp_path: Path) -> None:
+    # CI cancelling the job: what was judged is reported (no verdict), and --resume finishes.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    held = [i for i in HELD if i != THROTTLED]
+    server = ReferenceServer(latency_ms=40)  # about a second a round of 16
+    server.store.put_many({**DOC_EXAMPLE, "id": i} for i in held)
+    listed = tmp_path / "ids.txt"
+    listed.write_text("\n".join(held) + "\n")
+    record = tmp_path / "r" / "audit.ndjson"
+    with server:
+        command = [
+            sys.executable, "-m", "jobs_conformance.cli", "audit", "--base-url", server.base_url,
+            "--job-ids-file", str(listed), "--report-dir", str(tmp_path / "r"), "--workers", "1",
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (
+            record.is_file() and '"checkpoint"' in record.read_text()
+        ):
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 2, err
+        report = _report(tmp_path)
+        assert report["verdict"] == "incomplete"
+        assert any("stopped by SIGTERM" in e and "--resume" in e for e in report["errors"])
+        assert b"Traceback" not in err
+        assert _audit_resumed(server.base_url, listed, tmp_path) == 0
+    resumed = _report(tmp_path)
+    assert resumed["verdict"] == "pass" and resumed["audit"]["resumed_after"] >= ROUND
+    assert resumed["audit"]["jobs"] == len(held)
+
+
+def _audit_resumed(base_url: str, listed: Path, folder: Path) -> int:
+    return cli(
+        ["audit", "--base-url", base_url, "--job-ids-file", str(listed), "--report-dir",
+         str(folder / "r"), "--workers", "1", "--resume"]
+    )  # fmt: skip
