@@ -99,8 +99,65 @@ def _opened(name: str) -> IO[bytes]:
     stream: IO[bytes] = sys.stdin.buffer if name == "-" else open(name, "rb")  # noqa: SIM115
     buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)  # type: ignore[arg-type]
     if buffered.peek(2)[:2] == _GZIP:  # type: ignore[attr-defined]
-        return io.BufferedReader(gzip.GzipFile(fileobj=buffered))  # type: ignore[arg-type]
+        return io.BufferedReader(_Gunzipped(buffered))
     return buffered
+
+
+class _Gunzipped(io.RawIOBase):
+    """A gzip stream, one member or several, decompressed as it is read.
+
+    ``gzip.GzipFile`` under a buffer raises at a cut or spoiled end before
+    what it decompressed last reaches the reader: the lines of a whole
+    buffer were lost. Here every byte decompressed is returned first, and
+    the error comes with the read after it. Each step decompresses at most
+    a chunk, so a small input that inflates hugely is read in constant memory.
+    """
+
+    _CHUNK = 1 << 16
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)  # a gzip header and trailer
+        self._out = memoryview(b"")
+        self._error: Exception | None = None
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._out and not self._ended:
+            if self._error is not None:
+                error, self._error, self._ended = self._error, None, True
+                raise error
+            try:
+                self._out = memoryview(self._inflated())
+            except (zlib.error, EOFError, OSError) as exc:  # gzip.BadGzipFile is an OSError
+                self._error = exc
+        count = min(len(buffer), len(self._out))
+        buffer[:count] = self._out[:count]
+        self._out = self._out[count:]
+        return count
+
+    def _inflated(self) -> bytes:
+        """The next bytes decompressed (perhaps none yet); b"" with ``_ended`` at the end."""
+        inflate = self._inflate
+        if inflate.eof:  # a member ended: another may follow (gzip -c a b > c)
+            # What came after it (unconsumed_tail may hold it too: it is never read again).
+            rest = inflate.unused_data or self._source.read(self._CHUNK)
+            if not rest:
+                self._ended = True
+                return b""
+            if not _GZIP.startswith(rest[:2]):
+                raise gzip.BadGzipFile("what follows the gzip data is not gzip")
+            self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            return self._inflate.decompress(rest, self._CHUNK)
+        if inflate.unconsumed_tail:
+            return inflate.decompress(inflate.unconsumed_tail, self._CHUNK)
+        data = self._source.read(self._CHUNK)
+        if not data:
+            raise EOFError("the gzip data is cut short")
+        return inflate.decompress(data, self._CHUNK)
 
 
 def read_records(

@@ -161,3 +161,28 @@ def test_a_byte_order_mark_before_a_recording_says_nothing_of_its_format(tmp_pat
     for name, text in (("t.ndjson", line * 2), ("t.har", har), ("t.yaml", cassette)):
         records, reading = _read(tmp_path / name, bom + text.encode())
         assert reading.messages == [] and records and all(r.status == 200 for r in records), name
+
+
+def test_a_gzip_input_gives_every_line_before_where_it_breaks(tmp_path: Path) -> None:
+    import gzip
+    import zlib
+
+    text = "".join(f'{{"url": "{_URL}", "status": {200 + n % 300}}}\n' for n in range(20_000))
+    data = text.encode()
+    packed = gzip.compress(data)
+    cut = packed[: len(packed) // 2]
+    # zlib's own count of the whole lines before the cut: everything it can decompress.
+    before_cut = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(cut).count(b"\n")
+    cases = [
+        ("junk after it", packed + b"not gzip at all", 20_000, "not gzip"),
+        ("cut in the middle", cut, before_cut, "cut short"),
+        ("two members", gzip.compress(data[:9999]) + gzip.compress(data[9999:]), 20_000, None),
+    ]
+    for name, raw, lines, said in cases:
+        records, reading = _read(tmp_path / "t.ndjson.gz", raw)
+        assert len(records) == lines, name
+        if said is None:
+            assert reading.messages == [], name
+        else:
+            (message,) = reading.messages
+            assert "cannot read to the end" in message and said in message, name
