@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from jobs_conformance.exchange import Exchange
     from jobs_conformance.merge import Meta
     from jobs_conformance.results import Results
+    from jobs_conformance.signals import StopSignals
 
 __all__ = [
     "RECORD",
@@ -674,19 +675,16 @@ def run_audit(args: argparse.Namespace) -> int:
     report of what was judged is written, and ``--resume`` goes on."""
     from jobs_conformance.signals import StopSignals
 
-    stops = StopSignals()
-    stops.install()
-    try:
+    with StopSignals().installed() as stops:
         return _run_audit(args, stops)
-    finally:
-        stops.restore()
 
 
-def _run_audit(args: argparse.Namespace, stops: Any) -> int:
+def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
     from jobs_conformance import merge
     from jobs_conformance.client import Client, ClientSettings
     from jobs_conformance.oracle import judge
-    from jobs_conformance.render import render_console, write_command_reports
+    from jobs_conformance.render import show_command_reports
+    from jobs_conformance.report import report_folder
     from jobs_conformance.results import Results, finding_id
 
     settings = resolve_cli(args, _OPTIONS)
@@ -694,12 +692,8 @@ def _run_audit(args: argparse.Namespace, stops: Any) -> int:
         raise UsageError("--base-url", "(not given)", "the service to audit")
     shard: Shard = getattr(args, "shard", ALL)
     contract = load_contract()
-    report_dir = Path(args.report_dir)
+    report_dir = report_folder(Path(args.report_dir))
     record = report_dir / RECORD
-    try:
-        report_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError("--report-dir", str(report_dir), f"a folder ({exc.strerror})") from None
     if record.exists() and not record.is_file():
         raise UsageError("--report-dir", str(report_dir), f"a folder where {RECORD} is a file")
     ids = _shard_ids(args.ids_file, shard)
@@ -880,11 +874,9 @@ def _run_audit(args: argparse.Namespace, stops: Any) -> int:
         results, extra, meta, parts=merge.parts_of([args.ids_file], shard), redactor=redactor
     )
     with stops.finishing():
-        code = write_command_reports(
+        code = show_command_reports(
             report, report_dir, case="audit::listed jobs", redactor=redactor
         )
-    for line in render_console(report, report_dir=report_dir):
-        print(line.text)
     if none_found is not None:
         print(f"jobs-conformance audit: {redactor.text(none_found)}", file=sys.stderr)
     return code

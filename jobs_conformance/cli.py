@@ -431,10 +431,9 @@ def _report(args: argparse.Namespace) -> ExitCode:
 
 
 def _merge(args: argparse.Namespace) -> ExitCode:
-    from jobs_conformance.errors import ReportsNotWritten
     from jobs_conformance.merge import merge_records
     from jobs_conformance.redact import Redactor
-    from jobs_conformance.render import render_console, write_command_reports
+    from jobs_conformance.render import show_command_reports
     from jobs_conformance.report import report_folder
 
     report_dir = report_folder(Path(args.report_dir or "reports"))
@@ -447,16 +446,11 @@ def _merge(args: argparse.Namespace) -> ExitCode:
         raise UsageError(
             "--merge", ", ".join(args.merge), f"records whose partial results merge ({exc!r})"
         ) from exc
-    problem = None
-    try:
-        code = write_command_reports(
+    return ExitCode(
+        show_command_reports(
             report, report_dir, case=f"{report['partial']['kind']}::merged", redactor=Redactor()
         )
-    except ReportsNotWritten as exc:
-        code, problem = int(exc.exit_code), str(exc)
-    for line in render_console(report, report_dir=report_dir, problem=problem):
-        print(line.text)
-    return ExitCode(code)
+    )
 
 
 def _waive(args: argparse.Namespace) -> ExitCode:

@@ -595,16 +595,14 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from jobs_conformance.errors import ReportsNotWritten
-    from jobs_conformance.render import render_console, write_command_reports
+    from jobs_conformance.render import show_command_reports
     from jobs_conformance.report import report_folder
     from jobs_conformance.signals import StopSignals
 
     settings = resolve_cli(args, COMMAND_OPTIONS)
     report_dir = report_folder(Path(args.report_dir))
-    stops = StopSignals()  # SIGTERM and SIGHUP (CI cancelling the job) stop it as Ctrl-C does
-    stops.install()
-    try:
+    # SIGTERM and SIGHUP (CI cancelling the job) stop it as Ctrl-C does.
+    with StopSignals().installed() as stops:
         report = observe_record(
             args.files,
             fmt=args.fmt,
@@ -613,16 +611,7 @@ def _run(args: argparse.Namespace) -> int:
             shard=args.shard,
             policy=policy_of(settings),
         )
-        problem = None
-        try:
-            with stops.finishing():
-                code = write_command_reports(
-                    report, report_dir, case="observe::recorded traffic", redactor=Redactor()
-                )
-        except ReportsNotWritten as exc:  # the verdict is still shown, with why no gate gets it
-            code, problem = int(exc.exit_code), str(exc)
-    finally:
-        stops.restore()
-    for line in render_console(report, report_dir=report_dir, problem=problem):
-        print(line.text)
-    return code
+        with stops.finishing():
+            return show_command_reports(
+                report, report_dir, case="observe::recorded traffic", redactor=Redactor()
+            )

@@ -438,6 +438,24 @@ def write_human_reports(report: Mapping[str, Any], report_dir: Path) -> list[Pat
     return paths
 
 
+def show_command_reports(
+    report: Mapping[str, Any], report_dir: Path, *, case: str, redactor: Any
+) -> int:
+    """:func:`write_command_reports`, then the console table; the exit code. A folder that
+    refuses the reports does not hide the verdict: the table is shown, led by why no gate
+    gets it (no verdict)."""
+    from jobs_conformance.errors import ReportsNotWritten
+
+    problem = None
+    try:
+        code = write_command_reports(report, report_dir, case=case, redactor=redactor)
+    except ReportsNotWritten as exc:
+        code, problem = int(exc.exit_code), str(exc)
+    for line in render_console(report, report_dir=report_dir, problem=problem):
+        print(line.text)
+    return code
+
+
 def write_command_reports(
     report: Mapping[str, Any], report_dir: Path, *, case: str, redactor: Any
 ) -> int:

@@ -46,6 +46,15 @@ class StopSignals:
             self._previous[number] = previous
             signal.signal(number, self._handle)
 
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[StopSignals]:
+        """Installed for the ``with`` block (a command's whole run), then restored."""
+        self.install()
+        try:
+            yield self
+        finally:
+            self.restore()
+
     def restore(self) -> None:
         for number, previous in self._previous.items():
             signal.signal(number, previous)
