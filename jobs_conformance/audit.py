@@ -101,6 +101,8 @@ _REASONS = {
     "auth.required": "an audit sends only the configured credentials",
     "seed.round-trip": "an audit seeds nothing",
 }
+# Enough of the record's end to hold its last checkpoint (about a kilobyte).
+_TAIL_BYTES = 64 * 1024
 _REFRESH_S = 0.2  # a progress line a round would flicker at 1,000 jobs/s
 _SHA256_HEX = frozenset("0123456789abcdef")
 _T = TypeVar("_T")
@@ -268,6 +270,36 @@ def read_record(record: Path, contract: Contract, shard: Shard = ALL) -> Earlier
             "--shard", str(shard), f"{earlier.shard}, the shard of the checkpoints in {record}"
         )
     return earlier
+
+
+def _refuse_unfinished(record: Path, report_dir: Path) -> None:
+    """Refuse to start ``record`` over while it holds an audit that did not finish: a rerun
+    that forgot ``--resume`` would throw away the progress of an interrupted audit."""
+    try:
+        with record.open("rb") as stream:
+            size = stream.seek(0, os.SEEK_END)
+            stream.seek(max(0, size - _TAIL_BYTES))
+            tail = stream.read()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UsageError(
+            "--report-dir", str(report_dir), f"a folder whose {RECORD} can be read ({exc.strerror})"
+        ) from None
+    if not tail:
+        return
+    last = tail.rstrip(b"\n").rpartition(b"\n")[2]
+    with contextlib.suppress(ValueError):
+        entry = json.loads(last)
+        if tail.endswith(b"\n") and isinstance(entry, dict) and entry.get("finished") is True:
+            return
+    raise UsageError(
+        "--report-dir",
+        str(report_dir),
+        f"a folder whose {RECORD} holds no unfinished audit: it holds one that was stopped "
+        "(or written by a version that did not mark an audit finished); --resume goes on "
+        "with it, --restart starts over and discards it",
+    )
 
 
 def _bad_line(record: Path, number: int, expected: str) -> UsageError:
@@ -446,15 +478,17 @@ def _keep_smallest(kept: list[str], job_id: str) -> None:
     del kept[_SAMPLES:]
 
 
-def _one_ahead(items: Iterable[_T], start: Callable[[_T], _R]) -> Iterator[_R]:
-    """``start(item)`` for each item, one item ahead of the consumer: round k+1's requests are
-    in flight while round k is judged (judging holds the GIL; waiting on the network does not)."""
+def _one_ahead(items: Iterable[_T], start: Callable[[_T], _R]) -> Iterator[tuple[_R, bool]]:
+    """``start(item)`` for each item, one item ahead of the consumer, and whether it is the
+    last: round k+1's requests are in flight while round k is judged (judging holds the GIL;
+    waiting on the network does not)."""
     pending: list[_R] = []
     for item in items:
         pending.append(start(item))
         if len(pending) > 1:
-            yield pending.pop(0)
-    yield from pending
+            yield pending.pop(0), False
+    for started in pending:
+        yield started, True
 
 
 def _rounds(ids: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -696,6 +730,8 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
     record = report_dir / RECORD
     if record.exists() and not record.is_file():
         raise UsageError("--report-dir", str(report_dir), f"a folder where {RECORD} is a file")
+    if not (args.resume or args.restart):
+        _refuse_unfinished(record, report_dir)
     ids = _shard_ids(args.ids_file, shard)
     redactor = Redactor.for_settings(settings, settings.headers)
     earlier = read_record(record, contract, shard) if args.resume else Earlier()
@@ -762,7 +798,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
             out.truncate(earlier.keep)  # a round the interrupted audit did not finish
             out.seek(earlier.keep)
             rounds = _rounds(ids, settings.workers * 16)
-            for chunk, valid, answers in _one_ahead(rounds, sent):
+            for (chunk, valid, answers), last in _one_ahead(rounds, sent):
                 lines: list[dict[str, Any]] = []
                 for job_id in chunk:
                     _hash_id(digest, job_id)
@@ -815,6 +851,9 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                 checkpoint = _checkpoint(
                     judged, shard, digest, checked, found, not_found, judged_by
                 )
+                if last:
+                    # An audit run again without --resume may start this record over.
+                    checkpoint["finished"] = True
                 # The values redacted, not their JSON text: an escaped secret would not match,
                 # and a redaction cutting through an escape would spoil the line.
                 text = "".join(json.dumps(redactor.data(line)) + "\n" for line in lines)
@@ -984,8 +1023,14 @@ def add_parser(subparsers: Any) -> None:
         help="one held job id a line; '-' is stdin",
     )
     parser.add_argument("--report-dir", default="reports", help="where reports are written")
-    parser.add_argument(
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument(
         "--resume", action="store_true", help="go on after the last checkpoint of audit.ndjson"
+    )
+    again.add_argument(
+        "--restart",
+        action="store_true",
+        help="start over when audit.ndjson holds an audit that did not finish (discarding it)",
     )
     parser.add_argument(
         "--shard",

@@ -90,18 +90,20 @@ _USERINFO = re.compile(rf"(?i)\b([a-z][a-z0-9+.-]*://){_PART}(?::{_PART})*@")
 _SCHEME_RELATIVE = re.compile(rf"""//(?<![^\s"'`(<\[{{=>]//){_PART}(?::{_PART})*@""")
 # The WHATWG URL Standard reads an authority after its special schemes however
 # many slashes or backslashes follow, none too ("http:user:pw@host"). Without a
-# "/" to stop it, a scan would run over any later "http:", so it stops after a
-# few colons, which keeps it linear.
+# "/" to stop it, a scan would run over any later "http:", so it stops after
+# _LOOSE_COLONS colons, which keeps it linear: a user-info of more is not hidden
+# in the forms without "//".
+_LOOSE_COLONS = 16
 _LAX_SCHEME = re.compile(
     r"(?i)(:(?:(?<=\bhttp:)|(?<=\bhttps:)|(?<=\bws:)|(?<=\bwss:)|(?<=\bftp:))[/\\]*+)"
-    rf"{_PART}(?::{_PART}){{0,4}}@"
+    rf"{_PART}(?::{_PART}){{0,{_LOOSE_COLONS}}}@"
 )
 # No scheme at all: "user:password@host/..." or "...@host:port" (curl takes a
 # proxy so), starting where a URL may, and not at a special scheme; a host that
 # ends there ("mailto:a@b.org", "Contact:ops@example.org") is an e-mail address.
 _BARE_HOST = r"(?:[\w.-]+|\[[\w:.%]+\])(?:(?::\d+)?/|:\d+(?![\w.]))"
 _BARE_USERINFO = re.compile(
-    rf"""(?i)(?<![^\s"'`(<\[{{=>])(?!(?:https?|wss?|ftp):)[\w.~%+-]+:{_PART}(?::{_PART}){{0,3}}"""
+    rf"""(?i)(?<![^\s"'`(<\[{{=>])(?!(?:https?|wss?|ftp):)[\w.~%+-]+:{_PART}(?::{_PART}){{0,{_LOOSE_COLONS - 1}}}"""
     rf"@(?={_BARE_HOST})"
 )
 _HAS_BARE_HOST = re.compile(f"@{_BARE_HOST}")

@@ -344,3 +344,40 @@ def _audit_resumed(base_url: str, listed: Path, folder: Path) -> int:
         ["audit", "--base-url", base_url, "--job-ids-file", str(listed), "--report-dir",
          str(folder / "r"), "--workers", "1", "--resume"]
     )  # fmt: skip
+
+
+def test_an_unfinished_audit_is_not_started_over_without_resume_or_restart(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _audit(service.base_url, tmp_path, LISTED) == 1
+    record = tmp_path / "r" / "audit.ndjson"
+    kept = _cut_after_first_checkpoint(tmp_path)
+    interrupted = record.read_bytes()
+    capsys.readouterr()
+    # The rerun that forgot --resume: the interrupted audit's progress is kept, and why said.
+    assert _audit(service.base_url, tmp_path, LISTED) == 4
+    error = capsys.readouterr().err
+    assert "--resume goes on" in error and "--restart starts over" in error
+    assert record.read_bytes() == interrupted
+    with pytest.raises(SystemExit) as both:
+        _audit(service.base_url, tmp_path, LISTED, "--resume", "--restart")
+    assert both.value.code == 4
+    assert record.read_bytes() == interrupted
+    assert _audit(service.base_url, tmp_path, LISTED, "--restart") == 1
+    restarted = record.read_text().splitlines()
+    assert _report(tmp_path)["audit"]["resumed_after"] == 0
+    assert restarted[: len(kept)] == kept and len(restarted) > len(kept)
+    # A finished audit is run again afresh without --resume: one audit in the record.
+    assert _audit(service.base_url, tmp_path, LISTED) == 1
+    assert record.read_text().splitlines() == restarted
+    assert json.loads(restarted[-1])["finished"] is True
+    assert sum('"finished"' in line for line in restarted) == 1
+
+
+def test_an_audit_of_no_ids_leaves_a_record_a_rerun_may_start_over(
+    service: Service, tmp_path: Path
+) -> None:
+    # An empty list checks nothing (no verdict), and its record holds nothing to go on with.
+    assert _audit(service.base_url, tmp_path, []) == 2
+    assert (tmp_path / "r" / "audit.ndjson").read_bytes() == b""
+    assert _audit(service.base_url, tmp_path, HELD[:3]) == 0
