@@ -570,7 +570,8 @@ def _count_earlier(
     """
     from jobs_conformance.contract import load_contract
     from jobs_conformance.gate import Gate
-    from jobs_conformance.report import findings_of
+    from jobs_conformance.report import findings_of, verdict
+    from jobs_conformance.results import row_status
 
     findings = {f["id"]: f for f in findings_of(results)}
     for finding_id, old in earlier["findings"].items():
@@ -605,14 +606,8 @@ def _count_earlier(
     # As report.build_report gives every row its status, and the gate its findings.
     checked = set()
     for row in rows:
-        row["status"] = (
-            "fail"
-            if row["failed"]
-            else "affected"
-            if row["affected"]
-            else "pass"
-            if row["checked"]
-            else "not-checked"
+        row["status"] = row_status(
+            checked=row["checked"], failed=row["failed"], affected=row["affected"]
         )
         if row["status"] != "not-checked":
             row["reason"] = None
@@ -645,14 +640,13 @@ def _count_earlier(
             "unseen": outcome.unseen,
         }
     # As report.verdict_of decides, over every job judged.
-    if interrupted:
-        report["verdict"] = "incomplete"
-    elif outcome.failing:
-        report["verdict"] = "fail"
-    elif report["errors"] or outcome.unverified or outcome.unseen:
-        report["verdict"] = "incomplete"
-    else:
-        report["verdict"] = "pass" if checked else "incomplete"
+    report["verdict"] = verdict(
+        failing=outcome.failing,
+        interrupted=interrupted,
+        errors=bool(report["errors"]),
+        unverified=bool(outcome.unverified or outcome.unseen),
+        checked=bool(checked),
+    )
 
 
 def merge_extra(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:

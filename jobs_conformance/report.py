@@ -29,6 +29,7 @@ __all__ = [
     "CaseOutcome",
     "build_report",
     "findings_of",
+    "verdict",
     "verdict_of",
     "write_atomic",
     "write_json",
@@ -56,16 +57,27 @@ def verdict_of(
 ) -> str:
     """``fail`` when a finding fails the run (the gate's ``failing``); ``incomplete`` when no
     verdict could be reached (``unverified``: waived debt that could not be observed)."""
+    return verdict(
+        failing=failing,
+        interrupted=interrupted,
+        errors=bool(results.errors or results.crashes),
+        unverified=unverified,
+        checked=any(r.checked for r in results.rows()),
+    )
+
+
+def verdict(
+    *, failing: bool, interrupted: bool, errors: bool, unverified: bool, checked: bool
+) -> str:
+    """The verdict rule, whatever the counts come from (a run's results, an audit's record)."""
     if interrupted:
         return "incomplete"
     if failing:
         return "fail"
-    if results.errors or results.crashes or unverified:
+    if errors or unverified:
         return "incomplete"
-    if not any(r.checked for r in results.rows()):
-        # Nothing was judged (--collect-only, say): no verdict, never a pass.
-        return "incomplete"
-    return "pass"
+    # Nothing was judged (--collect-only, say): no verdict, never a pass.
+    return "pass" if checked else "incomplete"
 
 
 def build_report(

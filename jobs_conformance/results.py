@@ -22,7 +22,14 @@ from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.oracle import Judgement, Violation
 from jobs_conformance.redact import Redactor
 
-__all__ = ["Counterexample", "FailingClass", "RequirementResult", "Results", "finding_id"]
+__all__ = [
+    "Counterexample",
+    "FailingClass",
+    "RequirementResult",
+    "Results",
+    "finding_id",
+    "row_status",
+]
 
 # Failing classes a report shows per requirement; the rest are counted.
 MAX_CLASSES_SHOWN = 12
@@ -258,11 +265,16 @@ class RequirementResult:
 
     @property
     def status(self) -> str:
-        if self.failed:
-            return "fail"
-        if self.affected:
-            return "affected"
-        return "pass" if self.checked else "not-checked"
+        return row_status(checked=self.checked, failed=self.failed, affected=self.affected)
+
+
+def row_status(*, checked: int, failed: int, affected: int) -> str:
+    """A requirement's status from its counts: what a report's row says, however counted."""
+    if failed:
+        return "fail"
+    if affected:
+        return "affected"
+    return "pass" if checked else "not-checked"
 
 
 class Results:
