@@ -26,10 +26,19 @@ from typing import Any
 
 from jobs_conformance.errors import UsageError
 from jobs_conformance.redact import Redactor
-from jobs_conformance.results import Results
+from jobs_conformance.results import Results, error_order
 from jobs_conformance.shards import Shard
 
-__all__ = ["KINDS", "Meta", "judged", "merge_records", "partial_of", "parts_of", "record_of"]
+__all__ = [
+    "KINDS",
+    "Meta",
+    "judged",
+    "merge_records",
+    "missing_shards",
+    "partial_of",
+    "parts_of",
+    "record_of",
+]
 
 
 @dataclass(frozen=True)
@@ -57,7 +66,7 @@ def partial_of(
 
     ``results`` must be final: its errors are sorted here, as a merge sorts them.
     """
-    results.errors.sort()
+    results.errors.sort(key=error_order)
     return {
         "kind": kind,
         "parts": sorted(parts),
@@ -128,14 +137,18 @@ def _builder(kind: str) -> tuple[Callable[..., dict[str, Any]], Callable[..., di
 KINDS = ("observe", "audit")
 
 
-def _covered(parts: set[str]) -> set[str]:
-    """Parts with every shard of one source present collapse to that source's whole."""
+def _shards_by_source(parts: set[str]) -> dict[str, set[Shard]]:
     by_source: dict[str, set[Shard]] = {}
     for part in parts:
         shard, _, source = part.partition("|")
         by_source.setdefault(source, set()).add(Shard.parse(shard))
+    return by_source
+
+
+def _covered(parts: set[str]) -> set[str]:
+    """Parts with every shard of one source present collapse to that source's whole."""
     collapsed = set()
-    for source, shards in by_source.items():
+    for source, shards in _shards_by_source(parts).items():
         counts = {s.count for s in shards}
         if len(counts) == 1 and len(shards) == next(iter(counts)):
             collapsed.add(f"{Shard()}|{source}")
@@ -222,4 +235,27 @@ def merge_records(
         strict=strict.pop(),
         policy=json.loads(policies.pop()),
     )
-    return build(results, extra or {}, meta, parts=sorted(parts))
+    report = build(results, extra or {}, meta, parts=sorted(parts))
+    missing = missing_shards(parts)
+    if missing:
+        # The parts merge on (their partial results are whole), but what they judged is not
+        # all of the input: no verdict on it, whatever the parts found.
+        report["errors"] = [
+            *report["errors"],
+            f"no part judged {', '.join(missing)}: the merged report covers only the shards "
+            "given (merge the missing parts' records to complete it)",
+        ]
+        report["verdict"] = "incomplete"
+    return report
+
+
+def missing_shards(parts: set[str]) -> list[str]:
+    """The shards of each source that no part covers (``parts`` collapsed by ``_covered``)."""
+    missing = []
+    for source, shards in sorted(_shards_by_source(parts).items()):
+        for count in sorted({s.count for s in shards}):
+            have = {s.index for s in shards if s.count == count}
+            missing += [
+                f"shard {k}/{count} of {source}" for k in range(1, count + 1) if k not in have
+            ]
+    return missing

@@ -30,7 +30,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote
 
 from jobs_conformance.contract import Contract, load_contract
@@ -39,9 +39,12 @@ from jobs_conformance.gate import COMMAND_OPTIONS, policy_of
 from jobs_conformance.merge import Meta, parts_of, record_of
 from jobs_conformance.recordings import FORMATS, Reading, Record, read_records
 from jobs_conformance.redact import Redactor, recorded_secrets
-from jobs_conformance.results import Results
+from jobs_conformance.results import Results, error_order
 from jobs_conformance.settings import add_cli_options, resolve_cli
 from jobs_conformance.shards import ALL, Shard, shard_argument, url_path
+
+if TYPE_CHECKING:
+    from jobs_conformance.oracle import Judgement, Violation
 
 __all__ = [
     "FirstReads",
@@ -73,17 +76,17 @@ class FirstReads:
     """Every read of a well-formed id, on disk, for what two reads of one job show.
 
     A repeat with the same ``updatedAt`` and another body, or another case
-    with another outcome, is seen only against the first read of the same
-    job, which may be any number of records back. Held in memory, the reads
-    grow with the number of distinct jobs (a gigabyte of traffic holds
+    with another outcome, is seen only against the read of the same job
+    before it, which may be any number of records back. Held in memory, the
+    reads grow with the number of distinct jobs (a gigabyte of traffic holds
     millions); looked up on disk as they come, each read costs a random
     probe into an index larger than any cache. So reads are only appended
     to a throwaway SQLite file while the traffic streams (a batch at a
     time: sequential writes), and the jobs read more than once are found at
     the end, by one sort of the keys (an index built in one pass); only
-    their reads are read back, in order, each later one compared with the
-    job's first. Findings do not depend on when they are judged: the record
-    is a sum over exchanges.
+    their reads are read back, in order, each compared with the one before.
+    Findings do not depend on when they are judged: the record is a sum
+    over exchanges.
     """
 
     BATCH = 512
@@ -170,9 +173,9 @@ class FirstReads:
                 self._refuse(exc)
 
     def again(self) -> Iterator[tuple[str, Exchange]]:
-        """What the reads show against the first read of their job: each later read in another
-        case (compared with it), and each repeat with the same ``updatedAt`` (the same body),
-        with the ``test`` it was noted under. Once, after every read is noted.
+        """What the reads show against the read of their job before them: each read in another
+        case than that one (compared with it), and each repeat with the same ``updatedAt``
+        (the same body), with the ``test`` it was noted under. Once, after every read is noted.
 
         When the scratch file fails (now, or while the reads were noted), what
         was yielded stands and :attr:`refused` says why the rest was not."""
@@ -194,44 +197,57 @@ class FirstReads:
         )
         tags = list(self._tags)
         key: str | None = None
-        first: _Read | None = None
-        baseline: Exchange | None = None
+        previous: _Read | None = None
+        # The last read of each form of the job's id (its cases, in the order met).
+        by_form: dict[str, _Read] = {}
         for row_key, blob in rows:
             read = _Read(*marshal.loads(blob))
-            if first is None or row_key != key:  # a new job: its first read
-                key, first, baseline = row_key, read, None
+            if previous is None or row_key != key:  # a new job: its first read
+                key, previous, by_form = row_key, read, {read.job_id: read}
                 continue
-            alternates: tuple[Exchange, ...] = ()
-            if read.job_id != first.job_id:
-                intent = Intent.CASE_VARIANT
-                if read.updated != first.updated:
-                    # Another updatedAt: another version of the job, any member of
-                    # which may have changed; only the statuses compare (a run's
-                    # repeats, its alternates, rule out what changed between reads).
-                    alternates = (read.exchange(),)
-            elif (
-                read.status == first.status == 200
+            # Cases: each read against the one just before it, so a job deleted (or
+            # changed) between two reads shows so in the reads between, not as a
+            # disagreement of cases.
+            before, previous = previous, read
+            if read.job_id != before.job_id:
+                # Another updatedAt: another version of the job, any member of which may
+                # have changed; only the statuses compare (a run's repeats, its
+                # alternates, rule out what changed between reads).
+                alternates = (read.exchange(),) if read.updated != before.updated else ()
+                yield tags[read.tag], _comparison(read, before, Intent.CASE_VARIANT, alternates)
+            # Repeats: against the last read of the same form.
+            same = by_form.get(read.job_id)
+            if len(by_form) >= _MAX_FORMS:  # a hostile recording's endless cases
+                by_form.clear()
+            by_form[read.job_id] = read
+            if (
+                same is not None
+                and read.status == same.status == 200
                 and read.updated is not None
-                and read.updated == first.updated
+                and read.updated == same.updated
                 and read.body is not None
-                and first.body is not None
+                and same.body is not None
             ):
                 # The same updatedAt, the same version: the same body (another one:
                 # reading the job changed it, or two replicas disagree about it).
-                intent = Intent.REPEAT
-            else:
-                continue
-            if baseline is None:
-                baseline = first.exchange()
-            yield (
-                tags[read.tag],
-                dataclasses.replace(
-                    alternates[0] if alternates else read.exchange(),
-                    intent=intent,
-                    baseline=baseline,
-                    alternates=alternates,
-                ),
-            )
+                yield tags[read.tag], _comparison(read, same, Intent.REPEAT, ())
+
+
+# Forms of one job's id remembered for its repeats: its cases, which traffic has few of.
+_MAX_FORMS = 64
+
+
+def _comparison(
+    read: _Read, baseline: _Read, intent: Intent, alternates: tuple[Exchange, ...]
+) -> Exchange:
+    """``read`` (or, with another version between, its alternate) to judge against
+    ``baseline``, under ``intent``."""
+    return dataclasses.replace(
+        alternates[0] if alternates else read.exchange(),
+        intent=intent,
+        baseline=baseline.exchange(),
+        alternates=alternates,
+    )
 
 
 def _updated(exchange: Exchange) -> str | None:
@@ -244,7 +260,7 @@ def _updated(exchange: Exchange) -> str | None:
 
 
 class _Read(NamedTuple):
-    """A read noted by :class:`FirstReads`: what compares it with the first, and what
+    """A read noted by :class:`FirstReads`: what compares it with another, and what
     rebuilds it as it was judged."""
 
     job_id: str
@@ -317,6 +333,10 @@ def exchanges_of(
         if not record.status:
             observed.skip("no answer recorded: status 0")  # a request that failed, in a HAR
             continue
+        about_the_request = _ANSWERS_THE_REQUEST.get(record.status)
+        if about_the_request is not None:
+            observed.skip(f"answered {record.status}: {about_the_request}")
+            continue
         observed.exchanges += 1
         request = HttpRequest(
             "GET", redactor.text(record.url), redactor.headers(record.request_headers)
@@ -338,6 +358,19 @@ def exchanges_of(
         if named is not None:
             exchange = dataclasses.replace(exchange, about=named)
         yield record.source, exchange
+
+
+# Answers to something of the request other than the id it names: no evidence about
+# the job or its id, whichever id was asked for. A run sends none of these headers and
+# judges its credentials apart (auth.required, opted into); traffic carries them all.
+_ANSWERS_THE_REQUEST = {
+    304: "not modified, the answer to a conditional request (RFC 9110 section 15.4.5)",
+    412: "a failed precondition of a conditional request (RFC 9110 section 15.5.13)",
+    401: "the request's credentials, not its id (RFC 9110 section 15.5.2)",
+    403: "the request's credentials, not its id (RFC 9110 section 15.5.4)",
+    407: "the proxy's credentials, not the id (RFC 9110 section 15.5.8)",
+    429: "too many requests, a rate limit (RFC 6585 section 4)",
+}
 
 
 def _secrets_of(record: Record) -> tuple[str, ...]:
@@ -375,8 +408,9 @@ def _job_id(url: str, path_prefix: str) -> str | None:
         path = path[len(path_prefix.rstrip("/")) :]
     head, sep, segment = path.rpartition("/jobs/")
     # Under a prefix, the path is exactly {prefix}/jobs/{jobId}; without one, any
-    # path that ends so.
-    if not sep or "/" in segment or (path_prefix and head):
+    # path that ends so. "/jobs/" alone is the collection (a list route with a
+    # trailing slash), not a job read by an empty id.
+    if not sep or not segment or "/" in segment or (path_prefix and head):
         return None
     return unquote(segment)
 
@@ -393,6 +427,35 @@ _REASONS = {
     "auth.required": "recorded traffic cannot show what a request without credentials gets",
     "seed.round-trip": "recorded traffic holds no seeding",
 }
+
+
+# What a read compared with the read of its job before it can show that it did not alone.
+_TWO_READS = frozenset({"http.case-insensitive", "http.idempotent"})
+
+
+def _what_two_reads_show(judgement: Judgement, exchange: Exchange, contract: Contract) -> Judgement:
+    """A comparison's judgement, of the two-read requirements only: the read compared was
+    judged, and counted, on its own (its body, its status, its id echo). A comparison's
+    violation that another of the read's own owns was reported with it, and is not again;
+    nor is a case's refusal that was a finding on its own (an upper-case id answered 400 or
+    500 is one behaviour, found by the read that was refused)."""
+    from jobs_conformance.oracle import judge
+
+    def new(violation: Violation) -> bool:
+        if violation.requirement != "http.case-insensitive":
+            return violation.requirement in _TWO_READS
+        missed = violation.evidence or exchange
+        if missed.response.status == 200:  # found in both cases, with other bodies
+            return True
+        alone = dataclasses.replace(missed, intent=_MAYBE_HELD, baseline=None, alternates=())
+        return not judge(alone, contract).violations
+
+    return dataclasses.replace(
+        judgement,
+        violations=tuple(v for v in judgement.violations if new(v)),
+        crashes=tuple(c for c in judgement.crashes if c.requirement in _TWO_READS),
+        applicable=judgement.applicable & _TWO_READS,
+    )
 
 
 def observe_record(
@@ -432,7 +495,10 @@ def observe_record(
     with FirstReads() as reads:
         try:
             for test, exchange in judged(reads):
-                results.observe(exchange, judge(exchange, contract), test=test, once=True)
+                judgement = judge(exchange, contract)
+                if exchange.baseline is not None:  # what again() yields: a read judged already
+                    judgement = _what_two_reads_show(judgement, exchange, contract)
+                results.observe(exchange, judgement, test=test, once=True)
                 reads.add(exchange, test)  # reads only: what again() yields is not one
         except KeyboardInterrupt as exc:
             # Ctrl-C, or a stop signal the command turned into one: what was judged is
@@ -507,7 +573,7 @@ def report_of(
     from jobs_conformance.recordings import MAX_UNREADABLE_SHOWN
 
     # The first in sorted order: what one process keeps, and what merged parts keep.
-    results.errors.sort()
+    results.errors.sort(key=error_order)
     del results.errors[MAX_UNREADABLE_SHOWN:]
     bodies = any(r.checked for r in results.rows() if r.requirement.id.startswith("body."))
     for result in results.rows():
@@ -518,15 +584,17 @@ def report_of(
                 else _REASONS.get(result.requirement.id, "the recorded traffic never showed it")
             )
     skipped = dict(sorted(extra["skipped"].items()))
+    exchanges = int(extra["exchanges"])
     notes = [
-        f"{extra['exchanges']} exchanges of GET /jobs/{{jobId}} judged; "
+        f"{exchanges} exchange{'' if exchanges == 1 else 's'} of GET /jobs/{{jobId}} judged; "
         + (", ".join(f"{n} skipped ({why})" for why, n in skipped.items()) or "none skipped")
     ]
     unreadable, uncompared = int(extra["unreadable"]), int(extra.get("uncompared", 0))
     if unreadable:
         notes.append(
-            f"{unreadable} records could not be read (the first {len(results.errors)} are "
-            "listed under errors): no verdict on the traffic, though every finding stands."
+            f"{unreadable} record{' was' if unreadable == 1 else 's were'} not readable "
+            f"({'listed' if unreadable <= len(results.errors) else 'the first ones listed'} "
+            "under errors): no verdict on the traffic, though every finding stands."
         )
     stopped = int(extra.get("stopped", 0))
     if stopped:
@@ -579,8 +647,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--format", dest="fmt", choices=FORMATS, default="auto")
     parser.add_argument(
         "--path-prefix",
+        type=path_prefix_argument,
         default="",
-        help="the path the endpoint is under in the recording (a gateway's), e.g. /api/v2",
+        help="the path the endpoint is under in the recording (a gateway's), e.g. /api/v2, or "
+        "the base URL whose path it is",
     )
     parser.add_argument("--report-dir", default="reports", help="where reports are written")
     add_cli_options(parser, COMMAND_OPTIONS)  # what the findings mean for a gate, as for a run
@@ -592,6 +662,19 @@ def add_parser(subparsers: Any) -> None:
         help="judge only shard K of N (by job id); merge the parts with report --merge",
     )
     parser.set_defaults(handler=_run)
+
+
+def path_prefix_argument(text: str) -> str:
+    """``--path-prefix``'s argparse type: a path, or a base URL (``run --base-url``'s) whose path
+    it is; anything else is a usage error (exit 4), not a filter that skips every record."""
+    if text.startswith(("http://", "https://")):
+        return url_path(text)
+    if text and not text.startswith("/"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a path: expected one starting with '/' (e.g. /{text}) or a base "
+            "URL such as run's --base-url"
+        )
+    return text
 
 
 def _run(args: argparse.Namespace) -> int:

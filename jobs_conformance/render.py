@@ -313,10 +313,12 @@ def render_console(
     for note in [*report["notes"], *report["errors"][:5]]:
         lines.append(ConsoleLine(f"note: {visible(note.splitlines()[0] if note else '')}"))
     verdict = report["verdict"].upper()
+    # Recorded traffic is judged without sending anything: no count of requests to show.
+    observed = (report.get("partial") or {}).get("kind") == "observe"
+    sent = "" if observed else f"{_counted(report['requests_sent'], 'request')}, "
     lines.append(
         ConsoleLine(
-            f"verdict  {verdict}  ({_counted(report['requests_sent'], 'request')}, "
-            f"{report['duration_s']:.1f} s; reports in {report_dir}/)",
+            f"verdict  {verdict}  ({sent}{report['duration_s']:.1f} s; reports in {report_dir}/)",
             bold=True,
             red=verdict != "PASS",
             green=verdict == "PASS",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "FailingClass",
     "RequirementResult",
     "Results",
+    "error_order",
     "finding_id",
     "row_status",
 ]
@@ -275,6 +277,16 @@ def row_status(*, checked: int, failed: int, affected: int) -> str:
     if affected:
         return "affected"
     return "pass" if checked else "not-checked"
+
+
+_NUMBERS = re.compile(r"(\d+)")
+
+
+def error_order(message: str) -> tuple[Any, ...]:
+    """The order errors are listed in: as text, but numbers by value, so ``file:9`` comes
+    before ``file:10`` (a recording's first unreadable lines are the ones shown)."""
+    # Split on a captured group: text at even places, digits at odd ones, so tuples compare.
+    return tuple(int(p) if n % 2 else p for n, p in enumerate(_NUMBERS.split(message)))
 
 
 class Results:

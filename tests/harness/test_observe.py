@@ -297,7 +297,7 @@ def test_merge_refuses_what_would_count_twice_and_records_that_do_not_merge(tmp_
     assert both["coverage"]["exchanges"] == whole["coverage"]["exchanges"] + 2
 
 
-def test_a_job_read_again_far_later_is_compared_with_its_first_read(tmp_path):
+def test_a_job_read_again_far_later_is_compared_with_its_earlier_reads(tmp_path):
     from jobs_conformance.observe import FirstReads
 
     # Far enough apart that the first read is looked up on disk, not in the batch.
@@ -785,3 +785,125 @@ def test_an_answer_echoing_its_recorded_requests_credentials_hides_them_everywhe
     assert {"http.unknown-404", "http.malformed-4xx", "http.idempotent"} <= failed(report)
     for path in (tmp_path / "r").iterdir():
         assert "SEKRIT" not in path.read_text(errors="replace"), path.name
+
+
+@pytest.mark.parametrize("status", [304, 401, 403, 407, 412, 429])
+def test_answers_about_the_request_not_the_id_are_skipped_and_counted(tmp_path, status):
+    # A conditional request's 304, expired credentials, a rate limit: nothing of the id.
+    traffic = [
+        recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE),
+        recorded_exchange(f"/jobs/{DOC_ID.upper()}", status, {"error": "x"}),
+        recorded_exchange("/jobs/00000000-0000-4000-8000-000000000001", status),
+    ]
+    code, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    assert code == 0 and failed(report) == set()
+    assert report["coverage"]["exchanges"] == 1
+    ((why, count),) = report["coverage"]["skipped"].items()
+    assert why.startswith(f"answered {status}: ") and count == 2
+
+
+def test_a_server_error_is_still_judged_and_the_collection_is_another_endpoint(tmp_path):
+    traffic = [
+        recorded_exchange("/jobs/00000000-0000-4000-8000-000000000001", 500, "oops"),
+        recorded_exchange("/jobs/", 200, [DOC_EXAMPLE]),
+        recorded_exchange("/jobs/?page=2", 200, [DOC_EXAMPLE]),
+    ]
+    code, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    assert code == 1 and failed(report) == {"http.unknown-404"}
+    assert report["coverage"]["skipped"] == {"another endpoint": 2}
+
+
+def test_a_path_prefix_is_a_path_or_the_base_url_whose_path_it_is(tmp_path):
+    traffic = [recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE, host="https://gw/x/api/v2")]
+    source = _write(tmp_path / "t.ndjson", traffic)
+    for prefix in ("/x/api/v2", "/x/api/v2/", "https://gw/x/api/v2"):
+        out = tmp_path / prefix.replace("/", "_").replace(":", "")
+        assert cli(["observe", source, "--path-prefix", prefix, "--report-dir", str(out)]) == 0
+    error = usage_error("observe", source, "--path-prefix", "x/api/v2")
+    assert "/x/api/v2" in error and "base URL" in error
+
+
+def test_a_body_read_in_two_cases_is_judged_once_and_a_refusal_is_one_finding(tmp_path):
+    other = "0000000a-0000-4000-8000-00000000000b"
+    bad = {**DOC_EXAMPLE, "createdAt": "2023-11-07 05:31:56Z"}
+    traffic = [
+        recorded_exchange(f"/jobs/{DOC_ID}", 200, bad),
+        recorded_exchange(f"/jobs/{DOC_ID.upper()}", 200, bad),
+        # Another job, refused in upper case as if malformed: one behaviour, one finding.
+        recorded_exchange(f"/jobs/{other}", 200, {**DOC_EXAMPLE, "id": other}),
+        recorded_exchange(f"/jobs/{other.upper()}", 400, {"error": "bad id"}),
+    ]
+    _, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    rows = {r["id"]: r for r in report["requirements"]}
+    # Each read counts once for what it shows alone; comparisons count only for cases.
+    assert rows["body.datetime"]["checked"] == 3 and rows["body.datetime"]["failed"] == 2
+    assert rows["http.case-insensitive"]["checked"] == 2
+    assert {(f["requirement"], f["count"]) for f in report["findings"]} == {
+        ("body.datetime", 2),
+        ("http.unknown-404", 1),
+    }
+
+
+@pytest.mark.parametrize(
+    ("statuses", "finding"),
+    [
+        # Served, then gone: the reads in its own case say so, and the other case agrees.
+        ([("lower", 200), ("lower", 404), ("upper", 404)], False),
+        # Served in one case and refused in the other between two reads of the first.
+        ([("lower", 200), ("upper", 404), ("lower", 200)], True),
+        # Refused, then served in another case: created in between cannot be told apart.
+        ([("upper", 404), ("lower", 200)], True),
+    ],
+)
+def test_each_read_is_compared_with_the_read_of_its_job_before_it(tmp_path, statuses, finding):
+    traffic = [
+        recorded_exchange(
+            f"/jobs/{getattr(DOC_ID, case)()}",
+            status,
+            DOC_EXAMPLE if status == 200 else {"error": "not found"},
+        )
+        for case, status in statuses
+    ]
+    _, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    assert ("http.case-insensitive" in failed(report)) is finding
+
+
+def test_a_merge_that_leaves_a_shard_out_gives_no_verdict_and_names_it(tmp_path, capsys):
+    from jobs_conformance.merge import merge_records
+    from jobs_conformance.shards import Shard
+
+    traffic = [
+        recorded_exchange(f"/jobs/{n:08x}-0000-4000-8000-000000000000", 200, DOC_EXAMPLE)
+        for n in range(40)
+    ]
+    source = _write(tmp_path / "t.ndjson", traffic)
+    parts = [
+        observe([source], report_dir=tmp_path / f"p{k}", shard=Shard(k, 3))[1] for k in (1, 2, 3)
+    ]
+    two = merge_records(parts[:2])
+    assert two["verdict"] == "incomplete"
+    assert any(f"shard 3/3 of {source}" in e for e in two["errors"])
+    # The partial merge still merges on, to the whole.
+    assert merge_records([two, parts[2]])["verdict"] == judged(merge_records(parts))["verdict"]
+    assert merge_records([two, parts[2]])["errors"] == []
+    paths = []
+    for k, part in enumerate(parts[:2]):
+        path = tmp_path / f"part{k}.json"
+        path.write_text(json.dumps(part))
+        paths.append(str(path))
+    capsys.readouterr()
+    assert cli(["report", "--merge", *paths, "--report-dir", str(tmp_path / "m")]) == 2
+    out = capsys.readouterr().out
+    assert "shard 3/3" in out and "requests" not in out.splitlines()[-1]
+
+
+def test_errors_are_listed_with_line_numbers_in_their_order(tmp_path):
+    from jobs_conformance.results import error_order
+
+    lines = ["x:10: b", "x:9: a", "x:100: c", "y:1: d", "x:9:"]
+    assert sorted(lines, key=error_order) == ["x:9:", "x:9: a", "x:10: b", "x:100: c", "y:1: d"]
+    broken = [{"broken": n} for n in range(12)]
+    source = _write(tmp_path / "t.ndjson", broken)
+    _, report = observe([source], report_dir=tmp_path / "r")
+    assert report["errors"][0].startswith(f"{source}:1:")
+    assert report["errors"][1].startswith(f"{source}:2:")
