@@ -28,6 +28,7 @@ import argparse
 import bisect
 import collections
 import contextlib
+import dataclasses
 import datetime
 import functools
 import hashlib
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from jobs_conformance.contract import Contract
     from jobs_conformance.exchange import Exchange
     from jobs_conformance.merge import Meta
+    from jobs_conformance.oracle import Judgement
     from jobs_conformance.results import Results
     from jobs_conformance.signals import StopSignals
 
@@ -130,7 +132,8 @@ def _id_lines(
     with closing:
         try:
             for line in stream:
-                text = line.strip()
+                # A byte-order mark (Notepad's, PowerShell's) is no part of an id.
+                text = line.strip().lstrip("\ufeff")
                 if text and not text.startswith("#"):
                     yield text
         except UnicodeDecodeError as exc:
@@ -804,12 +807,17 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                         lines.append({"job": job_id, "error": reason})
                 exchanges = [a if pool is None else a.result() for a in answers]
                 for job_id, exchange in zip(valid, exchanges, strict=True):
+                    why = _cannot_go_on(exchange, client)
+                    if why is not None:
+                        # Nothing of this round is judged: --resume asks for all of it again.
+                        raise _TargetCannotAnswer(f"{job_id}: {why}")
+                for job_id, exchange in zip(valid, exchanges, strict=True):
                     if isinstance(exchange, BaseException):
                         reason = str(getattr(exchange, "reason", exchange))
                         errors.add(results, f"{job_id}: {reason}")
                         lines.append({"job": job_id, "error": reason})
                         continue
-                    judgement = judge(exchange, contract)
+                    judgement = _of_the_list(judge(exchange, contract), job_id)
                     unjudged = _unjudged(exchange, judgement)
                     if unjudged is not None:
                         # Not judged, so not counted: as the record will say when resumed.
@@ -859,6 +867,8 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                     shown_at = now
     except KeyboardInterrupt as exc:
         stopped = f"{str(exc) or 'interrupted'} after {judged} jobs"
+    except _TargetCannotAnswer as exc:
+        stopped = f"stopped, the target cannot answer now ({exc}), after {judged} jobs"
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -929,16 +939,59 @@ class _Errors:
             self.more += 1
 
 
+class _TargetCannotAnswer(Exception):
+    """The target cannot answer now (an outage, credentials refused, a rate limit, the
+    budget spent): the audit stops at its last checkpoint, and ``--resume`` goes on."""
+
+
+# Answers that say the service cannot answer anyone now, whichever job was asked for.
+_CANNOT_ANSWER = {
+    401: "credentials refused (401): renew them, then --resume",
+    407: "the proxy refused its credentials (407)",
+    429: "too many requests (429), after the client's Retry-After waits",
+    502: "a gateway's upstream failed (502)",
+    503: "the service is unavailable (503), after the client's Retry-After waits",
+    504: "a gateway's upstream timed out (504)",
+}
+
+
+def _cannot_go_on(answer: Exchange | BaseException, client: Any) -> str | None:
+    """Why the target cannot answer now, or None. A failure of one job's request alone (the
+    next ones answered) is that job's error line instead: resuming would meet it again."""
+    from jobs_conformance.client import TransportFailure
+
+    if isinstance(answer, BaseException):
+        if isinstance(answer, TransportFailure) and not client.failing:
+            return None
+        return str(getattr(answer, "reason", answer))
+    return _CANNOT_ANSWER.get(answer.response.status)
+
+
+def _of_the_list(judgement: Judgement, job_id: str) -> Judgement:
+    """``judgement`` with the classes the oracle names after a held job (its id: a run
+    declares a few) named after the list instead: an audit's thousands of jobs that show one
+    behaviour are one finding, with a count and sample ids, not one finding a job."""
+    own = job_id.lower()
+    if not any(v.kind == own for v in judgement.violations):
+        return judgement
+    return dataclasses.replace(
+        judgement,
+        violations=tuple(
+            dataclasses.replace(v, kind="a listed job") if v.kind == own else v
+            for v in judgement.violations
+        ),
+    )
+
+
 def _unjudged(exchange: Exchange, judgement: Any) -> str | None:
     """Why a job's answer could not be judged (its error line), or None."""
-    if judgement.skipped:
-        # The client waited out Retry-After as often as it does; an answer that still says
-        # "later" is no verdict on the job (oracle.judge skips it).
-        retry = exchange.response.header("Retry-After")
-        return (
-            f"still answered {exchange.response.status} with Retry-After: {retry} after the "
-            "client's retries: throttled, not judged"
-        )
+    from jobs_conformance.client import PEER_CUT
+
+    truncated = exchange.response.truncated
+    if truncated is not None and truncated.startswith(PEER_CUT):
+        # The transport's failure, not the body's: no verdict on the job (run --confirm
+        # would send it again; an audit reads each job once).
+        return f"its answer was cut off ({truncated}): not judged"
     if judgement.crashes:
         failed = ", ".join(sorted(c.requirement for c in judgement.crashes))
         return f"the check of {failed} crashed: not judged"

@@ -72,6 +72,10 @@ def encode_segment(value: str) -> str:
     return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in value.encode("utf-8"))
 
 
+# How a body the peer cut off is said (HttpResponse.truncated), beside the size cap's.
+PEER_CUT = "connection failed"
+
+
 class BudgetExhausted(SuiteError):
     """The ``--max-requests`` budget is spent; what is unchecked stays not-checked."""
 
@@ -286,6 +290,14 @@ class Client:
                 self._sent.append(time.monotonic())
             self.requests_sent += 1
 
+    @property
+    def failing(self) -> bool:
+        """Whether the target stopped answering: unreachable, or failed requests in a row
+        (every request now fails fast)."""
+        return (
+            self._unreachable is not None or self._consecutive_failures >= MAX_CONSECUTIVE_FAILURES
+        )
+
     def _send_once(
         self,
         method: str,
@@ -461,7 +473,7 @@ class Client:
                     return b"".join(chunks), f"body exceeds the {cap}-byte cap"
                 chunks.append(chunk)
         except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
-            return b"".join(chunks), f"connection failed after {size} bytes: {self._reason(exc)}"
+            return b"".join(chunks), f"{PEER_CUT} after {size} bytes: {self._reason(exc)}"
 
     def _reason(self, exc: BaseException) -> str:
         # urllib3's messages may quote a URL, query and all.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Mapping, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from jobs_conformance.exchange import Exchange
 from jobs_conformance.redact import redact_url
@@ -103,8 +103,11 @@ def base_path_hint(base_url: str, documented: str) -> str:
     if path.endswith("/jobs"):
         return ": it ends in /jobs, and the suite appends /jobs/{jobId} to it"
     if base_path and not path.endswith(base_path):
+        # The base URL's query (an API key) goes with every request, after the path.
+        parts = urlsplit(base_url)
+        where = urlunsplit(parts._replace(path=f"{path}{base_path}/jobs/{{jobId}}"))
         return (
             f": the documented base path is {base_path}, which would put the endpoint at "
-            f"{redact_url(base_url.rstrip('/'))}{base_path}/jobs/{{jobId}}"
+            f"{redact_url(where)}"
         )
     return ""

@@ -179,10 +179,18 @@ def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
         lines.append("")
     lines += [f"- {', '.join(ids)}: {why}" for why, ids in reasons.items()]
     if report["findings"]:
-        lines += ["", "| finding | class | status | fails the run |", "| --- | --- | --- | --- |"]
+        # An audit's findings: how many listed jobs show each, and the smallest of their ids.
+        samples = (report.get("audit") or {}).get("samples")
+        jobs = " jobs |" if samples is not None else ""
+        lines += [
+            "",
+            f"| finding | class | status | fails the run |{jobs}",
+            "| --- | --- | --- | --- |" + (" --- |" if jobs else ""),
+        ]
         lines += [
             f"| `{f['id']}` | {_cell(f['class'])} | {_cell(finding_state(f))} | "
             f"{'yes' if f['fails_run'] else 'no'} |"
+            + (f" {_listed_jobs(f, samples)} |" if samples is not None else "")
             for f in report["findings"]
         ]
     lines += [f"> {_cell(line)}" for line in gate_lines(report) if not line.startswith("finding ")]
@@ -221,6 +229,13 @@ def render_markdown(report: Mapping[str, Any], *, excerpt: int = 400) -> str:
     for note in [*report["errors"], *report["notes"]]:
         lines += ["", f"> {_cell(note.splitlines()[0] if note else '')}"]
     return "\n".join(lines) + "\n"
+
+
+def _listed_jobs(finding: Mapping[str, Any], samples: Mapping[str, list[str]]) -> str:
+    """``3: `id1`, `id2`, `id3```: how many jobs show an audit's finding, and the smallest ids."""
+    shown = samples.get(finding["id"], [])
+    more = ", ..." if finding["count"] > len(shown) else ""
+    return f"{finding['count']}: " + ", ".join(_code(i) for i in shown) + more
 
 
 def _counted(number: int, noun: str) -> str:

@@ -19,7 +19,9 @@ from jobs_conformance.reference.server import ReferenceServer
 
 HELD = [str(uuid.UUID(int=n, version=4)) for n in range(1, 41)]
 UNKNOWN = [str(uuid.UUID(int=10**6 + n, version=4)) for n in range(5)]
-THROTTLED = HELD[7]  # answered 429 with Retry-After: 0, however often it is asked for
+THROTTLED = HELD[7]  # answered TROUBLE["answer"] (429 with Retry-After: 0), however often
+# What the service answers for THROTTLED: a test changes it (and it is put back after each).
+TROUBLE: dict[str, str | None] = {"answer": "429"}
 ROUND = 16  # --workers 1: a checkpoint every 16 ids
 STATUS_KNOWN = "http.status-known"
 
@@ -38,14 +40,26 @@ def service() -> Iterator[Service]:
     app = server.app
 
     def throttling(environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO", "").endswith("/" + THROTTLED):
-            start_response("429 Too Many Requests", [("Retry-After", "0")])
-            return [b""]
-        return app(environ, start_response)
+        answer = TROUBLE["answer"]
+        if answer is None or not environ.get("PATH_INFO", "").endswith("/" + THROTTLED):
+            return app(environ, start_response)
+        if answer == "cut":  # a body the peer cuts off: fewer bytes than it announced
+            start_response(
+                "200 OK", [("Content-Type", "application/json"), ("Content-Length", "5000")]
+            )
+            return [b'{"id": "' + THROTTLED.encode()]
+        start_response(f"{answer} Trouble", [("Retry-After", "0")])
+        return [b""]
 
     server.app = throttling
     with server:
         yield Service(server.base_url, server.base_url.removesuffix("/api/v2"))
+
+
+@pytest.fixture(autouse=True)
+def _throttled_again() -> Iterator[None]:
+    yield
+    TROUBLE["answer"] = "429"
 
 
 def _audit(base_url: str, folder: Path, ids: list[str], *extra: str) -> int:
@@ -202,15 +216,58 @@ def test_a_bad_line_before_the_last_checkpoint_is_refused_and_one_after_it_is_cu
     assert sum(f["count"] for f in _report(tmp_path)["findings"]) == len(UNKNOWN)
 
 
-def test_a_throttled_job_is_an_error_and_no_verdict(service: Service, tmp_path: Path) -> None:
-    assert _audit(service.base_url, tmp_path, HELD) == 2
-    records = [json.loads(line) for line in (tmp_path / "r" / "audit.ndjson").open()]
-    (line,) = [r for r in records if "job" in r]
-    assert line["job"] == THROTTLED
-    assert "429 with Retry-After: 0" in line["error"]
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [("429", "too many requests"), ("401", "credentials refused"), ("503", "unavailable")],
+)
+def test_a_target_that_cannot_answer_stops_the_audit_at_its_checkpoint_for_resume(
+    service: Service, tmp_path: Path, answer: str, said: str
+) -> None:
+    # Throttled past the client's waits, credentials expired, an outage: nothing of the job.
+    listed = [i for i in HELD if i != THROTTLED]
+    listed.insert(ROUND + 3, THROTTLED)  # in the second round
+    TROUBLE["answer"] = answer
+    assert _audit(service.base_url, tmp_path, listed) == 2
+    record = tmp_path / "r" / "audit.ndjson"
+    lines = [json.loads(line) for line in record.read_text().splitlines()]
+    # The first round is kept; none of the second is written as judged.
+    assert [line["checkpoint"] for line in lines if "checkpoint" in line] == [ROUND]
+    assert not any(line.get("job") == THROTTLED for line in lines)
     report = _report(tmp_path)
-    assert report["verdict"] == "incomplete"
-    assert [e.split(":")[0] for e in report["errors"]] == [THROTTLED]
+    assert report["verdict"] == "incomplete" and report["audit"]["jobs"] == ROUND
+    (error,) = report["errors"]
+    assert THROTTLED in error and said in error and "--resume" in error
+    # A rerun without --resume keeps the progress; once the target answers, --resume goes on.
+    assert _audit(service.base_url, tmp_path, listed) == 4
+    TROUBLE["answer"] = None
+    assert _audit(service.base_url, tmp_path, listed, "--resume") == 0
+    resumed = _report(tmp_path)
+    assert resumed["audit"] == {**resumed["audit"], "jobs": len(listed), "resumed_after": ROUND}
+
+
+def test_an_answer_the_peer_cut_off_is_an_error_not_a_finding(
+    service: Service, tmp_path: Path
+) -> None:
+    TROUBLE["answer"] = "cut"
+    assert _audit(service.base_url, tmp_path, HELD[:10]) == 2
+    report = _report(tmp_path)
+    assert report["findings"] == []
+    (error,) = report["errors"]
+    assert error.startswith(f"{THROTTLED}: its answer was cut off")
+
+
+def test_one_behaviour_of_many_listed_jobs_is_one_finding_with_samples(
+    service: Service, tmp_path: Path
+) -> None:
+    # Five listed jobs the target does not hold: one finding, counted five times.
+    assert _audit(service.base_url, tmp_path, LISTED) == 1
+    (finding,) = _report(tmp_path)["findings"]
+    assert finding["requirement"] == STATUS_KNOWN and finding["count"] == len(UNKNOWN)
+    assert _report(tmp_path)["audit"]["samples"][finding["id"]] == sorted(UNKNOWN)
+    # The summary a person reads shows them too: how many jobs, and which.
+    for name in ("conformance.md", "conformance.html"):
+        text = (tmp_path / "r" / name).read_text()
+        assert f"{len(UNKNOWN)}: " in text and all(job in text for job in UNKNOWN)
 
 
 def test_a_malformed_listed_id_is_an_error_and_no_verdict(service: Service, tmp_path: Path) -> None:
@@ -381,3 +438,41 @@ def test_an_audit_of_no_ids_leaves_a_record_a_rerun_may_start_over(
     assert _audit(service.base_url, tmp_path, []) == 2
     assert (tmp_path / "r" / "audit.ndjson").read_bytes() == b""
     assert _audit(service.base_url, tmp_path, HELD[:3]) == 0
+
+
+def test_a_spent_budget_stops_the_audit_at_its_checkpoint_and_resume_goes_on(
+    service: Service, tmp_path: Path
+) -> None:
+    # --max-requests 20: the first round (16) is judged, the second runs out.
+    assert _audit(service.base_url, tmp_path, LISTED, "--max-requests", "20") == 2
+    report = _report(tmp_path)
+    assert report["audit"]["jobs"] == ROUND
+    assert any("budget" in e and "--resume" in e for e in report["errors"])
+    assert _audit(service.base_url, tmp_path, LISTED, "--resume") == 1
+    assert _report(tmp_path)["audit"]["jobs"] == len(LISTED)
+
+
+def test_a_byte_order_mark_before_the_first_id_is_no_part_of_it(
+    service: Service, tmp_path: Path
+) -> None:
+    listed = tmp_path / "ids.txt"
+    listed.write_text("\ufeff" + "\r\n".join(HELD[:3]) + "\r\n", encoding="utf-8")
+    code = cli(
+        ["audit", "--base-url", service.base_url, "--job-ids-file", str(listed),
+         "--report-dir", str(tmp_path / "r")]
+    )  # fmt: skip
+    assert code == 0 and _report(tmp_path)["errors"] == []
+
+
+@pytest.mark.parametrize(
+    ("given", "where"),
+    [
+        ("http://h:1/wrong?api_key=abc", "http://h:1/wrong/api/v2/jobs/{jobId}?api_key=[REDACTED]"),
+        ("http://h:1", "http://h:1/api/v2/jobs/{jobId}"),
+    ],
+)
+def test_where_the_documented_base_path_would_put_the_endpoint(given: str, where: str) -> None:
+    from jobs_conformance.hints import base_path_hint
+
+    # Not "base_url": pytest-base-url's fixture of that name would be asked for.
+    assert base_path_hint(given, "https://worker.anon.com/api/v2").endswith(f" at {where}")
