@@ -118,6 +118,24 @@ def _observe_shard(
     )
 
 
+def _observes_gate(strict: bool) -> tuple[dict[str, Any], bool]:
+    """The gate ``jobs-conformance observe`` applies without options (``--strict`` as
+    ``strict``): the same waivers and baseline, so the recipe's record is the command's.
+    Their files by absolute path: a worker's working directory may be another."""
+    import os
+    from pathlib import Path
+
+    from jobs_conformance.gate import policy_of
+    from jobs_conformance.settings import cli_spelling, resolve
+
+    settings = resolve({"strict": strict or None}, environ=os.environ, spelling=cli_spelling)
+    policy = policy_of(settings)
+    for name in ("waivers", "baseline"):
+        if policy[name] is not None:
+            policy[name] = str(Path(policy[name]).absolute())
+    return policy, settings.strict
+
+
 def _merged(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """One step of the reduction: every level of the tree calls it on what the level below made."""
     return merge_records(list(records))
@@ -142,7 +160,10 @@ def observe_on_dask(
     every worker can read; stdin (``-``) is refused. ``split_every``: how many
     records each step of the merge takes (8, Dask's default for reductions).
     ``policy``: the gate's settings (:func:`jobs_conformance.gate.policy_of`), so
-    waivers and a baseline apply as ``observe --waivers ...`` applies them.
+    waivers and a baseline apply as ``observe --waivers ...`` applies them;
+    without one, the gate ``observe`` resolves when given no option (its
+    environment variables, then ``conformance-waivers.toml`` in the working
+    directory), with its files named by absolute path for the workers.
     """
     bag = _require_dask()
     sources = list(names)
@@ -157,6 +178,8 @@ def observe_on_dask(
         raise UsageError("split_every", split_every, "an int >= 2 (records merged in one step)")
     if fmt not in FORMATS:
         raise UsageError("fmt", fmt, "one of " + ", ".join(FORMATS))
+    if policy is None:
+        policy, strict = _observes_gate(strict)
     shards = [Shard(k, partitions) for k in range(1, partitions + 1)]
     record = (
         bag.from_sequence(shards, npartitions=partitions)

@@ -14,6 +14,7 @@ import json
 import random
 import sys
 import uuid
+from pathlib import Path
 
 # Imported, not skipped when missing: the test extra installs the dask extra, and a
 # recipe whose test quietly skips is a recipe nobody checks.
@@ -21,6 +22,7 @@ import distributed
 import pytest
 from tests_support import DOC_EXAMPLE, failed, recorded_exchange
 
+from jobs_conformance.cli import main as cli
 from jobs_conformance.distributed import local_cluster, observe_on_dask
 from jobs_conformance.errors import UsageError
 from jobs_conformance.merge import judged
@@ -92,7 +94,7 @@ def client(tmp_path):
 
 # One test on one cluster: under xdist's worksteal, tests of one module may land on two
 # processes, and each would start a cluster of its own on the same two cores.
-def test_dask_recipe_gives_the_single_process_record(client, traffic_files):
+def test_dask_recipe_gives_the_single_process_record(client, traffic_files, monkeypatch):
     whole = observe_record(traffic_files)
     # The traffic is what the comparison needs it to be: findings, errors, skips, no verdict.
     assert whole["verdict"] == "incomplete" and whole["findings"] and whole["errors"]
@@ -115,6 +117,22 @@ def test_dask_recipe_gives_the_single_process_record(client, traffic_files):
     one = traffic_files[:1]
     merged = observe_on_dask(one, client=client.scheduler.address, partitions=2)
     assert judged(merged) == judged(observe_record(one))
+
+    # The gate observe applies without options applies here too: its waivers file, named
+    # by the environment (the default file in the working directory likewise).
+    folder = Path(traffic_files[0]).parent / "gate"
+    assert cli(["observe", *one, "--report-dir", str(folder / "before")]) == 2  # its errors
+    before = folder / "before" / "conformance.json"
+    ids = [f["id"] for f in json.loads(before.read_text())["findings"]]
+    waivers = folder / "waivers.toml"
+    assert cli(["waive", "--from", str(before), "--waivers", str(waivers), "--reason", "known",
+                "--expires", "2999-01-01", *ids]) == 0  # fmt: skip
+    monkeypatch.setenv("JOBS_CONFORMANCE_WAIVERS", str(waivers))
+    assert cli(["observe", *one, "--report-dir", str(folder / "after")]) == 2
+    command = json.loads((folder / "after" / "conformance.json").read_text())
+    assert {f["status"] for f in command["findings"]} == {"waived"}
+    merged = observe_on_dask(one, client=client, partitions=2)
+    assert judged(merged) == judged(command)
 
 
 @pytest.mark.parametrize(
