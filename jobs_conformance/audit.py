@@ -98,7 +98,8 @@ _MAX_ERRORS = 50  # jobs not judged listed in the report; audit.ndjson has every
 _REASONS = {
     "http.malformed-4xx": "an audit asks only for the listed ids",
     "http.unknown-404": "an audit asks only for the listed ids, all meant to be held",
-    "http.case-insensitive": "an audit reads each job once, in the case it is listed in",
+    "http.case-insensitive": "an audit reads each job in the case it is listed in, and in "
+    "lower case only when not found so",
     "http.idempotent": "an audit reads each job once",
     "auth.required": "an audit sends only the configured credentials",
     "seed.round-trip": "an audit seeds nothing",
@@ -817,15 +818,20 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                         errors.add(results, f"{job_id}: {reason}")
                         lines.append({"job": job_id, "error": reason})
                         continue
-                    judgement = _of_the_list(judge(exchange, contract), job_id)
-                    unjudged = _unjudged(exchange, judgement)
+                    # Found only in lower case: that read is the job's, judged as such.
+                    reads = [exchange, *([exchange.baseline] if exchange.baseline else [])]
+                    judgements = [_of_the_list(judge(r, contract), job_id) for r in reads]
+                    pairs = list(zip(reads, judgements, strict=True))
+                    unjudged = next(filter(None, (_unjudged(r, j) for r, j in pairs)), None)
                     if unjudged is not None:
                         # Not judged, so not counted: as the record will say when resumed.
                         errors.add(results, f"{job_id}: {unjudged}")
                         lines.append({"job": job_id, "error": unjudged})
                         continue
-                    results.observe(exchange, judgement, test="audit", once=True)
-                    status = exchange.response.status
+                    for read, judgement in pairs:
+                        results.observe(read, judgement, test="audit", once=True)
+                    # Found in the target's own case (a variant's baseline): found.
+                    status = (exchange.baseline or exchange).response.status
                     if status in NOT_FOUND:
                         not_found += 1
                         missing.setdefault(status, exchange)
@@ -841,6 +847,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                             "severity": v.severity,
                             **({"also_affects": sorted(v.also_affects)} if v.also_affects else {}),
                         }
+                        for judgement in judgements
                         for v in judgement.violations
                     ]
                     for finding in found_here:
@@ -1051,7 +1058,21 @@ def _held(client: Any, job_id: str) -> Any:
         request, response = client.get_job(job_id)
     except Exception as exc:  # a transport failure, a budget spent: that job's error line
         return exc
-    return Exchange(response, Intent.KNOWN, request, job_id)
+    listed = Exchange(response, Intent.KNOWN, request, job_id)
+    canonical = job_id.lower()
+    if response.status not in NOT_FOUND or canonical == job_id:
+        return listed
+    # Not found as listed, in upper case (a list exported by SQL Server): asked again in
+    # lower case, a case-sensitive target's refusal is its http.case-insensitive finding,
+    # not a held job missing.
+    try:
+        request, response = client.get_job(canonical)
+    except Exception:  # what was asked stands: the listed form was not found
+        return listed
+    if response.status != 200:
+        return listed
+    found = Exchange(response, Intent.KNOWN, request, canonical)
+    return Exchange(listed.response, Intent.CASE_VARIANT, listed.request, job_id, baseline=found)
 
 
 def add_parser(subparsers: Any) -> None:

@@ -476,3 +476,22 @@ def test_where_the_documented_base_path_would_put_the_endpoint(given: str, where
 
     # Not "base_url": pytest-base-url's fixture of that name would be asked for.
     assert base_path_hint(given, "https://worker.anon.com/api/v2").endswith(f" at {where}")
+
+
+def test_ids_listed_in_upper_case_on_a_case_sensitive_target_are_its_case_finding(
+    tmp_path: Path,
+) -> None:
+    held = [f"{n:07x}a-0000-4000-8000-00000000000b" for n in range(4)]  # hex letters in it
+    server = ReferenceServer(faults=["case-sensitive-lookup"])
+    server.store.put_many({**DOC_EXAMPLE, "id": i} for i in held)
+    with server:
+        # Three listed as SQL Server exports them, one as stored.
+        listed = [i.upper() for i in held[:3]] + [held[3]]
+        assert _audit(server.base_url, tmp_path, listed) == 1
+    report = _report(tmp_path)
+    (finding,) = report["findings"]
+    assert finding["requirement"] == "http.case-insensitive" and finding["count"] == 3
+    rows = {r["id"]: r for r in report["requirements"]}
+    # Every job found, in one case or the other, and its body judged.
+    assert rows[STATUS_KNOWN]["status"] == "pass" and rows[STATUS_KNOWN]["checked"] == 4
+    assert rows["body.required"]["checked"] == 4
