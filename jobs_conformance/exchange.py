@@ -200,7 +200,10 @@ class Exchange:
     sent_headers: Mapping[str, str] | None = field(
         default=None, hash=False, compare=False, repr=False
     )
+    # Traffic logged without bodies, or without response headers, says nothing of them:
+    # the requirements on what was not recorded are not judged (not-checked, never pass).
     body_recorded: bool = True
+    headers_recorded: bool = True
     # The credentials a recorded request carried, already gone from ``request``
     # (recorded traffic has no configured secrets): an example made of this
     # exchange hides them wherever its answer echoes them. Never shown.

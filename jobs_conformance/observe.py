@@ -252,7 +252,7 @@ class _Read(NamedTuple):
     updated: str | None
     url: str
     sent: tuple[tuple[str, str], ...]
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...] | None  # None: not recorded
     body: bytes | None
     tag: int
     secrets: tuple[str, ...]
@@ -269,7 +269,7 @@ class _Read(NamedTuple):
             _updated(exchange),
             request.url if request else "",
             request.headers if request else (),
-            exchange.response.headers,
+            exchange.response.headers if exchange.headers_recorded else None,
             exchange.response.body if exchange.body_recorded else None,
             tag,
             exchange.secrets,
@@ -277,11 +277,12 @@ class _Read(NamedTuple):
 
     def exchange(self) -> Exchange:
         return Exchange(
-            HttpResponse(self.status, self.headers, self.body or b""),
+            HttpResponse(self.status, self.headers or (), self.body or b""),
             Intent.MAYBE_HELD,
             HttpRequest("GET", self.url, self.sent),
             self.job_id,
             body_recorded=self.body is not None,
+            headers_recorded=self.headers is not None,
             secrets=self.secrets,
         )
 
@@ -304,7 +305,7 @@ def exchanges_of(
     for record in records:
         if record.url is None:
             observed.exchanges += 1
-            response = HttpResponse(200, record.headers, record.body or b"")
+            response = HttpResponse(200, record.headers or (), record.body or b"")
             yield record.source, Exchange(response, Intent.CAPTURED)
             continue
         job_id = _job_id(record.url, path_prefix)
@@ -321,7 +322,10 @@ def exchanges_of(
         request = HttpRequest(
             "GET", redactor.text(record.url), redactor.headers(record.request_headers)
         )
-        response = HttpResponse(record.status, redactor.headers(record.headers), record.body or b"")
+        headers = record.headers
+        response = HttpResponse(
+            record.status, redactor.headers(headers) if headers else (), record.body or b""
+        )
         well_formed = bool(pattern.search(job_id))
         # A recorded well-formed id may or may not be held: 200, 404 and 410 are all
         # answers a conforming service gives it.
@@ -332,6 +336,7 @@ def exchanges_of(
             request,
             job_id,
             body_recorded=record.body is not None,
+            headers_recorded=headers is not None,
             secrets=_secrets_of(record),
         )
         named = None if well_formed else _near_miss_of(job_id, exchange.job)
@@ -390,6 +395,7 @@ _REASONS = {
     "http.case-insensitive": "no job was read in two cases",
     "http.idempotent": "no job was read twice with the same updatedAt",
     "http.status-known": "recorded traffic cannot tell a held job from an unknown one",
+    "http.content-type": "no 200 was recorded with its response headers",
     "auth.required": "recorded traffic cannot show what a request without credentials gets",
     "seed.round-trip": "recorded traffic holds no seeding",
 }

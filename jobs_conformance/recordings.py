@@ -86,7 +86,7 @@ class Record(NamedTuple):
     method: str
     url: str | None  # None: a body captured without its request
     status: int
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...] | None  # None: recorded without response headers
     body: bytes | None  # None: recorded without its body
     request_headers: tuple[tuple[str, str], ...] = ()
     source: str = ""
@@ -337,7 +337,7 @@ def _record(item: Mapping[str, Any], source: str) -> Record:
         _status(item["status"]),
         _pairs(item.get("headers")),
         data,
-        _pairs(item.get("request_headers")),
+        _pairs(item.get("request_headers")) or (),
         source,
     )
 
@@ -371,13 +371,16 @@ def _shown(value: Any) -> str:
 _SCALARS = (str, int, float)
 
 
-def _pairs(headers: Any) -> tuple[tuple[str, str], ...]:
-    """Headers as a mapping (one value, or a list of values, per name) or as pairs.
+def _pairs(headers: Any) -> tuple[tuple[str, str], ...] | None:
+    """Headers as a mapping (one value, or a list of values, per name) or as pairs; None when
+    none were recorded (absent, or null), which is not the same as none sent (``{}``).
 
     A value is text (a number is taken as its text); anything nested is
     refused, not turned into text: the text of a structure that shares its
     parts (a YAML alias, repeated) can be exponentially longer than the
     input that wrote it."""
+    if headers is None:
+        return None
     if not headers:
         return ()
     items = headers.items() if isinstance(headers, Mapping) else headers
@@ -550,11 +553,18 @@ def _har_record(entry: Mapping[str, Any], source: str) -> Record:
         str(request["method"]).upper(),
         str(request["url"]),
         _status(response["status"]),
-        tuple((str(h["name"]), str(h["value"])) for h in response.get("headers") or ()),
+        _har_headers(response.get("headers")),
         body,
-        tuple((str(h["name"]), str(h["value"])) for h in request.get("headers") or ()),
+        _har_headers(request.get("headers")) or (),
         source,
     )
+
+
+def _har_headers(headers: Any) -> tuple[tuple[str, str], ...] | None:
+    """A HAR's list of ``{"name", "value"}``; None when it has none (HAR 1.2 requires one)."""
+    if headers is None:
+        return None
+    return tuple((str(h["name"]), str(h["value"])) for h in headers)
 
 
 # --- VCR cassettes (schemathesis's `st run --report vcr`): YAML, one interaction at a time.
@@ -632,7 +642,7 @@ def _vcr_record(interaction: Mapping[str, Any], source: str) -> Record:
         _status(response["status"]["code"]),
         _pairs(response.get("headers")),
         data,
-        _pairs(request.get("headers")),
+        _pairs(request.get("headers")) or (),
         source,
     )
 

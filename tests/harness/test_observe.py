@@ -72,6 +72,58 @@ def test_bodies_absent_leave_body_requirements_not_checked(tmp_path):
     assert failed(report) == {"http.malformed-4xx", "http.unknown-404", "http.case-insensitive"}
 
 
+def _without_headers(exchange: dict) -> dict:
+    return {k: v for k, v in exchange.items() if k != "headers"}
+
+
+_OTHER_CASE = {**DOC_EXAMPLE, "name": "read again"}
+# (description, the traffic, http.content-type's status): headers not recorded say nothing
+# of the header, as bodies not recorded say nothing of the body; headers recorded empty
+# say the answer had none.
+HEADER_CASES = [
+    (
+        "not recorded",
+        [_without_headers(recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE))],
+        "not-checked",
+    ),
+    ("null", [recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE, headers=None)], "not-checked"),
+    (
+        "recorded, none sent",
+        [recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE, headers={})],
+        "fail",
+    ),
+    ("recorded, JSON", [recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE)], "pass"),
+    (
+        "recorded without the body: the header is still judged",
+        [recorded_exchange(f"/jobs/{DOC_ID}", 200, headers={"Content-Type": "text/html"})],
+        "fail",
+    ),
+    (
+        "a read in another case, compared with the first once all are read",
+        [
+            _without_headers(recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE)),
+            _without_headers(recorded_exchange(f"/jobs/{DOC_ID.upper()}", 200, _OTHER_CASE)),
+        ],
+        "not-checked",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("traffic", "expected"), [pytest.param(t, e, id=d) for d, t, e in HEADER_CASES]
+)
+def test_headers_not_recorded_leave_the_content_type_not_checked(tmp_path, traffic, expected):
+    _, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    rows = {r["id"]: r for r in report["requirements"]}
+    assert rows["http.content-type"]["status"] == expected, rows["http.content-type"]
+    if expected == "not-checked":
+        assert (
+            rows["http.content-type"]["reason"] == "no 200 was recorded with its response headers"
+        )
+    # The body, where one was recorded, is judged whatever became of the headers.
+    assert rows["body.json"]["status"] == ("not-checked" if traffic[0]["body"] is None else "pass")
+
+
 def test_the_same_job_read_twice_with_one_updated_at_and_two_bodies_is_not_idempotent(tmp_path):
     first = recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE)
     second = recorded_exchange(f"/jobs/{DOC_ID}", 200, {**DOC_EXAMPLE, "name": "changed"})
