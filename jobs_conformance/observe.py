@@ -316,7 +316,8 @@ def exchanges_of(
             observed.skip(f"method {record.method}")
             continue
         if not record.status:
-            observed.skip("no answer recorded: status 0")  # a request that failed, in a HAR
+            # A request that failed: a HAR's entry of status 0, a cassette's response: null.
+            observed.skip("no answer recorded: status 0")
             continue
         observed.exchanges += 1
         request = HttpRequest(

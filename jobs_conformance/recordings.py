@@ -630,6 +630,18 @@ def _vcr(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
 
 def _vcr_record(interaction: Mapping[str, Any], source: str) -> Record:
     request, response = interaction["request"], interaction["response"]
+    if response is None:
+        # schemathesis writes ``response: null`` for a request that got no answer (a
+        # network error, a timeout): status 0, skipped as a HAR's entry for one is.
+        return Record(
+            str(request["method"]).upper(),
+            str(request["uri"]),
+            0,
+            None,
+            None,
+            _pairs(request.get("headers")) or (),
+            source,
+        )
     body = response.get("body") or {}
     if "base64_string" in body:
         data: bytes | None = base64.b64decode(body["base64_string"])

@@ -640,6 +640,30 @@ def test_lone_surrogates_reach_every_report_and_a_request_without_answer_is_skip
     assert "Traceback" not in out.err and "\\ud800" in out.out
 
 
+def test_a_cassettes_interaction_without_a_response_is_skipped_not_unreadable(tmp_path):
+    # As schemathesis's cassette writer puts a request that got no answer (a network
+    # error, a timeout): `response: null`, after an interaction that was answered.
+    request = (
+        "  request:\n    uri: 'http://h/api/v2/jobs/{}'\n    method: 'GET'\n    headers: {{}}\n"
+    )
+    cassette = tmp_path / "cassette.yaml"
+    cassette.write_text(
+        "http_interactions:\n"
+        f"- id: 'a'\n{request.format(DOC_ID)}"
+        "  response:\n    status:\n      code: '200'\n    headers:\n"
+        '      "content-type":\n      - "application/json"\n'
+        f"    body:\n      encoding: 'utf-8'\n      string: {json.dumps(json.dumps(DOC_EXAMPLE))}\n"
+        f"- id: 'b'\n{request.format(UNHELD)}"
+        "  response: null\n"
+    )
+    code, report = observe([str(cassette)], report_dir=tmp_path / "r")
+    coverage = report["coverage"]
+    assert coverage["unreadable"] == 0 and report["errors"] == []
+    assert coverage["exchanges"] == 1
+    assert coverage["skipped"] == {"no answer recorded: status 0": 1}
+    assert code == 0
+
+
 def test_a_report_folder_that_cannot_be_one_is_refused_before_any_work(tmp_path, capsys):
     taken = tmp_path / "taken"
     taken.write_text("a file, not a folder")
