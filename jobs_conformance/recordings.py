@@ -211,13 +211,20 @@ def _key(record: Record) -> str:
     return record.source if record.url is None else url_key(record.url)
 
 
+# A HAR 1.2 document is one object whose one member, "log", is an object: browsers and
+# proxies write it first, and may write megabytes of "pages" before its "entries". An
+# NDJSON line is an object too, but an exchange's members are "method", "url", ..., and
+# a line that starts with a "log" holding an object is no exchange. RFC 8259's white space.
+_HAR_START = re.compile(rb'\{[ \t\r\n]*"log"[ \t\r\n]*:[ \t\r\n]*\{')
+
+
 def _detected(head: bytes) -> str | None:
     """The format of an input from its first bytes; None when it is none of them. A UTF-8
     byte-order mark, which some Windows tools write, says nothing of the format."""
     start = head.removeprefix(codecs.BOM_UTF8).lstrip()
     if not start:
         return "ndjson"  # empty: no records
-    if start.startswith(b"{") and b'"log"' in head and b'"entries"' in head:
+    if _HAR_START.match(start):
         return "har"
     if not start.startswith((b"{", b"[")) and b"http_interactions:" in head:
         return "vcr"

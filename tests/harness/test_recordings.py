@@ -1,4 +1,4 @@
-"""Reading recordings: what the NDJSON reader makes of a line's bytes and its headers."""
+"""Reading recordings: what the readers make of a line's bytes, its headers, its format."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -186,3 +187,63 @@ def test_a_gzip_input_gives_every_line_before_where_it_breaks(tmp_path: Path) ->
         else:
             (message,) = reading.messages
             assert "cannot read to the end" in message and said in message, name
+
+
+def _browser_har(pages: int, *, indent: int | None = 2) -> str:
+    """A HAR as Chrome and Firefox export it: "log" first, its "pages" before its "entries"."""
+    log = {
+        "version": "1.2",
+        "creator": {"name": "WebInspector", "version": "537.36"},
+        "pages": [
+            {
+                "startedDateTime": "2026-11-28T10:00:00.000Z",
+                "id": f"page_{n}",
+                "title": f"https://app.example/jobs?page={n}",
+                "pageTimings": {"onContentLoad": 120.5, "onLoad": 250.25},
+            }
+            for n in range(pages)
+        ],
+        "entries": [
+            {
+                "pageref": "page_0",
+                "request": {"method": "GET", "url": f"https://h{_URL}", "headers": []},
+                "response": {"status": status, "headers": [], "content": {"size": 0}},
+            }
+            for status in (200, 404, 500)
+        ],
+    }
+    return json.dumps({"log": log}, indent=indent)
+
+
+_NESTED_LOG = {"url": _URL, "status": 200, "body": {"log": {"entries": []}}}
+# (description, the input, the statuses its records have): the format is found from the
+# first bytes alone, however far into the input what tells it apart would be.
+DETECTION_CASES = [
+    ("a browser's HAR, its entries after 64 KiB of pages", _browser_har(600), [200, 404, 500]),
+    ("a HAR on one line", _browser_har(2, indent=None), [200, 404, 500]),
+    (
+        "NDJSON whose first body holds a log with entries",
+        json.dumps(_NESTED_LOG) + "\n" + json.dumps({**_NESTED_LOG, "status": 404}) + "\n",
+        [200, 404],
+    ),
+    (
+        "NDJSON whose first member is a log, as text",
+        json.dumps({"log": "GET", "url": _URL, "status": 200}) + "\n",
+        [200],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [pytest.param(t, e, id=d) for d, t, e in DETECTION_CASES]
+)
+def test_a_har_is_told_from_ndjson_by_its_first_member_wherever_its_entries_are(
+    tmp_path: Path, text: str, expected: list[int]
+) -> None:
+    records, reading = _read(tmp_path / "recording", text)
+    assert reading.messages == []
+    assert [r.status for r in records] == expected
+
+
+def test_the_browser_har_of_the_detection_cases_has_its_entries_after_64_kib() -> None:
+    assert _browser_har(600).index('"entries"') > 64 * 1024
