@@ -325,7 +325,10 @@ def exchanges_of(
         )
         headers = record.headers
         response = HttpResponse(
-            record.status, redactor.headers(headers) if headers else (), record.body or b""
+            record.status,
+            redactor.headers(headers) if headers else (),
+            record.body or b"",
+            record.truncated,
         )
         well_formed = bool(pattern.search(job_id))
         # A recorded well-formed id may or may not be held: 200, 404 and 410 are all
@@ -336,7 +339,8 @@ def exchanges_of(
             intent,
             request,
             job_id,
-            body_recorded=record.body is not None,
+            # A prefix the recorder kept is no evidence of the body served: not judged.
+            body_recorded=record.body is not None and record.truncated is None,
             headers_recorded=headers is not None,
             secrets=_secrets_of(record),
         )
@@ -520,7 +524,7 @@ def report_of(
     for result in results.rows():
         if result.status == "not-checked":
             result.reason = (
-                "no 200 body was recorded"
+                "no 200 body was recorded in full"
                 if result.requirement.id.startswith("body.") and not bodies
                 else _REASONS.get(result.requirement.id, "the recorded traffic never showed it")
             )

@@ -90,6 +90,9 @@ class Record(NamedTuple):
     body: bytes | None  # None: recorded without its body
     request_headers: tuple[tuple[str, str], ...] = ()
     source: str = ""
+    # How the recorder cut the body, when it kept only a prefix: the body is then no
+    # evidence of what was served.
+    truncated: str | None = None
 
 
 def _opened(name: str) -> IO[bytes]:
@@ -407,6 +410,12 @@ def _pairs(headers: Any) -> tuple[tuple[str, str], ...] | None:
 
 # --- HAR 1.2: one JSON document, walked an entry at a time.
 
+# How schemathesis (4.x, reporting/har.py) marks a body it kept only a prefix of, under
+# ``[output.truncation] max-recorded-payload-size``, in ``content.comment``: "Body
+# truncated: 100 of 357 bytes recorded". Its cassettes say so as ``truncated_from: 357``,
+# beside the body (reporting/vcr.py).
+_HAR_TRUNCATED = "Body truncated"
+
 
 class _Truncated(ValueError):
     """The document ended (or broke) before it was complete."""
@@ -556,6 +565,7 @@ def _har_record(entry: Mapping[str, Any], source: str) -> Record:
         body: bytes | None = base64.b64decode(text)
     else:
         body = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else None
+    comment = content.get("comment")
     return Record(
         str(request["method"]).upper(),
         str(request["url"]),
@@ -564,6 +574,7 @@ def _har_record(entry: Mapping[str, Any], source: str) -> Record:
         body,
         _har_headers(request.get("headers")) or (),
         source,
+        comment if isinstance(comment, str) and comment.startswith(_HAR_TRUNCATED) else None,
     )
 
 
@@ -663,7 +674,15 @@ def _vcr_record(interaction: Mapping[str, Any], source: str) -> Record:
         data,
         _pairs(request.get("headers")) or (),
         source,
+        _vcr_truncated(response.get("truncated_from"), data),
     )
+
+
+def _vcr_truncated(size: Any, data: bytes | None) -> str | None:
+    """What a cassette's ``truncated_from`` (the size of the body served) says of the body."""
+    if size is None:
+        return None
+    return f"Body truncated: {len(data or b'')} of {_shown(size)} bytes recorded"
 
 
 # --- Bare bodies (``validate``): captured 200 bodies without their requests.

@@ -68,7 +68,7 @@ def test_bodies_absent_leave_body_requirements_not_checked(tmp_path):
     rows = {r["id"]: r for r in report["requirements"]}
     assert all(rows[r]["status"] == "not-checked" for r in rows if r.startswith("body."))
     assert all(r in report["coverage"]["never_exercised"] for r in rows if r.startswith("body."))
-    assert rows["body.json"]["reason"] == "no 200 body was recorded"
+    assert rows["body.json"]["reason"] == "no 200 body was recorded in full"
     assert failed(report) == {"http.malformed-4xx", "http.unknown-404", "http.case-insensitive"}
 
 

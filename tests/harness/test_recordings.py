@@ -247,3 +247,48 @@ def test_a_har_is_told_from_ndjson_by_its_first_member_wherever_its_entries_are(
 
 def test_the_browser_har_of_the_detection_cases_has_its_entries_after_64_kib() -> None:
     assert _browser_har(600).index('"entries"') > 64 * 1024
+
+
+def test_a_body_the_recorder_cut_short_is_marked_so(tmp_path: Path) -> None:
+    # schemathesis 4.x keeps a prefix of a body past max-recorded-payload-size: its HAR
+    # says so in content.comment, its cassette as truncated_from beside the body.
+    whole, prefix = '{"id": "x"}', '{"id": "00000050-0050-'
+    har = {
+        "log": {
+            "entries": [
+                {
+                    "request": {"method": "GET", "url": f"http://h{_URL}"},
+                    "response": {
+                        "status": 200,
+                        "content": {
+                            "size": 357,
+                            "text": prefix,
+                            "comment": "Body truncated: 22 of 357 bytes recorded",
+                        },
+                    },
+                },
+                {
+                    "request": {"method": "GET", "url": f"http://h{_URL}"},
+                    "response": {"status": 200, "content": {"text": whole, "comment": "cached"}},
+                },
+            ]
+        }
+    }
+    records, reading = _read(tmp_path / "t.har", json.dumps(har))
+    assert reading.messages == []
+    assert [r.truncated for r in records] == ["Body truncated: 22 of 357 bytes recorded", None]
+    interaction = (
+        "- request:\n    uri: 'http://h{url}'\n    method: 'GET'\n"
+        "  response:\n    status:\n      code: '200'\n    headers: {{}}\n"
+        "    body:\n      encoding: 'utf-8'\n      string: {body}\n{more}"
+        "    http_version: '1.1'\n"
+    )
+    cassette = "http_interactions:\n" + "".join(
+        interaction.format(url=_URL, body=json.dumps(body), more=more)
+        for body, more in ((prefix, "    truncated_from: 357\n"), (whole, ""))
+    )
+    records, reading = _read(tmp_path / "t.yaml", cassette)
+    assert reading.messages == []
+    cut, kept = records
+    assert cut.truncated is not None and f"{len(prefix)} of 357 bytes" in cut.truncated
+    assert kept.truncated is None and kept.body == whole.encode()
