@@ -285,8 +285,8 @@ def _top_level_url(line: bytes) -> str | None:
     written as a ``\\u`` escape anywhere (``\\u0075``, ``\\u0072``, ``\\u006c``),
     so no other member spells the same name otherwise (JSON would take the
     last; ``json.dumps`` never escapes an ASCII letter, so real lines do not
-    hold one); then a string that is not empty, so it wins over ``uri``,
-    ``path`` and ``request``. A line that is not valid JSON at all may still
+    hold one); then a string that is not empty, so it wins over every other
+    name of :data:`_LINE_FIELDS`. A line that is not valid JSON at all may still
     give a URL here: that only decides which one shard reports it unreadable.
 
     Two scans of the whole line and a few short steps: about 2.5 µs on a
@@ -325,13 +325,71 @@ def _said(exc: Exception) -> str:
     return f"no {exc}" if isinstance(exc, KeyError) else str(exc)
 
 
+# Where a JSON access log writes what an exchange needs, shape by shape; the exchange
+# format's own members (spec/observed-exchange.schema.json) come first. Of each field
+# the first found is taken (null, and "", a log's variable without a value, are not
+# found). A tuple is a path into nested objects; an integer picks a word of a request
+# line, "GET /api/v2/jobs/... HTTP/1.1". Access logs record no body; most no headers.
+# README (observe) and the schema's description list these names, in this order (a
+# test holds the three together).
+_LINE_FIELDS: dict[str, tuple[tuple[str | int, ...], ...]] = {
+    "method": (
+        ("method",),  # the exchange format; Envoy, Istio
+        ("request_method",),  # nginx $request_method
+        ("RequestMethod",),  # Traefik
+        ("request", "method"),  # Caddy
+        ("httpRequest", "requestMethod"),  # Google Cloud load balancing (a LogEntry)
+        ("request", 0),  # nginx $request, the common log formats
+    ),
+    "url": (
+        ("url",),
+        ("request_uri",),  # nginx $request_uri: as sent, its query included
+        ("request", 1),
+        ("uri",),  # nginx $uri: decoded, normalised, perhaps rewritten
+        ("path",),  # Envoy, Istio
+        ("RequestPath",),  # Traefik
+        ("request", "uri"),  # Caddy
+        ("httpRequest", "requestUrl"),  # Google Cloud
+    ),
+    "status": (
+        ("status",),  # nginx, Caddy
+        ("response_code",),  # Envoy, Istio
+        ("DownstreamStatus",),  # Traefik: what the client got (OriginStatus: the backend's)
+        ("httpRequest", "status"),  # Google Cloud
+    ),
+    "headers": (
+        ("headers",),
+        ("resp_headers",),  # Caddy
+    ),
+    "request_headers": (
+        ("request_headers",),
+        ("request", "headers"),  # Caddy
+    ),
+}
+
+
+_ABSENT = object()
+
+
 def _record(item: Mapping[str, Any], source: str) -> Record:
-    """An NDJSON exchange, or an access-log line (``path`` or ``request`` for the URL, no body)."""
-    url = item.get("url") or item.get("uri") or item.get("path")
-    method = item.get("method")
-    if url is None and isinstance(item.get("request"), str):
-        # "GET /api/v2/jobs/... HTTP/1.1", as common log formats write it
-        method, url, *_ = str(item["request"]).split(" ")
+    """An NDJSON exchange, or a JSON access-log line (:data:`_LINE_FIELDS`)."""
+    url, status = item.get("url"), item.get("status", _ABSENT)
+    if url and status is not _ABSENT:
+        # The exchange format (its required members), as nearly every line of a large
+        # recording is: read directly, as the table would read it. But its method: a log
+        # with a url and a status may name it otherwise, and a DELETE is no GET.
+        method = item.get("method") or _found(item, _LINE_FIELDS["method"])
+        headers, sent = item.get("headers"), item.get("request_headers")
+    else:
+        url = _found(item, _LINE_FIELDS["url"])
+        if url is None:
+            raise ValueError(f"no URL: {_none_of('url')}")
+        method = _found(item, _LINE_FIELDS["method"])
+        status = _found(item, _LINE_FIELDS["status"])
+        if status is None:
+            raise ValueError(f"no status: {_none_of('status')}")
+        headers = _found(item, _LINE_FIELDS["headers"])
+        sent = _found(item, _LINE_FIELDS["request_headers"])
     body = item.get("body")
     if isinstance(body, str):
         data: bytes | None = body.encode("utf-8", "surrogatepass")
@@ -339,17 +397,46 @@ def _record(item: Mapping[str, Any], source: str) -> Record:
         data = None
     else:  # a JSON value recorded as such: its canonical text
         data = json.dumps(body).encode("utf-8")
-    if url is None:
-        raise KeyError("url")
     return Record(
         str(method or "GET").upper(),
         str(url),
-        _status(item["status"]),
-        _pairs(item.get("headers")),
+        _status(status),
+        _pairs(headers),
         data,
-        _pairs(item.get("request_headers")) or (),
+        _pairs(sent) or (),
         source,
     )
+
+
+def _found(item: Mapping[str, Any], paths: tuple[tuple[str | int, ...], ...]) -> Any:
+    """The value at the first of ``paths`` that holds one in ``item`` (see _LINE_FIELDS)."""
+    for path in paths:
+        value = item.get(path[0])  # most names are absent from most lines: said at once
+        if value is None:
+            continue
+        for step in path[1:]:
+            if isinstance(value, dict):  # what json.loads builds (an ABC's isinstance is slow)
+                value = value.get(step)
+            elif isinstance(value, str) and isinstance(step, int):
+                words = value.split(" ")
+                value = words[step] if len(words) > max(step, 1) else None
+            else:
+                value = None
+                break
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _none_of(field: str) -> str:
+    """The names ``field`` is looked for under, for a message that none held it."""
+    names = [
+        f"{'.'.join(map(str, path[:-1]))} (a request line's {('method', 'target')[path[-1]]})"
+        if isinstance(path[-1], int)
+        else ".".join(map(str, path))
+        for path in _LINE_FIELDS[field]
+    ]
+    return "none of " + ", ".join(names)
 
 
 def _status(value: Any) -> int:

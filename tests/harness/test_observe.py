@@ -219,6 +219,34 @@ def test_a_schemathesis_cassette_and_an_access_log(tmp_path):
     assert code == 1 and failed(report) == {"http.unknown-404"}
 
 
+def test_json_access_logs_of_common_servers_are_judged(tmp_path):
+    path = f"/api/v2/jobs/{DOC_ID}"
+    log = [
+        # nginx: a DELETE, whatever its $uri says; skipped as other methods are.
+        {
+            "request": f"DELETE {path} HTTP/1.1",
+            "request_method": "DELETE",
+            "uri": path,
+            "status": "204",
+        },
+        # Caddy: its response headers are recorded, and judged.
+        {
+            "request": {"method": "GET", "uri": path, "headers": {}},
+            "status": 200,
+            "resp_headers": {"Content-Type": ["text/html"]},
+        },
+        # Traefik: a well-formed id answered 500 by the gateway.
+        {"RequestMethod": "GET", "RequestPath": f"/api/v2/jobs/{UNHELD}", "DownstreamStatus": 500},
+        {"method": "GET", "path": path, "response_code": 404},  # Envoy, Istio
+        {"httpRequest": {"requestMethod": "GET", "requestUrl": f"https://h{path}", "status": 200}},
+    ]
+    code, report = observe([_write(tmp_path / "access.ndjson", log)], report_dir=tmp_path / "r")
+    coverage = report["coverage"]
+    assert coverage["unreadable"] == 0 and coverage["exchanges"] == 4
+    assert coverage["skipped"] == {"method DELETE": 1}
+    assert code == 1 and failed(report) == {"http.content-type", "http.unknown-404"}
+
+
 def _har(exchanges: list[dict]) -> str:
     """A HAR 1.2 document of NDJSON-style exchanges, pretty-printed as browsers export it."""
     entries = [
