@@ -142,7 +142,8 @@ def parse_json_body(body: bytes) -> ParsedBody:
 
 @dataclass(frozen=True)
 class HttpResponse:
-    """What came back. ``truncated`` marks a body cut off by the size cap or the peer."""
+    """What came back. ``truncated`` marks a body cut off by the size cap or the peer, or
+    by whatever recorded it (the exchange's ``body_recorded`` is then False)."""
 
     status: int
     headers: tuple[tuple[str, str], ...] = ()
@@ -200,7 +201,11 @@ class Exchange:
     sent_headers: Mapping[str, str] | None = field(
         default=None, hash=False, compare=False, repr=False
     )
+    # Traffic logged without bodies (or with a prefix of one), or without response
+    # headers, says nothing of them: the requirements on what was not recorded are not
+    # judged (not-checked, never pass).
     body_recorded: bool = True
+    headers_recorded: bool = True
     # The credentials a recorded request carried, already gone from ``request``
     # (recorded traffic has no configured secrets): an example made of this
     # exchange hides them wherever its answer echoes them. Never shown.

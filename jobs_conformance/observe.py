@@ -268,7 +268,7 @@ class _Read(NamedTuple):
     updated: str | None
     url: str
     sent: tuple[tuple[str, str], ...]
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...] | None  # None: not recorded
     body: bytes | None
     tag: int
     secrets: tuple[str, ...]
@@ -285,7 +285,7 @@ class _Read(NamedTuple):
             _updated(exchange),
             request.url if request else "",
             request.headers if request else (),
-            exchange.response.headers,
+            exchange.response.headers if exchange.headers_recorded else None,
             exchange.response.body if exchange.body_recorded else None,
             tag,
             exchange.secrets,
@@ -293,11 +293,12 @@ class _Read(NamedTuple):
 
     def exchange(self) -> Exchange:
         return Exchange(
-            HttpResponse(self.status, self.headers, self.body or b""),
+            HttpResponse(self.status, self.headers or (), self.body or b""),
             Intent.MAYBE_HELD,
             HttpRequest("GET", self.url, self.sent),
             self.job_id,
             body_recorded=self.body is not None,
+            headers_recorded=self.headers is not None,
             secrets=self.secrets,
         )
 
@@ -320,7 +321,7 @@ def exchanges_of(
     for record in records:
         if record.url is None:
             observed.exchanges += 1
-            response = HttpResponse(200, record.headers, record.body or b"")
+            response = HttpResponse(200, record.headers or (), record.body or b"")
             yield record.source, Exchange(response, Intent.CAPTURED)
             continue
         job_id = _job_id(record.url, path_prefix)
@@ -331,7 +332,8 @@ def exchanges_of(
             observed.skip(f"method {record.method}")
             continue
         if not record.status:
-            observed.skip("no answer recorded: status 0")  # a request that failed, in a HAR
+            # A request that failed: a HAR's entry of status 0, a cassette's response: null.
+            observed.skip("no answer recorded: status 0")
             continue
         about_the_request = _ANSWERS_THE_REQUEST.get(record.status)
         if about_the_request is not None:
@@ -341,7 +343,13 @@ def exchanges_of(
         request = HttpRequest(
             "GET", redactor.text(record.url), redactor.headers(record.request_headers)
         )
-        response = HttpResponse(record.status, redactor.headers(record.headers), record.body or b"")
+        headers = record.headers
+        response = HttpResponse(
+            record.status,
+            redactor.headers(headers) if headers else (),
+            record.body or b"",
+            record.truncated,
+        )
         well_formed = bool(pattern.search(job_id))
         # A recorded well-formed id may or may not be held: 200, 404 and 410 are all
         # answers a conforming service gives it.
@@ -351,7 +359,9 @@ def exchanges_of(
             intent,
             request,
             job_id,
-            body_recorded=record.body is not None,
+            # A prefix the recorder kept is no evidence of the body served: not judged.
+            body_recorded=record.body is not None and record.truncated is None,
+            headers_recorded=headers is not None,
             secrets=_secrets_of(record),
         )
         named = None if well_formed else _near_miss_of(job_id, exchange.job)
@@ -424,6 +434,7 @@ _REASONS = {
     "http.case-insensitive": "no job was read in two cases",
     "http.idempotent": "no job was read twice with the same updatedAt",
     "http.status-known": "recorded traffic cannot tell a held job from an unknown one",
+    "http.content-type": "no 200 was recorded with its response headers",
     "auth.required": "recorded traffic cannot show what a request without credentials gets",
     "seed.round-trip": "recorded traffic holds no seeding",
 }
@@ -579,7 +590,7 @@ def report_of(
     for result in results.rows():
         if result.status == "not-checked":
             result.reason = (
-                "no 200 body was recorded"
+                "no 200 body was recorded in full"
                 if result.requirement.id.startswith("body.") and not bodies
                 else _REASONS.get(result.requirement.id, "the recorded traffic never showed it")
             )

@@ -296,11 +296,15 @@ def _intent(intent: Intent) -> Predicate:
 
 
 def _served_body(exchange: Exchange, contract: Contract) -> bool:
+    return exchange.is_success_body and _judged_first_here(exchange)
+
+
+def _judged_first_here(exchange: Exchange) -> bool:
     # A refused seeding PUT is evidence for seed.round-trip only. A repeat or
     # another case that served what the canonical answer did is the same
-    # body, already judged: counting it again would inflate "checked".
+    # answer, already judged: counting it again would inflate "checked".
     request = exchange.request
-    if not exchange.is_success_body or (request is not None and request.method == "PUT"):
+    if request is not None and request.method == "PUT":
         return False
     baseline = exchange.baseline
     return not (
@@ -316,10 +320,17 @@ def _served_job(exchange: Exchange, contract: Contract) -> bool:
 
 
 def _content_type_known(exchange: Exchange, contract: Contract) -> bool:
-    # A captured body without a Content-Type says nothing about the header.
-    return _served_body(exchange, contract) and (
-        exchange.intent is not _CAPTURED or exchange.response.header("Content-Type") is not None
-    )
+    # A header requirement: judged wherever the headers of a 200 were recorded, its body
+    # recorded or not (an access log with its response headers). A captured body without
+    # a Content-Type says nothing about the header.
+    if not exchange.headers_recorded:
+        return False
+    response = exchange.response
+    if exchange.intent is _CAPTURED:
+        shows = response.header("Content-Type") is not None
+    else:
+        shows = response.status == 200
+    return shows and _judged_first_here(exchange)
 
 
 def _has_job_config(exchange: Exchange, contract: Contract) -> bool:

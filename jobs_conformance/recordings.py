@@ -86,10 +86,13 @@ class Record(NamedTuple):
     method: str
     url: str | None  # None: a body captured without its request
     status: int
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...] | None  # None: recorded without response headers
     body: bytes | None  # None: recorded without its body
     request_headers: tuple[tuple[str, str], ...] = ()
     source: str = ""
+    # How the recorder cut the body, when it kept only a prefix: the body is then no
+    # evidence of what was served.
+    truncated: str | None = None
 
 
 def _opened(name: str) -> IO[bytes]:
@@ -211,13 +214,20 @@ def _key(record: Record) -> str:
     return record.source if record.url is None else url_key(record.url)
 
 
+# A HAR 1.2 document is one object whose one member, "log", is an object: browsers and
+# proxies write it first, and may write megabytes of "pages" before its "entries". An
+# NDJSON line is an object too, but an exchange's members are "method", "url", ..., and
+# a line that starts with a "log" holding an object is no exchange. RFC 8259's white space.
+_HAR_START = re.compile(rb'\{[ \t\r\n]*"log"[ \t\r\n]*:[ \t\r\n]*\{')
+
+
 def _detected(head: bytes) -> str | None:
     """The format of an input from its first bytes; None when it is none of them. A UTF-8
     byte-order mark, which some Windows tools write, says nothing of the format."""
     start = head.removeprefix(codecs.BOM_UTF8).lstrip()
     if not start:
         return "ndjson"  # empty: no records
-    if start.startswith(b"{") and b'"log"' in head and b'"entries"' in head:
+    if _HAR_START.match(start):
         return "har"
     if not start.startswith((b"{", b"[")) and b"http_interactions:" in head:
         return "vcr"
@@ -275,8 +285,8 @@ def _top_level_url(line: bytes) -> str | None:
     written as a ``\\u`` escape anywhere (``\\u0075``, ``\\u0072``, ``\\u006c``),
     so no other member spells the same name otherwise (JSON would take the
     last; ``json.dumps`` never escapes an ASCII letter, so real lines do not
-    hold one); then a string that is not empty, so it wins over ``uri``,
-    ``path`` and ``request``. A line that is not valid JSON at all may still
+    hold one); then a string that is not empty, so it wins over every other
+    name of :data:`_LINE_FIELDS`. A line that is not valid JSON at all may still
     give a URL here: that only decides which one shard reports it unreadable.
 
     Two scans of the whole line and a few short steps: about 2.5 µs on a
@@ -315,13 +325,71 @@ def _said(exc: Exception) -> str:
     return f"no {exc}" if isinstance(exc, KeyError) else str(exc)
 
 
+# Where a JSON access log writes what an exchange needs, shape by shape; the exchange
+# format's own members (spec/observed-exchange.schema.json) come first. Of each field
+# the first found is taken (null, and "", a log's variable without a value, are not
+# found). A tuple is a path into nested objects; an integer picks a word of a request
+# line, "GET /api/v2/jobs/... HTTP/1.1". Access logs record no body; most no headers.
+# README (observe) and the schema's description list these names, in this order (a
+# test holds the three together).
+_LINE_FIELDS: dict[str, tuple[tuple[str | int, ...], ...]] = {
+    "method": (
+        ("method",),  # the exchange format; Envoy, Istio
+        ("request_method",),  # nginx $request_method
+        ("RequestMethod",),  # Traefik
+        ("request", "method"),  # Caddy
+        ("httpRequest", "requestMethod"),  # Google Cloud load balancing (a LogEntry)
+        ("request", 0),  # nginx $request, the common log formats
+    ),
+    "url": (
+        ("url",),
+        ("request_uri",),  # nginx $request_uri: as sent, its query included
+        ("request", 1),
+        ("uri",),  # nginx $uri: decoded, normalised, perhaps rewritten
+        ("path",),  # Envoy, Istio
+        ("RequestPath",),  # Traefik
+        ("request", "uri"),  # Caddy
+        ("httpRequest", "requestUrl"),  # Google Cloud
+    ),
+    "status": (
+        ("status",),  # nginx, Caddy
+        ("response_code",),  # Envoy, Istio
+        ("DownstreamStatus",),  # Traefik: what the client got (OriginStatus: the backend's)
+        ("httpRequest", "status"),  # Google Cloud
+    ),
+    "headers": (
+        ("headers",),
+        ("resp_headers",),  # Caddy
+    ),
+    "request_headers": (
+        ("request_headers",),
+        ("request", "headers"),  # Caddy
+    ),
+}
+
+
+_ABSENT = object()
+
+
 def _record(item: Mapping[str, Any], source: str) -> Record:
-    """An NDJSON exchange, or an access-log line (``path`` or ``request`` for the URL, no body)."""
-    url = item.get("url") or item.get("uri") or item.get("path")
-    method = item.get("method")
-    if url is None and isinstance(item.get("request"), str):
-        # "GET /api/v2/jobs/... HTTP/1.1", as common log formats write it
-        method, url, *_ = str(item["request"]).split(" ")
+    """An NDJSON exchange, or a JSON access-log line (:data:`_LINE_FIELDS`)."""
+    url, status = item.get("url"), item.get("status", _ABSENT)
+    if url and status is not _ABSENT:
+        # The exchange format (its required members), as nearly every line of a large
+        # recording is: read directly, as the table would read it. But its method: a log
+        # with a url and a status may name it otherwise, and a DELETE is no GET.
+        method = item.get("method") or _found(item, _LINE_FIELDS["method"])
+        headers, sent = item.get("headers"), item.get("request_headers")
+    else:
+        url = _found(item, _LINE_FIELDS["url"])
+        if url is None:
+            raise ValueError(f"no URL: {_none_of('url')}")
+        method = _found(item, _LINE_FIELDS["method"])
+        status = _found(item, _LINE_FIELDS["status"])
+        if status is None:
+            raise ValueError(f"no status: {_none_of('status')}")
+        headers = _found(item, _LINE_FIELDS["headers"])
+        sent = _found(item, _LINE_FIELDS["request_headers"])
     body = item.get("body")
     if isinstance(body, str):
         data: bytes | None = body.encode("utf-8", "surrogatepass")
@@ -329,17 +397,46 @@ def _record(item: Mapping[str, Any], source: str) -> Record:
         data = None
     else:  # a JSON value recorded as such: its canonical text
         data = json.dumps(body).encode("utf-8")
-    if url is None:
-        raise KeyError("url")
     return Record(
         str(method or "GET").upper(),
         str(url),
-        _status(item["status"]),
-        _pairs(item.get("headers")),
+        _status(status),
+        _pairs(headers),
         data,
-        _pairs(item.get("request_headers")),
+        _pairs(sent) or (),
         source,
     )
+
+
+def _found(item: Mapping[str, Any], paths: tuple[tuple[str | int, ...], ...]) -> Any:
+    """The value at the first of ``paths`` that holds one in ``item`` (see _LINE_FIELDS)."""
+    for path in paths:
+        value = item.get(path[0])  # most names are absent from most lines: said at once
+        if value is None:
+            continue
+        for step in path[1:]:
+            if isinstance(value, dict):  # what json.loads builds (an ABC's isinstance is slow)
+                value = value.get(step)
+            elif isinstance(value, str) and isinstance(step, int):
+                words = value.split(" ")
+                value = words[step] if len(words) > max(step, 1) else None
+            else:
+                value = None
+                break
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _none_of(field: str) -> str:
+    """The names ``field`` is looked for under, for a message that none held it."""
+    names = [
+        f"{'.'.join(map(str, path[:-1]))} (a request line's {('method', 'target')[path[-1]]})"
+        if isinstance(path[-1], int)
+        else ".".join(map(str, path))
+        for path in _LINE_FIELDS[field]
+    ]
+    return "none of " + ", ".join(names)
 
 
 def _status(value: Any) -> int:
@@ -371,13 +468,16 @@ def _shown(value: Any) -> str:
 _SCALARS = (str, int, float)
 
 
-def _pairs(headers: Any) -> tuple[tuple[str, str], ...]:
-    """Headers as a mapping (one value, or a list of values, per name) or as pairs.
+def _pairs(headers: Any) -> tuple[tuple[str, str], ...] | None:
+    """Headers as a mapping (one value, or a list of values, per name) or as pairs; None when
+    none were recorded (absent, or null), which is not the same as none sent (``{}``).
 
     A value is text (a number is taken as its text); anything nested is
     refused, not turned into text: the text of a structure that shares its
     parts (a YAML alias, repeated) can be exponentially longer than the
     input that wrote it."""
+    if headers is None:
+        return None
     if not headers:
         return ()
     items = headers.items() if isinstance(headers, Mapping) else headers
@@ -396,6 +496,12 @@ def _pairs(headers: Any) -> tuple[tuple[str, str], ...]:
 
 
 # --- HAR 1.2: one JSON document, walked an entry at a time.
+
+# How schemathesis (4.x, reporting/har.py) marks a body it kept only a prefix of, under
+# ``[output.truncation] max-recorded-payload-size``, in ``content.comment``: "Body
+# truncated: 100 of 357 bytes recorded". Its cassettes say so as ``truncated_from: 357``,
+# beside the body (reporting/vcr.py).
+_HAR_TRUNCATED = "Body truncated"
 
 
 class _Truncated(ValueError):
@@ -546,15 +652,24 @@ def _har_record(entry: Mapping[str, Any], source: str) -> Record:
         body: bytes | None = base64.b64decode(text)
     else:
         body = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else None
+    comment = content.get("comment")
     return Record(
         str(request["method"]).upper(),
         str(request["url"]),
         _status(response["status"]),
-        tuple((str(h["name"]), str(h["value"])) for h in response.get("headers") or ()),
+        _har_headers(response.get("headers")),
         body,
-        tuple((str(h["name"]), str(h["value"])) for h in request.get("headers") or ()),
+        _har_headers(request.get("headers")) or (),
         source,
+        comment if isinstance(comment, str) and comment.startswith(_HAR_TRUNCATED) else None,
     )
+
+
+def _har_headers(headers: Any) -> tuple[tuple[str, str], ...] | None:
+    """A HAR's list of ``{"name", "value"}``; None when it has none (HAR 1.2 requires one)."""
+    if headers is None:
+        return None
+    return tuple((str(h["name"]), str(h["value"])) for h in headers)
 
 
 # --- VCR cassettes (schemathesis's `st run --report vcr`): YAML, one interaction at a time.
@@ -620,6 +735,18 @@ def _vcr(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
 
 def _vcr_record(interaction: Mapping[str, Any], source: str) -> Record:
     request, response = interaction["request"], interaction["response"]
+    if response is None:
+        # schemathesis writes ``response: null`` for a request that got no answer (a
+        # network error, a timeout): status 0, skipped as a HAR's entry for one is.
+        return Record(
+            str(request["method"]).upper(),
+            str(request["uri"]),
+            0,
+            None,
+            None,
+            _pairs(request.get("headers")) or (),
+            source,
+        )
     body = response.get("body") or {}
     if "base64_string" in body:
         data: bytes | None = base64.b64decode(body["base64_string"])
@@ -632,9 +759,17 @@ def _vcr_record(interaction: Mapping[str, Any], source: str) -> Record:
         _status(response["status"]["code"]),
         _pairs(response.get("headers")),
         data,
-        _pairs(request.get("headers")),
+        _pairs(request.get("headers")) or (),
         source,
+        _vcr_truncated(response.get("truncated_from"), data),
     )
+
+
+def _vcr_truncated(size: Any, data: bytes | None) -> str | None:
+    """What a cassette's ``truncated_from`` (the size of the body served) says of the body."""
+    if size is None:
+        return None
+    return f"Body truncated: {len(data or b'')} of {_shown(size)} bytes recorded"
 
 
 # --- Bare bodies (``validate``): captured 200 bodies without their requests.

@@ -68,8 +68,60 @@ def test_bodies_absent_leave_body_requirements_not_checked(tmp_path):
     rows = {r["id"]: r for r in report["requirements"]}
     assert all(rows[r]["status"] == "not-checked" for r in rows if r.startswith("body."))
     assert all(r in report["coverage"]["never_exercised"] for r in rows if r.startswith("body."))
-    assert rows["body.json"]["reason"] == "no 200 body was recorded"
+    assert rows["body.json"]["reason"] == "no 200 body was recorded in full"
     assert failed(report) == {"http.malformed-4xx", "http.unknown-404", "http.case-insensitive"}
+
+
+def _without_headers(exchange: dict) -> dict:
+    return {k: v for k, v in exchange.items() if k != "headers"}
+
+
+_OTHER_CASE = {**DOC_EXAMPLE, "name": "read again"}
+# (description, the traffic, http.content-type's status): headers not recorded say nothing
+# of the header, as bodies not recorded say nothing of the body; headers recorded empty
+# say the answer had none.
+HEADER_CASES = [
+    (
+        "not recorded",
+        [_without_headers(recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE))],
+        "not-checked",
+    ),
+    ("null", [recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE, headers=None)], "not-checked"),
+    (
+        "recorded, none sent",
+        [recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE, headers={})],
+        "fail",
+    ),
+    ("recorded, JSON", [recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE)], "pass"),
+    (
+        "recorded without the body: the header is still judged",
+        [recorded_exchange(f"/jobs/{DOC_ID}", 200, headers={"Content-Type": "text/html"})],
+        "fail",
+    ),
+    (
+        "a read in another case, compared with the first once all are read",
+        [
+            _without_headers(recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE)),
+            _without_headers(recorded_exchange(f"/jobs/{DOC_ID.upper()}", 200, _OTHER_CASE)),
+        ],
+        "not-checked",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("traffic", "expected"), [pytest.param(t, e, id=d) for d, t, e in HEADER_CASES]
+)
+def test_headers_not_recorded_leave_the_content_type_not_checked(tmp_path, traffic, expected):
+    _, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    rows = {r["id"]: r for r in report["requirements"]}
+    assert rows["http.content-type"]["status"] == expected, rows["http.content-type"]
+    if expected == "not-checked":
+        assert (
+            rows["http.content-type"]["reason"] == "no 200 was recorded with its response headers"
+        )
+    # The body, where one was recorded, is judged whatever became of the headers.
+    assert rows["body.json"]["status"] == ("not-checked" if traffic[0]["body"] is None else "pass")
 
 
 def test_the_same_job_read_twice_with_one_updated_at_and_two_bodies_is_not_idempotent(tmp_path):
@@ -165,6 +217,34 @@ def test_a_schemathesis_cassette_and_an_access_log(tmp_path):
     )
     code, report = observe([str(log)], report_dir=tmp_path / "log")
     assert code == 1 and failed(report) == {"http.unknown-404"}
+
+
+def test_json_access_logs_of_common_servers_are_judged(tmp_path):
+    path = f"/api/v2/jobs/{DOC_ID}"
+    log = [
+        # nginx: a DELETE, whatever its $uri says; skipped as other methods are.
+        {
+            "request": f"DELETE {path} HTTP/1.1",
+            "request_method": "DELETE",
+            "uri": path,
+            "status": "204",
+        },
+        # Caddy: its response headers are recorded, and judged.
+        {
+            "request": {"method": "GET", "uri": path, "headers": {}},
+            "status": 200,
+            "resp_headers": {"Content-Type": ["text/html"]},
+        },
+        # Traefik: a well-formed id answered 500 by the gateway.
+        {"RequestMethod": "GET", "RequestPath": f"/api/v2/jobs/{UNHELD}", "DownstreamStatus": 500},
+        {"method": "GET", "path": path, "response_code": 404},  # Envoy, Istio
+        {"httpRequest": {"requestMethod": "GET", "requestUrl": f"https://h{path}", "status": 200}},
+    ]
+    code, report = observe([_write(tmp_path / "access.ndjson", log)], report_dir=tmp_path / "r")
+    coverage = report["coverage"]
+    assert coverage["unreadable"] == 0 and coverage["exchanges"] == 4
+    assert coverage["skipped"] == {"method DELETE": 1}
+    assert code == 1 and failed(report) == {"http.content-type", "http.unknown-404"}
 
 
 def _har(exchanges: list[dict]) -> str:
@@ -586,6 +666,30 @@ def test_lone_surrogates_reach_every_report_and_a_request_without_answer_is_skip
     assert report["coverage"]["skipped"] == {"no answer recorded: status 0": 1}
     out = capsys.readouterr()
     assert "Traceback" not in out.err and "\\ud800" in out.out
+
+
+def test_a_cassettes_interaction_without_a_response_is_skipped_not_unreadable(tmp_path):
+    # As schemathesis's cassette writer puts a request that got no answer (a network
+    # error, a timeout): `response: null`, after an interaction that was answered.
+    request = (
+        "  request:\n    uri: 'http://h/api/v2/jobs/{}'\n    method: 'GET'\n    headers: {{}}\n"
+    )
+    cassette = tmp_path / "cassette.yaml"
+    cassette.write_text(
+        "http_interactions:\n"
+        f"- id: 'a'\n{request.format(DOC_ID)}"
+        "  response:\n    status:\n      code: '200'\n    headers:\n"
+        '      "content-type":\n      - "application/json"\n'
+        f"    body:\n      encoding: 'utf-8'\n      string: {json.dumps(json.dumps(DOC_EXAMPLE))}\n"
+        f"- id: 'b'\n{request.format(UNHELD)}"
+        "  response: null\n"
+    )
+    code, report = observe([str(cassette)], report_dir=tmp_path / "r")
+    coverage = report["coverage"]
+    assert coverage["unreadable"] == 0 and report["errors"] == []
+    assert coverage["exchanges"] == 1
+    assert coverage["skipped"] == {"no answer recorded: status 0": 1}
+    assert code == 0
 
 
 def test_a_report_folder_that_cannot_be_one_is_refused_before_any_work(tmp_path, capsys):

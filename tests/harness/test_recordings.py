@@ -1,4 +1,4 @@
-"""Reading recordings: what the NDJSON reader makes of a line's bytes and its headers."""
+"""Reading recordings: what the readers make of a line's bytes, its headers, its format."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -186,3 +187,249 @@ def test_a_gzip_input_gives_every_line_before_where_it_breaks(tmp_path: Path) ->
         else:
             (message,) = reading.messages
             assert "cannot read to the end" in message and said in message, name
+
+
+def _browser_har(pages: int, *, indent: int | None = 2) -> str:
+    """A HAR as Chrome and Firefox export it: "log" first, its "pages" before its "entries"."""
+    log = {
+        "version": "1.2",
+        "creator": {"name": "WebInspector", "version": "537.36"},
+        "pages": [
+            {
+                "startedDateTime": "2026-11-28T10:00:00.000Z",
+                "id": f"page_{n}",
+                "title": f"https://app.example/jobs?page={n}",
+                "pageTimings": {"onContentLoad": 120.5, "onLoad": 250.25},
+            }
+            for n in range(pages)
+        ],
+        "entries": [
+            {
+                "pageref": "page_0",
+                "request": {"method": "GET", "url": f"https://h{_URL}", "headers": []},
+                "response": {"status": status, "headers": [], "content": {"size": 0}},
+            }
+            for status in (200, 404, 500)
+        ],
+    }
+    return json.dumps({"log": log}, indent=indent)
+
+
+_NESTED_LOG = {"url": _URL, "status": 200, "body": {"log": {"entries": []}}}
+# (description, the input, the statuses its records have): the format is found from the
+# first bytes alone, however far into the input what tells it apart would be.
+DETECTION_CASES = [
+    ("a browser's HAR, its entries after 64 KiB of pages", _browser_har(600), [200, 404, 500]),
+    ("a HAR on one line", _browser_har(2, indent=None), [200, 404, 500]),
+    (
+        "NDJSON whose first body holds a log with entries",
+        json.dumps(_NESTED_LOG) + "\n" + json.dumps({**_NESTED_LOG, "status": 404}) + "\n",
+        [200, 404],
+    ),
+    (
+        "NDJSON whose first member is a log, as text",
+        json.dumps({"log": "GET", "url": _URL, "status": 200}) + "\n",
+        [200],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [pytest.param(t, e, id=d) for d, t, e in DETECTION_CASES]
+)
+def test_a_har_is_told_from_ndjson_by_its_first_member_wherever_its_entries_are(
+    tmp_path: Path, text: str, expected: list[int]
+) -> None:
+    records, reading = _read(tmp_path / "recording", text)
+    assert reading.messages == []
+    assert [r.status for r in records] == expected
+
+
+def test_the_browser_har_of_the_detection_cases_has_its_entries_after_64_kib() -> None:
+    assert _browser_har(600).index('"entries"') > 64 * 1024
+
+
+def test_a_body_the_recorder_cut_short_is_marked_so(tmp_path: Path) -> None:
+    # schemathesis 4.x keeps a prefix of a body past max-recorded-payload-size: its HAR
+    # says so in content.comment, its cassette as truncated_from beside the body.
+    whole, prefix = '{"id": "x"}', '{"id": "00000050-0050-'
+    har = {
+        "log": {
+            "entries": [
+                {
+                    "request": {"method": "GET", "url": f"http://h{_URL}"},
+                    "response": {
+                        "status": 200,
+                        "content": {
+                            "size": 357,
+                            "text": prefix,
+                            "comment": "Body truncated: 22 of 357 bytes recorded",
+                        },
+                    },
+                },
+                {
+                    "request": {"method": "GET", "url": f"http://h{_URL}"},
+                    "response": {"status": 200, "content": {"text": whole, "comment": "cached"}},
+                },
+            ]
+        }
+    }
+    records, reading = _read(tmp_path / "t.har", json.dumps(har))
+    assert reading.messages == []
+    assert [r.truncated for r in records] == ["Body truncated: 22 of 357 bytes recorded", None]
+    interaction = (
+        "- request:\n    uri: 'http://h{url}'\n    method: 'GET'\n"
+        "  response:\n    status:\n      code: '200'\n    headers: {{}}\n"
+        "    body:\n      encoding: 'utf-8'\n      string: {body}\n{more}"
+        "    http_version: '1.1'\n"
+    )
+    cassette = "http_interactions:\n" + "".join(
+        interaction.format(url=_URL, body=json.dumps(body), more=more)
+        for body, more in ((prefix, "    truncated_from: 357\n"), (whole, ""))
+    )
+    records, reading = _read(tmp_path / "t.yaml", cassette)
+    assert reading.messages == []
+    cut, kept = records
+    assert cut.truncated is not None and f"{len(prefix)} of 357 bytes" in cut.truncated
+    assert kept.truncated is None and kept.body == whole.encode()
+
+
+# --- JSON access logs.
+
+_ID = "00000050-0050-5050-8230-0000000c2c90"
+_PATH = f"/api/v2/jobs/{_ID}"
+# (description, a line as the server writes it, what is read: method, URL, status and
+# response headers, None when not recorded). The shapes the tester met in the field.
+ACCESS_LOG_CASES = [
+    (
+        "nginx: its method variable, not the uri before it",
+        {
+            "request": f"DELETE {_PATH} HTTP/1.1",
+            "request_method": "DELETE",
+            "uri": "/rewritten",
+            "request_uri": _PATH,
+            "status": "204",
+        },
+        ("DELETE", _PATH, 204, None),
+    ),
+    (
+        "nginx: $request_method and $request_uri alone",
+        {"request_method": "DELETE", "request_uri": _PATH, "status": 204},
+        ("DELETE", _PATH, 204, None),
+    ),
+    (
+        "nginx: the request line alone",
+        {"request": f"POST {_PATH}?x=1 HTTP/1.1", "status": "201", "body_bytes_sent": "9"},
+        ("POST", f"{_PATH}?x=1", 201, None),
+    ),
+    (
+        "nginx: the request line, $uri rewritten",
+        {"request": f"GET {_PATH} HTTP/1.1", "uri": "/index.php", "status": 200},
+        ("GET", _PATH, 200, None),
+    ),
+    (
+        "Envoy, Istio",
+        {"method": "HEAD", "path": _PATH, "response_code": 200, "response_flags": "-"},
+        ("HEAD", _PATH, 200, None),
+    ),
+    (
+        "Caddy: nested request, response headers beside it",
+        {
+            "logger": "http.log.access",
+            "request": {"method": "GET", "uri": _PATH, "headers": {"Accept": ["*/*"]}},
+            "status": 200,
+            "resp_headers": {"Content-Type": ["text/html"]},
+        },
+        ("GET", _PATH, 200, (("Content-Type", "text/html"),)),
+    ),
+    (
+        "Traefik: what the client got, not the backend's status",
+        {
+            "RequestMethod": "PUT",
+            "RequestPath": _PATH,
+            "DownstreamStatus": 504,
+            "OriginStatus": 0,
+        },
+        ("PUT", _PATH, 504, None),
+    ),
+    (
+        "Google Cloud load balancing",
+        {
+            "httpRequest": {
+                "requestMethod": "GET",
+                "requestUrl": f"https://h{_PATH}",
+                "status": 404,
+            }
+        },
+        ("GET", f"https://h{_PATH}", 404, None),
+    ),
+    (
+        "an exchange (url, status) whose method is named as nginx names it",
+        {"url": _PATH, "status": 204, "request_method": "DELETE"},
+        ("DELETE", _PATH, 204, None),
+    ),
+    (
+        "an exchange: headers recorded empty",
+        {"url": _PATH, "status": 200, "headers": {}},
+        ("GET", _PATH, 200, ()),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"), [pytest.param(line, e, id=d) for d, line, e in ACCESS_LOG_CASES]
+)
+def test_an_access_log_line_is_read_by_its_servers_names(
+    tmp_path: Path, line: dict, expected: tuple
+) -> None:
+    records, reading = _read(tmp_path / "access.ndjson", json.dumps(line) + "\n")
+    assert reading.messages == []
+    (record,) = records
+    assert (record.method, record.url, record.status, record.headers) == expected
+    assert record.body is None
+
+
+def test_a_line_of_no_shape_known_says_which_names_were_looked_for(tmp_path: Path) -> None:
+    lines = [{"target": _PATH, "status": 200}, {"path": _PATH, "code": 200}]
+    records, reading = _read(tmp_path / "t.ndjson", "".join(json.dumps(x) + "\n" for x in lines))
+    assert records == [] and reading.unreadable == 2
+    no_url, no_status = reading.messages
+    assert "no URL" in no_url and "request_uri" in no_url and "httpRequest.requestUrl" in no_url
+    assert "no status" in no_status and "response_code" in no_status
+
+
+def _documented(path: tuple[str | int, ...]) -> str:
+    """A name of recordings._LINE_FIELDS as the README and the schema write it."""
+    if isinstance(path[-1], int):
+        return f"the {('first', 'second')[path[-1]]} word of " + ".".join(map(str, path[:-1]))
+    return ".".join(map(str, path))
+
+
+_DOCUMENTED_AS = {
+    "method": "method",
+    "url": "URL",
+    "status": "status",
+    "headers": "response headers",
+    "request_headers": "request headers",
+}
+
+
+def test_the_readme_and_the_schema_list_the_names_the_reader_reads() -> None:
+    import re
+
+    from jobs_conformance.recordings import _LINE_FIELDS
+
+    # The checkout's documents, beside the code they describe.
+    checkout = Path(__file__).parents[2]
+    readme = (checkout / "README.md").read_text(encoding="utf-8")
+    schema = json.loads((checkout / "spec" / "observed-exchange.schema.json").read_text())
+    assert set(_DOCUMENTED_AS) == set(_LINE_FIELDS)
+    for field, paths in _LINE_FIELDS.items():
+        label, names = _DOCUMENTED_AS[field], [_documented(path) for path in paths]
+        row = re.search(rf"^\| {label} \| (.*) \|$", readme, re.MULTILINE)
+        assert row is not None, label
+        listed = row[1].replace("`", "").replace(" (a request line)", "").split(", ")
+        assert listed == names, label
+        said = re.search(rf"\b{label}: ([^;]*)", schema["description"])
+        assert said is not None, label
+        assert said[1].replace(" (a request line)", "").split(", ") == names, label

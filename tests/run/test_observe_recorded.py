@@ -178,23 +178,35 @@ def _write_har(path: Path, har: dict[str, Any]) -> str:
 
 def _cassette(server: ReferenceServer, folder: Path) -> str:
     """``st run`` over spec/openapi.yaml against ``server``; the VCR cassette it wrote."""
-    cassette = folder / "cassette.yaml"
+    (cassette,) = _schemathesis(server, folder, ("vcr",))
+    return cassette
+
+
+def _schemathesis(
+    server: ReferenceServer, folder: Path, reports: tuple[str, ...], config: str = ""
+) -> list[str]:
+    """``st run`` over spec/openapi.yaml against ``server``, with ``config`` as its
+    schemathesis.toml; the recordings it wrote, one per report format, in that order."""
+    paths = [folder / f"recording.{kind}" for kind in reports]
     # Deterministic generation, a few examples, no shrinking: the same requests on
     # every run, in a few seconds. By this interpreter, as command_line starts the
     # suite, whatever PATH holds; in a folder of its own, where schemathesis and
-    # Hypothesis write theirs.
+    # Hypothesis write theirs (and find their configuration).
     command = [
         *(sys.executable, "-m", "schemathesis.cli", "run"),
         str(default_spec_dir() / "openapi.yaml"),
         *("--url", server.base_url),
-        *("--report", "vcr", "--report-vcr-path", str(cassette)),
+        *("--report", ",".join(reports)),
+        *(f"--report-{kind}-path={path}" for kind, path in zip(reports, paths, strict=True)),
         *("--max-examples", "5", "--generation-deterministic", "--no-shrink", "--no-color"),
     ]
     folder.mkdir()
+    (folder / "schemathesis.toml").write_text(config)
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=folder)
     # 0: every check of its own passed; 1: one failed (the fault, seen by schemathesis).
-    assert result.returncode in (0, 1) and cassette.is_file(), result.stdout + result.stderr
-    return str(cassette)
+    written = all(path.is_file() for path in paths)
+    assert result.returncode in (0, 1) and written, result.stdout + result.stderr
+    return [str(path) for path in paths]
 
 
 def _observe(source: str, report_dir: Path) -> dict[str, Any]:
@@ -323,7 +335,7 @@ def test_a_har_without_bodies_leaves_every_body_requirement_not_checked(pytester
     assert body and {rid for rid in body if statuses(stripped)[rid] == "not-checked"} == body
     assert body <= set(stripped["coverage"]["never_exercised"])
     assert {r["reason"] for r in stripped["requirements"] if r["id"] in body} == {
-        "no 200 body was recorded"
+        "no 200 body was recorded in full"
     }
     assert statuses(stripped)["http.malformed-4xx"] == statuses(run)["http.malformed-4xx"]
 
@@ -356,3 +368,21 @@ def test_a_schemathesis_cassette_gets_the_runs_verdict_wherever_it_exercised_one
     _assert_agrees(observed, run, shows, fault)
     # Its other methods (the unsupported-method check) are counted, not judged.
     assert all(why.startswith("method ") for why in observed["coverage"]["skipped"])
+
+
+def test_bodies_schemathesis_recorded_only_a_prefix_of_are_not_judged(pytester):
+    # Past [output.truncation] max-recorded-payload-size schemathesis keeps a prefix of a
+    # body, and says so: "Body truncated: ..." in its HAR's content.comment, truncated_from
+    # in its cassette. A prefix is no evidence of the body served (cut, it is never JSON):
+    # the body requirements are not judged on it; the statuses and headers still are.
+    config = "[output.truncation]\nmax-recorded-payload-size = 100\n"
+    with _reference(None) as (server, _):
+        run = _run(pytester, server)
+        recordings = _schemathesis(server, pytester.path / "st", ("vcr", "har"), config)
+    for recording, marker in zip(recordings, ("truncated_from:", "Body truncated:"), strict=True):
+        assert marker in Path(recording).read_text(encoding="utf-8"), "nothing was truncated"
+        observed = _observe(recording, pytester.path / Path(recording).suffix[1:])
+        _assert_agrees(observed, run, frozenset(), f"conforming, {recording}")
+        # The doc example's job, the one 200 schemathesis gets, is longer than 100 bytes.
+        assert statuses(observed)["body.json"] == "not-checked"
+        assert statuses(observed)["http.content-type"] == "pass"
