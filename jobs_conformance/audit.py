@@ -220,6 +220,9 @@ class Earlier:
     checked: dict[str, int] | None = None
     found: int | None = None
     not_found: int | None = None
+    # The job the target could not answer for when the audit last stopped, after the last
+    # checkpoint: asked again, and failing again, it is that job's error, not a stop.
+    stopped_at: str | None = None
 
     @property
     def counted(self) -> dict[str, Any]:
@@ -257,13 +260,15 @@ def read_record(record: Path, contract: Contract, shard: Shard = ALL) -> Earlier
                 entry = _entry(raw, catalogue) if raw.endswith(b"\n") else None
                 if entry is None:
                     bad = bad or number
+                elif "stopped_at" in entry:
+                    earlier.stopped_at = entry["stopped_at"]
                 elif "checkpoint" not in entry:
                     pending.append(entry)
                 elif bad is not None:
                     raise _bad_line(record, bad, "a line an audit writes (not JSON, or not one)")
                 else:
                     _checkpointed(earlier, entry, record, number)
-                    earlier.keep = stream.tell()
+                    earlier.keep, earlier.stopped_at = stream.tell(), None
                     for job in pending:
                         _count_line(earlier, job, contract)
                     pending.clear()
@@ -320,6 +325,8 @@ def _entry(raw: bytes, catalogue: frozenset[str]) -> dict[str, Any] | None:
     if not isinstance(entry, dict):
         return None
     if "checkpoint" in entry:
+        return entry
+    if set(entry) == {"stopped_at", "why"} and all(isinstance(v, str) for v in entry.values()):
         return entry
     if not isinstance(entry.get("job"), str):
         return None
@@ -807,14 +814,20 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                         errors.add(results, f"{job_id}: {reason}")
                         lines.append({"job": job_id, "error": reason})
                 exchanges = [a if pool is None else a.result() for a in answers]
-                for job_id, exchange in zip(valid, exchanges, strict=True):
-                    why = _cannot_go_on(exchange, client)
-                    if why is not None:
+                cannot = [_cannot_go_on(e, client) for e in exchanges]
+                for job_id, exchange, why in zip(valid, exchanges, cannot, strict=True):
+                    if why is not None and (
+                        job_id != earlier.stopped_at or not _may_be_the_jobs(exchange)
+                    ):
                         # Nothing of this round is judged: --resume asks for all of it again.
-                        raise _TargetCannotAnswer(f"{job_id}: {why}")
-                for job_id, exchange in zip(valid, exchanges, strict=True):
-                    if isinstance(exchange, BaseException):
-                        reason = str(getattr(exchange, "reason", exchange))
+                        raise _TargetCannotAnswer(job_id, why)
+                for job_id, exchange, why in zip(valid, exchanges, cannot, strict=True):
+                    if why is not None or isinstance(exchange, BaseException):
+                        # The job the last stop was at, failing again: its own error (an audit
+                        # that stopped at it on every --resume would never end).
+                        reason = why or str(getattr(exchange, "reason", exchange))
+                        if why is not None:
+                            reason += " (again, after --resume)"
                         errors.add(results, f"{job_id}: {reason}")
                         lines.append({"job": job_id, "error": reason})
                         continue
@@ -875,7 +888,13 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
     except KeyboardInterrupt as exc:
         stopped = f"{str(exc) or 'interrupted'} after {judged} jobs"
     except _TargetCannotAnswer as exc:
-        stopped = f"stopped, the target cannot answer now ({exc}), after {judged} jobs"
+        stopped = (
+            f"stopped, the target cannot answer now ({exc.job_id}: {exc.why}), after {judged} jobs"
+        )
+        # Past the checkpoint, where --resume reads it: this job failing again is its error.
+        with contextlib.suppress(OSError), record.open("ab") as out:
+            line = {"stopped_at": exc.job_id, "why": redactor.text(exc.why)}
+            out.write((json.dumps(line) + "\n").encode("utf-8"))
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -950,6 +969,10 @@ class _TargetCannotAnswer(Exception):
     """The target cannot answer now (an outage, credentials refused, a rate limit, the
     budget spent): the audit stops at its last checkpoint, and ``--resume`` goes on."""
 
+    def __init__(self, job_id: str, why: str) -> None:
+        super().__init__(f"{job_id}: {why}")
+        self.job_id, self.why = job_id, why
+
 
 # Answers that say the service cannot answer anyone now, whichever job was asked for.
 _CANNOT_ANSWER = {
@@ -972,6 +995,16 @@ def _cannot_go_on(answer: Exchange | BaseException, client: Any) -> str | None:
             return None
         return str(getattr(answer, "reason", answer))
     return _CANNOT_ANSWER.get(answer.response.status)
+
+
+def _may_be_the_jobs(answer: Exchange | BaseException) -> bool:
+    """Whether a failure may be one job's own (its answer, its request's failure), not the
+    audit's (a budget spent, a target never reached): met again at the job an audit stopped
+    at, it is that job's error line."""
+    from jobs_conformance.client import BudgetExhausted
+    from jobs_conformance.errors import TargetUnreachable
+
+    return not isinstance(answer, (BudgetExhausted, TargetUnreachable))
 
 
 def _of_the_list(judgement: Judgement, job_id: str) -> Judgement:

@@ -495,3 +495,35 @@ def test_ids_listed_in_upper_case_on_a_case_sensitive_target_are_its_case_findin
     # Every job found, in one case or the other, and its body judged.
     assert rows[STATUS_KNOWN]["status"] == "pass" and rows[STATUS_KNOWN]["checked"] == 4
     assert rows["body.required"]["checked"] == 4
+
+
+def test_a_job_the_target_still_cannot_answer_after_resume_is_its_error_and_the_audit_ends(
+    service: Service, tmp_path: Path
+) -> None:
+    # One job answered 503 for good: stopping at it on every --resume would never end.
+    listed = [i for i in HELD if i != THROTTLED]
+    listed.insert(ROUND + 3, THROTTLED)
+    TROUBLE["answer"] = "503"
+    assert _audit(service.base_url, tmp_path, listed) == 2
+    assert _report(tmp_path)["audit"]["jobs"] == ROUND
+    assert _audit(service.base_url, tmp_path, listed, "--resume") == 2
+    report = _report(tmp_path)
+    assert report["audit"]["jobs"] == len(listed)
+    (error,) = report["errors"]
+    assert error.startswith(f"{THROTTLED}: the service is unavailable") and "again" in error
+    record = (tmp_path / "r" / "audit.ndjson").read_text().splitlines()
+    assert json.loads(record[-1])["finished"] is True
+
+
+def test_a_budget_spent_again_at_the_same_job_is_never_that_jobs_error(
+    service: Service, tmp_path: Path
+) -> None:
+    # --max-requests 20 each time: each resume judges a round more, none becomes an error.
+    runs = 0
+    while _audit(service.base_url, tmp_path, LISTED, "--max-requests", "20",
+                 *(["--resume"] if runs else [])) == 2:  # fmt: skip
+        runs += 1
+        assert _report(tmp_path)["errors"][0].startswith("stopped"), runs
+        assert runs < 10
+    report = _report(tmp_path)
+    assert report["audit"]["jobs"] == len(LISTED) and report["errors"] == []
