@@ -335,8 +335,10 @@ def exchanges_of(
             # A request that failed: a HAR's entry of status 0, a cassette's response: null.
             observed.skip("no answer recorded: status 0")
             continue
+        well_formed = bool(pattern.search(job_id))
         about_the_request = _ANSWERS_THE_REQUEST.get(record.status)
-        if about_the_request is not None:
+        if about_the_request is not None and well_formed:
+            # Of a malformed id any answer but a 4xx says something (a 304: it was found).
             observed.skip(f"answered {record.status}: {about_the_request}")
             continue
         observed.exchanges += 1
@@ -350,7 +352,6 @@ def exchanges_of(
             record.body or b"",
             record.truncated,
         )
-        well_formed = bool(pattern.search(job_id))
         # A recorded well-formed id may or may not be held: 200, 404 and 410 are all
         # answers a conforming service gives it.
         intent = Intent.MAYBE_HELD if well_formed else Intent.MALFORMED

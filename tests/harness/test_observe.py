@@ -904,6 +904,11 @@ def test_answers_about_the_request_not_the_id_are_skipped_and_counted(tmp_path, 
     assert report["coverage"]["exchanges"] == 1
     ((why, count),) = report["coverage"]["skipped"].items()
     assert why.startswith(f"answered {status}: ") and count == 2
+    # Of a malformed id, any answer but a 4xx is a finding: found, by a 304.
+    malformed = [recorded_exchange(f"/jobs/{DOC_ID}x", status)]
+    code, report = observe([_write(tmp_path / "m.ndjson", malformed)], report_dir=tmp_path / "m")
+    assert report["coverage"]["exchanges"] == 1
+    assert failed(report) == (set() if 400 <= status < 500 else {"http.malformed-4xx"})
 
 
 def test_a_server_error_is_still_judged_and_the_collection_is_another_endpoint(tmp_path):
