@@ -220,9 +220,9 @@ class Earlier:
     checked: dict[str, int] | None = None
     found: int | None = None
     not_found: int | None = None
-    # The job the target could not answer for when the audit last stopped, after the last
-    # checkpoint: asked again, and failing again, it is that job's error, not a stop.
-    stopped_at: str | None = None
+    # The jobs the target could not answer for when the audit stopped since the last
+    # checkpoint: asked again, and failing again, each is that job's error, not a stop.
+    stopped_at: dict[str, str] = field(default_factory=dict)  # job id -> why
 
     @property
     def counted(self) -> dict[str, Any]:
@@ -261,14 +261,15 @@ def read_record(record: Path, contract: Contract, shard: Shard = ALL) -> Earlier
                 if entry is None:
                     bad = bad or number
                 elif "stopped_at" in entry:
-                    earlier.stopped_at = entry["stopped_at"]
+                    earlier.stopped_at[entry["stopped_at"]] = entry["why"]
                 elif "checkpoint" not in entry:
                     pending.append(entry)
                 elif bad is not None:
                     raise _bad_line(record, bad, "a line an audit writes (not JSON, or not one)")
                 else:
                     _checkpointed(earlier, entry, record, number)
-                    earlier.keep, earlier.stopped_at = stream.tell(), None
+                    earlier.keep = stream.tell()
+                    earlier.stopped_at.clear()
                     for job in pending:
                         _count_line(earlier, job, contract)
                     pending.clear()
@@ -817,7 +818,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                 cannot = [_cannot_go_on(e, client) for e in exchanges]
                 for job_id, exchange, why in zip(valid, exchanges, cannot, strict=True):
                     if why is not None and (
-                        job_id != earlier.stopped_at or not _may_be_the_jobs(exchange)
+                        job_id not in earlier.stopped_at or not _may_be_the_jobs(exchange)
                     ):
                         # Nothing of this round is judged: --resume asks for all of it again.
                         raise _TargetCannotAnswer(job_id, why)
@@ -891,10 +892,17 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
         stopped = (
             f"stopped, the target cannot answer now ({exc.job_id}: {exc.why}), after {judged} jobs"
         )
-        # Past the checkpoint, where --resume reads it: this job failing again is its error.
+        # Past the checkpoint, where --resume reads them (the stops before this one, which
+        # resuming cut, too): a job failing again is its error, so each --resume gets past
+        # one more of the round's jobs, and none is stopped at twice.
+        carried = earlier.stopped_at if judged == done else {}  # the same round, stopped again
+        stopped_jobs = {**carried, exc.job_id: redactor.text(exc.why)}
         with contextlib.suppress(OSError), record.open("ab") as out:
-            line = {"stopped_at": exc.job_id, "why": redactor.text(exc.why)}
-            out.write((json.dumps(line) + "\n").encode("utf-8"))
+            text = "".join(
+                json.dumps({"stopped_at": job, "why": why}) + "\n"
+                for job, why in stopped_jobs.items()
+            )
+            out.write(text.encode("utf-8"))
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)

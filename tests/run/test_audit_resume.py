@@ -20,8 +20,9 @@ from jobs_conformance.reference.server import ReferenceServer
 HELD = [str(uuid.UUID(int=n, version=4)) for n in range(1, 41)]
 UNKNOWN = [str(uuid.UUID(int=10**6 + n, version=4)) for n in range(5)]
 THROTTLED = HELD[7]  # answered TROUBLE["answer"] (429 with Retry-After: 0), however often
-# What the service answers for THROTTLED: a test changes it (and it is put back after each).
-TROUBLE: dict[str, str | None] = {"answer": "429"}
+# What the service answers for the ids of "who" (THROTTLED): a test changes it (and it is
+# put back after each).
+TROUBLE: dict[str, Any] = {"answer": "429", "who": {THROTTLED}}
 ROUND = 16  # --workers 1: a checkpoint every 16 ids
 STATUS_KNOWN = "http.status-known"
 
@@ -41,7 +42,7 @@ def service() -> Iterator[Service]:
 
     def throttling(environ: dict[str, Any], start_response: Any) -> Any:
         answer = TROUBLE["answer"]
-        if answer is None or not environ.get("PATH_INFO", "").endswith("/" + THROTTLED):
+        if answer is None or environ.get("PATH_INFO", "").rpartition("/")[2] not in TROUBLE["who"]:
             return app(environ, start_response)
         if answer == "cut":  # a body the peer cuts off: fewer bytes than it announced
             start_response(
@@ -59,7 +60,7 @@ def service() -> Iterator[Service]:
 @pytest.fixture(autouse=True)
 def _throttled_again() -> Iterator[None]:
     yield
-    TROUBLE["answer"] = "429"
+    TROUBLE.update(answer="429", who={THROTTLED})
 
 
 def _audit(base_url: str, folder: Path, ids: list[str], *extra: str) -> int:
@@ -527,3 +528,19 @@ def test_a_budget_spent_again_at_the_same_job_is_never_that_jobs_error(
         assert runs < 10
     report = _report(tmp_path)
     assert report["audit"]["jobs"] == len(LISTED) and report["errors"] == []
+
+
+def test_two_jobs_the_target_never_answers_in_one_round_do_not_stop_it_for_ever(
+    service: Service, tmp_path: Path
+) -> None:
+    # Each --resume gets past one more of them: the audit ends, with both as errors.
+    listed = [i for i in HELD if i != THROTTLED]
+    bad = {listed[ROUND + 2], listed[ROUND + 5]}
+    TROUBLE.update(answer="503", who=bad)
+    codes = [_audit(service.base_url, tmp_path, listed)]
+    while codes[-1] == 2 and _report(tmp_path)["audit"]["jobs"] < len(listed):
+        codes.append(_audit(service.base_url, tmp_path, listed, "--resume"))
+        assert len(codes) <= 4, codes
+    report = _report(tmp_path)
+    assert codes == [2, 2, 2] and report["audit"]["jobs"] == len(listed)
+    assert {e.split(":")[0] for e in report["errors"]} == bad
