@@ -39,7 +39,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -515,6 +515,7 @@ def report_of(
     *,
     parts: list[str],
     redactor: Redactor | None = None,
+    missing: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The audit's ``conformance.json``: the command's and ``merge.merge_records``'s alike.
 
@@ -524,7 +525,8 @@ def report_of(
     :class:`Earlier`; counted here with ``results``), ``samples`` (finding
     id -> its smallest job ids), ``records`` (the audit.ndjson paths) and
     ``notes``. ``redactor``: the command's, with the run's secrets; a
-    merge's parts are redacted already.
+    merge's parts are redacted already. ``missing``: see
+    :func:`jobs_conformance.merge.record_of`.
     """
     from jobs_conformance.merge import record_of
 
@@ -557,9 +559,11 @@ def report_of(
         # Stopped before the end of the list: no verdict on it, though every finding stands.
         interrupted=bool(extra.get("stopped")),
         redactor=redactor,
+        missing=missing,
     )
     if earlier:
-        _count_earlier(report, results, earlier, meta, interrupted=bool(extra.get("stopped")))
+        interrupted = bool(extra.get("stopped") or missing)
+        _count_earlier(report, results, earlier, meta, interrupted=interrupted)
     report["audit"] = {"jobs": jobs, "resumed_after": resumed, "samples": dict(extra["samples"])}
     return redactor.data(report)
 
@@ -632,12 +636,8 @@ def _count_earlier(
     )
     ordered = sorted(findings.values(), key=lambda f: (f["requirement"], -f["count"], f["class"]))
     outcome = gate.apply(ordered, checked=checked)
-    statuses: dict[str, set[str]] = {}
-    for finding in outcome.findings:
-        statuses.setdefault(finding["requirement"], set()).add(finding["status"])
     for row in rows:
-        if row["status"] == "fail" and statuses.get(row["id"]) == {"waived"}:
-            row["status"] = "waived"
+        row["status"] = outcome.shown_status(row["id"], row["status"])
     report["findings"] = outcome.findings
     # Every waiver stale or unverified now was one of those for this process's findings alone.
     listed = report["waivers"]["stale"] + report["waivers"]["unverified"]
@@ -656,7 +656,7 @@ def _count_earlier(
         failing=outcome.failing,
         interrupted=interrupted,
         errors=bool(report["errors"]),
-        unverified=bool(outcome.unverified or outcome.unseen),
+        unverified=outcome.unsettled,
         checked=bool(checked),
     )
 
@@ -1108,8 +1108,10 @@ def _held(client: Any, job_id: str) -> Any:
     # not a held job missing.
     try:
         request, response = client.get_job(canonical)
-    except Exception:  # what was asked stands: the listed form was not found
-        return listed
+    except Exception as exc:  # as for any request: an outage, a budget spent stop the audit
+        return exc
+    if response.status in _CANNOT_ANSWER:
+        return Exchange(response, Intent.KNOWN, request, canonical)  # which stops it, too
     if response.status != 200:
         return listed
     found = Exchange(response, Intent.KNOWN, request, canonical)

@@ -44,6 +44,18 @@ class GateOutcome:
     # completely (known debt that could not be seen again: no verdict, as for a waiver).
     unseen: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def unsettled(self) -> bool:
+        """Known debt that could not be seen again (a waiver unverified, a baseline finding
+        unseen): no verdict, whatever else was found."""
+        return bool(self.unverified or self.unseen)
+
+    def shown_status(self, requirement: str, status: str) -> str:
+        """A requirement's status as a report shows it: failed, and every one of its
+        findings accepted debt, it reads as waived."""
+        statuses = {f["status"] for f in self.findings if f["requirement"] == requirement}
+        return "waived" if status == "fail" and statuses == {"waived"} else status
+
 
 @dataclass(frozen=True)
 class Gate:

@@ -34,7 +34,6 @@ __all__ = [
     "Meta",
     "judged",
     "merge_records",
-    "missing_shards",
     "partial_of",
     "parts_of",
     "record_of",
@@ -87,9 +86,12 @@ def record_of(
     notes: Sequence[str],
     interrupted: bool = False,
     redactor: Redactor | None = None,
+    missing: Sequence[str] = (),
 ) -> dict[str, Any]:
     """A mergeable command's record (observe's, audit's): the report of ``results`` as
-    ``meta`` says it was made, with the partial results a merge builds on."""
+    ``meta`` says it was made, with the partial results a merge builds on. ``missing``:
+    the shards of the inputs no part judged (:func:`merge_records`), which leave the
+    record without a verdict, whatever it found."""
     from jobs_conformance import __version__
     from jobs_conformance.contract import load_contract
     from jobs_conformance.gate import Gate
@@ -113,10 +115,10 @@ def record_of(
         spec_sha256=contract.spec_sha256,
         seed=seed,
         strict=meta.strict,
-        interrupted=interrupted,
+        interrupted=interrupted or bool(missing),
         requests_sent=meta.requests_sent,
         known_jobs=known_jobs,
-        notes=notes,
+        notes=[*notes, *_missing_note(missing)],
         suite_version=__version__,
         redactor=redactor,
         gate=gate,
@@ -235,21 +237,21 @@ def merge_records(
         strict=strict.pop(),
         policy=json.loads(policies.pop()),
     )
-    report = build(results, extra or {}, meta, parts=sorted(parts))
-    missing = missing_shards(parts)
-    if missing:
-        # The parts merge on (their partial results are whole), but what they judged is not
-        # all of the input: no verdict on it, whatever the parts found.
-        report["errors"] = [
-            *report["errors"],
-            f"no part judged {', '.join(missing)}: the merged report covers only the shards "
-            "given (merge the missing parts' records to complete it)",
-        ]
-        report["verdict"] = "incomplete"
-    return report
+    # Parts that leave a shard out still merge on (their partial results are whole), but
+    # what they judged is not all of the input.
+    return build(results, extra or {}, meta, parts=sorted(parts), missing=_missing_shards(parts))
 
 
-def missing_shards(parts: set[str]) -> list[str]:
+def _missing_note(missing: Sequence[str]) -> list[str]:
+    if not missing:
+        return []
+    return [
+        f"No part judged {', '.join(missing)}: no verdict on the input, though every finding "
+        "stands (merge the missing parts' records with this one to complete it)."
+    ]
+
+
+def _missing_shards(parts: set[str]) -> list[str]:
     """The shards of each source that no part covers (``parts`` collapsed by ``_covered``)."""
     missing = []
     for source, shards in sorted(_shards_by_source(parts).items()):

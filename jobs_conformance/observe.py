@@ -27,7 +27,7 @@ import marshal
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -38,7 +38,7 @@ from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Inten
 from jobs_conformance.gate import COMMAND_OPTIONS, policy_of
 from jobs_conformance.merge import Meta, parts_of, record_of
 from jobs_conformance.recordings import FORMATS, Reading, Record, read_records
-from jobs_conformance.redact import Redactor, recorded_secrets
+from jobs_conformance.redact import Redactor, recorded_secrets, redact_url
 from jobs_conformance.results import Results, error_order
 from jobs_conformance.settings import add_cli_options, resolve_cli
 from jobs_conformance.shards import ALL, Shard, shard_argument, url_path
@@ -200,16 +200,22 @@ class FirstReads:
         previous: _Read | None = None
         # The last read of each form of the job's id (its cases, in the order met).
         by_form: dict[str, _Read] = {}
+        refused: _Read | None = None
         for row_key, blob in rows:
             read = _Read(*marshal.loads(blob))
             if previous is None or row_key != key:  # a new job: its first read
-                key, previous, by_form = row_key, read, {read.job_id: read}
+                key, previous, by_form, refused = row_key, read, {read.job_id: read}, None
                 continue
             # Cases: each read against the one just before it, so a job deleted (or
             # changed) between two reads shows so in the reads between, not as a
             # disagreement of cases.
             before, previous = previous, read
-            if read.job_id != before.job_id:
+            # A read refused while the read before it, in another case, was served: the
+            # refusal the comparison shows. Served again after it, it is that one refusal.
+            cases = read.job_id != before.job_id
+            refused_again = before is refused and read.status == 200
+            refused = read if cases and read.status != 200 and before.status == 200 else None
+            if cases and not refused_again:
                 # Another updatedAt: another version of the job, any member of which may
                 # have changed; only the statuses compare (a run's repeats, its
                 # alternates, rule out what changed between reads).
@@ -578,10 +584,16 @@ def merge_extra(first: Mapping[str, Any], second: Mapping[str, Any]) -> dict[str
 
 
 def report_of(
-    results: Results, extra: Mapping[str, Any], meta: Meta, *, parts: list[str]
+    results: Results,
+    extra: Mapping[str, Any],
+    meta: Meta,
+    *,
+    parts: list[str],
+    missing: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The record of an observation (one process's, or merged parts'): the run's report,
-    the observed coverage, and the partial results a merge builds on."""
+    the observed coverage, and the partial results a merge builds on. ``missing``: see
+    :func:`jobs_conformance.merge.record_of`."""
     from jobs_conformance.recordings import MAX_UNREADABLE_SHOWN
 
     # The first in sorted order: what one process keeps, and what merged parts keep.
@@ -631,6 +643,7 @@ def report_of(
         notes=notes,
         # What could not be read, or compared, may hold anything: no verdict, as validate says.
         interrupted=bool(unreadable or uncompared or stopped),
+        missing=missing,
     )
     report["coverage"] = {
         "exchanges": extra["exchanges"],
@@ -679,12 +692,15 @@ def add_parser(subparsers: Any) -> None:
 def path_prefix_argument(text: str) -> str:
     """``--path-prefix``'s argparse type: a path, or a base URL (``run --base-url``'s) whose path
     it is; anything else is a usage error (exit 4), not a filter that skips every record."""
-    if text.startswith(("http://", "https://")):
+    if text.lower().startswith(("http://", "https://")):
         return url_path(text)
     if text and not text.startswith("/"):
+        # Named without what a URL would carry of credentials (a mistyped one, say).
+        shown = redact_url(text)
+        example = "" if "://" in text else f" (e.g. /{shown})"
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a path: expected one starting with '/' (e.g. /{text}) or a base "
-            "URL such as run's --base-url"
+            f"{shown!r} is not a path: expected one starting with '/'{example} or an http(s) "
+            "base URL such as run's --base-url"
         )
     return text
 

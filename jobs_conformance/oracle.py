@@ -281,7 +281,7 @@ def _throttled(response: HttpResponse) -> bool:
 # and every predicate runs for every exchange.
 _CAPTURED, _KNOWN, _SEEDED = Intent.CAPTURED, Intent.KNOWN, Intent.SEEDED
 _CASE_VARIANT, _MAYBE_HELD = Intent.CASE_VARIANT, Intent.MAYBE_HELD
-_READ_AGAIN = (Intent.REPEAT, Intent.CASE_VARIANT)  # answers compared with a first read
+_READ_AGAIN = (Intent.REPEAT, Intent.CASE_VARIANT)  # answers compared with an earlier read
 _SECOND_READ = (Intent.REPEAT, Intent.SEEDED)
 _WELL_FORMED = (Intent.UNKNOWN, Intent.MAYBE_HELD)
 _HELD = (Intent.KNOWN, Intent.REPEAT, Intent.CASE_VARIANT, Intent.SEEDED)

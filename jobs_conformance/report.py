@@ -118,17 +118,9 @@ def build_report(
         findings_of(results), checked=checked, out_of_scope=out_of_scope
     )
     rows = []
-    statuses: dict[str, set[str]] = {}
-    for finding in outcome.findings:
-        statuses.setdefault(finding["requirement"], set()).add(finding["status"])
     for result in results.rows():
         requirement = result.requirement
-        # A requirement whose every finding is accepted debt reads as such.
-        status = (
-            "waived"
-            if result.status == "fail" and statuses.get(requirement.id) == {"waived"}
-            else result.status
-        )
+        status = outcome.shown_status(requirement.id, result.status)
         rows.append(
             {
                 "id": requirement.id,
@@ -150,7 +142,7 @@ def build_report(
             results,
             failing=outcome.failing,
             interrupted=interrupted,
-            unverified=bool(outcome.unverified or outcome.unseen),
+            unverified=outcome.unsettled,
         ),
         "target": target,
         # What was tested; nothing is known of a run that sent no request.

@@ -284,9 +284,15 @@ _NUMBERS = re.compile(r"(\d+)")
 
 def error_order(message: str) -> tuple[Any, ...]:
     """The order errors are listed in: as text, but numbers by value, so ``file:9`` comes
-    before ``file:10`` (a recording's first unreadable lines are the ones shown)."""
+    before ``file:10`` (a recording's first unreadable lines are the ones shown); a total
+    order, so merged parts list them alike whatever their order."""
     # Split on a captured group: text at even places, digits at odd ones, so tuples compare.
-    return tuple(int(p) if n % 2 else p for n, p in enumerate(_NUMBERS.split(message)))
+    # A number by its length and digits, not int(): a hostile one may have any length.
+    parts = _NUMBERS.split(message)
+    key: list[Any] = [
+        (len(p.lstrip("0")), p.lstrip("0")) if n % 2 else p for n, p in enumerate(parts)
+    ]
+    return (*key, message)  # "007" and "7" tie as numbers, not as text
 
 
 class Results:

@@ -925,11 +925,13 @@ def test_a_server_error_is_still_judged_and_the_collection_is_another_endpoint(t
 def test_a_path_prefix_is_a_path_or_the_base_url_whose_path_it_is(tmp_path):
     traffic = [recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE, host="https://gw/x/api/v2")]
     source = _write(tmp_path / "t.ndjson", traffic)
-    for prefix in ("/x/api/v2", "/x/api/v2/", "https://gw/x/api/v2"):
+    for prefix in ("/x/api/v2", "/x/api/v2/", "https://gw/x/api/v2", "HTTPS://u:pw@gw/x/api/v2"):
         out = tmp_path / prefix.replace("/", "_").replace(":", "")
         assert cli(["observe", source, "--path-prefix", prefix, "--report-dir", str(out)]) == 0
     error = usage_error("observe", source, "--path-prefix", "x/api/v2")
     assert "/x/api/v2" in error and "base URL" in error
+    error = usage_error("observe", source, "--path-prefix", "htps://alice:s3cr3t@gw/?api_key=K3Y")
+    assert "s3cr3t" not in error and "K3Y" not in error
 
 
 def test_a_body_read_in_two_cases_is_judged_once_and_a_refusal_is_one_finding(tmp_path):
@@ -974,7 +976,18 @@ def test_each_read_is_compared_with_the_read_of_its_job_before_it(tmp_path, stat
         for case, status in statuses
     ]
     _, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
-    assert ("http.case-insensitive" in failed(report)) is finding
+    row = next(r for r in report["requirements"] if r["id"] == "http.case-insensitive")
+    # One refusal is one failure, however many served reads stand around it.
+    assert row["failed"] == int(finding)
+
+
+def test_alternating_cases_count_each_refusal_once(tmp_path):
+    served, refused = (DOC_ID, 200, DOC_EXAMPLE), (DOC_ID.upper(), 404, {"error": "nf"})
+    reads = [served, refused, served, refused, served]
+    traffic = [recorded_exchange(f"/jobs/{i}", status, body) for i, status, body in reads]
+    _, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    row = next(r for r in report["requirements"] if r["id"] == "http.case-insensitive")
+    assert row["failed"] == 2 and row["checked"] == 2
 
 
 def test_a_merge_that_leaves_a_shard_out_gives_no_verdict_and_names_it(tmp_path, capsys):
@@ -990,11 +1003,14 @@ def test_a_merge_that_leaves_a_shard_out_gives_no_verdict_and_names_it(tmp_path,
         observe([source], report_dir=tmp_path / f"p{k}", shard=Shard(k, 3))[1] for k in (1, 2, 3)
     ]
     two = merge_records(parts[:2])
-    assert two["verdict"] == "incomplete"
-    assert any(f"shard 3/3 of {source}" in e for e in two["errors"])
-    # The partial merge still merges on, to the whole.
-    assert merge_records([two, parts[2]])["verdict"] == judged(merge_records(parts))["verdict"]
-    assert merge_records([two, parts[2]])["errors"] == []
+    assert two["verdict"] == "incomplete" and two["errors"] == []
+    assert any(f"shard 3/3 of {source}" in note for note in two["notes"])
+    # The partial merge still merges on, in either order, to the report of one process.
+    _, whole = observe([source], report_dir=tmp_path / "whole")
+    assert whole["verdict"] == "fail"  # the bodies echo another id: a verdict, not none
+    for merged in (merge_records([two, parts[2]]), merge_records([parts[2], two])):
+        assert judged(merged) == judged(whole)
+        assert not any("No part judged" in note for note in merged["notes"])
     paths = []
     for k, part in enumerate(parts[:2]):
         path = tmp_path / f"part{k}.json"
@@ -1011,6 +1027,9 @@ def test_errors_are_listed_with_line_numbers_in_their_order(tmp_path):
 
     lines = ["x:10: b", "x:9: a", "x:100: c", "y:1: d", "x:9:"]
     assert sorted(lines, key=error_order) == ["x:9:", "x:9: a", "x:10: b", "x:100: c", "y:1: d"]
+    # A total order (merged parts list alike in any order), and a number of any length.
+    assert sorted(["f:7", "f:007"], key=error_order) == sorted(["f:007", "f:7"], key=error_order)
+    assert sorted(["1" * 5000, "2"], key=error_order) == ["2", "1" * 5000]
     broken = [{"broken": n} for n in range(12)]
     source = _write(tmp_path / "t.ndjson", broken)
     _, report = observe([source], report_dir=tmp_path / "r")

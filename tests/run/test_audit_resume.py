@@ -544,3 +544,16 @@ def test_two_jobs_the_target_never_answers_in_one_round_do_not_stop_it_for_ever(
     report = _report(tmp_path)
     assert codes == [2, 2, 2] and report["audit"]["jobs"] == len(listed)
     assert {e.split(":")[0] for e in report["errors"]} == bad
+
+
+def test_a_retry_in_lower_case_that_the_target_cannot_answer_stops_the_audit(
+    tmp_path: Path,
+) -> None:
+    # The budget spent on the retry: no verdict, never a held job reported missing.
+    held = "0000000a-0000-4000-8000-00000000000b"
+    server = ReferenceServer(faults=["case-sensitive-lookup"])
+    server.store.put_many([{**DOC_EXAMPLE, "id": held}])
+    with server:
+        assert _audit(server.base_url, tmp_path, [held.upper()], "--max-requests", "1") == 2
+    report = _report(tmp_path)
+    assert report["findings"] == [] and "budget" in report["errors"][0]
