@@ -779,12 +779,12 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
         pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="jobs-conformance-audit")
     send = functools.partial(_held, client)
 
-    def sent(chunk: list[str]) -> tuple[list[str], list[str], Iterable[Any]]:
+    def sent(chunk: list[str]) -> tuple[list[str], Iterable[Any]]:
         # Only ids of the documented pattern are asked for; the rest are listed.
         valid = [i for i in chunk if contract.path_pattern.search(i)]
         if pool is None:
-            return chunk, valid, map(send, valid)  # sent one by one as they are judged
-        return chunk, valid, [pool.submit(send, i) for i in valid]
+            return chunk, map(send, valid)  # sent one by one when the round is read
+        return chunk, [pool.submit(send, i) for i in valid]
 
     results, errors = Results(contract), _Errors()
     for error in earlier.errors:
@@ -804,25 +804,31 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
             out.truncate(earlier.keep)  # a round the interrupted audit did not finish
             out.seek(earlier.keep)
             rounds = _rounds(ids, settings.workers * 16)
-            for (chunk, valid, answers), last in _one_ahead(rounds, sent):
+            for (chunk, answers), last in _one_ahead(rounds, sent):
                 lines: list[dict[str, Any]] = []
+                exchanges = [a if pool is None else a.result() for a in answers]
+                answered = ((e, _cannot_go_on(e, client)) for e in exchanges)
+                stop: _TargetCannotAnswer | None = None
+                taken = 0  # the round's ids judged, in order: what its checkpoint counts
                 for job_id in chunk:
-                    _hash_id(digest, job_id)
                     if not contract.path_pattern.search(job_id):
                         # Not asked for, so not judged: no verdict over the list, as for a
                         # job whose request failed.
+                        _hash_id(digest, job_id)
+                        taken += 1
                         reason = "not a job id of the documented pattern"
                         errors.add(results, f"{job_id}: {reason}")
                         lines.append({"job": job_id, "error": reason})
-                exchanges = [a if pool is None else a.result() for a in answers]
-                cannot = [_cannot_go_on(e, client) for e in exchanges]
-                for job_id, exchange, why in zip(valid, exchanges, cannot, strict=True):
+                        continue
+                    exchange, why = next(answered)
                     if why is not None and (
                         job_id not in earlier.stopped_at or not _may_be_the_jobs(exchange)
                     ):
-                        # Nothing of this round is judged: --resume asks for all of it again.
-                        raise _TargetCannotAnswer(job_id, why)
-                for job_id, exchange, why in zip(valid, exchanges, cannot, strict=True):
+                        # The jobs before it are checkpointed; --resume asks for it again.
+                        stop = _TargetCannotAnswer(job_id, why)
+                        break
+                    _hash_id(digest, job_id)
+                    taken += 1
                     if why is not None or isinstance(exchange, BaseException):
                         # The job the last stop was at, failing again: its own error (an audit
                         # that stopped at it on every --resume would never end).
@@ -868,13 +874,15 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                         _keep_smallest(samples.setdefault(finding["id"], []), job_id)
                     if found_here:
                         lines.append({"job": job_id, "findings": found_here})
-                judged += len(chunk)
+                judged += taken
+                if stop is not None and not taken:
+                    raise stop  # nothing of the round judged: the last checkpoint stands
                 checked = collections.Counter(earlier.checked or {})
                 checked.update({r.requirement.id: r.checked for r in results.rows() if r.checked})
                 checkpoint = _checkpoint(
                     judged, shard, digest, checked, found, not_found, judged_by
                 )
-                if last:
+                if last and stop is None:
                     # An audit run again without --resume may start this record over.
                     checkpoint["finished"] = True
                 # The values redacted, not their JSON text: an escaped secret would not match,
@@ -882,6 +890,8 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                 text = "".join(json.dumps(redactor.data(line)) + "\n" for line in lines)
                 out.write((text + json.dumps(checkpoint) + "\n").encode("utf-8"))
                 out.flush()
+                if stop is not None:
+                    raise stop
                 now = time.monotonic()
                 if progress and now - shown_at >= _REFRESH_S:
                     width = _draw(progress_line(judged, total, now - clock, done), width)

@@ -231,11 +231,12 @@ def test_a_target_that_cannot_answer_stops_the_audit_at_its_checkpoint_for_resum
     assert _audit(service.base_url, tmp_path, listed) == 2
     record = tmp_path / "r" / "audit.ndjson"
     lines = [json.loads(line) for line in record.read_text().splitlines()]
-    # The first round is kept; none of the second is written as judged.
-    assert [line["checkpoint"] for line in lines if "checkpoint" in line] == [ROUND]
+    # Every job before it is checkpointed (the first round, and three of the second); it
+    # is not written as judged.
+    assert [line["checkpoint"] for line in lines if "checkpoint" in line] == [ROUND, ROUND + 3]
     assert not any(line.get("job") == THROTTLED for line in lines)
     report = _report(tmp_path)
-    assert report["verdict"] == "incomplete" and report["audit"]["jobs"] == ROUND
+    assert report["verdict"] == "incomplete" and report["audit"]["jobs"] == ROUND + 3
     (error,) = report["errors"]
     assert THROTTLED in error and said in error and "--resume" in error
     # A rerun without --resume keeps the progress; once the target answers, --resume goes on.
@@ -243,7 +244,7 @@ def test_a_target_that_cannot_answer_stops_the_audit_at_its_checkpoint_for_resum
     TROUBLE["answer"] = None
     assert _audit(service.base_url, tmp_path, listed, "--resume") == 0
     resumed = _report(tmp_path)
-    assert resumed["audit"] == {**resumed["audit"], "jobs": len(listed), "resumed_after": ROUND}
+    assert resumed["audit"] == {**resumed["audit"], "jobs": len(listed), "resumed_after": ROUND + 3}
 
 
 def test_an_answer_the_peer_cut_off_is_an_error_not_a_finding(
@@ -444,10 +445,10 @@ def test_an_audit_of_no_ids_leaves_a_record_a_rerun_may_start_over(
 def test_a_spent_budget_stops_the_audit_at_its_checkpoint_and_resume_goes_on(
     service: Service, tmp_path: Path
 ) -> None:
-    # --max-requests 20: the first round (16) is judged, the second runs out.
+    # --max-requests 20: the first round (16) is judged, and four of the second.
     assert _audit(service.base_url, tmp_path, LISTED, "--max-requests", "20") == 2
     report = _report(tmp_path)
-    assert report["audit"]["jobs"] == ROUND
+    assert report["audit"]["jobs"] == 20
     assert any("budget" in e and "--resume" in e for e in report["errors"])
     assert _audit(service.base_url, tmp_path, LISTED, "--resume") == 1
     assert _report(tmp_path)["audit"]["jobs"] == len(LISTED)
@@ -506,7 +507,7 @@ def test_a_job_the_target_still_cannot_answer_after_resume_is_its_error_and_the_
     listed.insert(ROUND + 3, THROTTLED)
     TROUBLE["answer"] = "503"
     assert _audit(service.base_url, tmp_path, listed) == 2
-    assert _report(tmp_path)["audit"]["jobs"] == ROUND
+    assert _report(tmp_path)["audit"]["jobs"] == ROUND + 3
     assert _audit(service.base_url, tmp_path, listed, "--resume") == 2
     report = _report(tmp_path)
     assert report["audit"]["jobs"] == len(listed)
@@ -557,3 +558,15 @@ def test_a_retry_in_lower_case_that_the_target_cannot_answer_stops_the_audit(
         assert _audit(server.base_url, tmp_path, [held.upper()], "--max-requests", "1") == 2
     report = _report(tmp_path)
     assert report["findings"] == [] and "budget" in report["errors"][0]
+
+
+def test_a_budget_smaller_than_a_round_still_gets_through_the_list(
+    service: Service, tmp_path: Path
+) -> None:
+    # --max-requests 5 against rounds of 16 (--workers 1): each --resume judges five more.
+    codes = [_audit(service.base_url, tmp_path, LISTED, "--max-requests", "5")]
+    while codes[-1] == 2:
+        assert _report(tmp_path)["audit"]["jobs"] == 5 * len(codes)
+        codes.append(_audit(service.base_url, tmp_path, LISTED, "--max-requests", "5", "--resume"))
+        assert len(codes) <= len(LISTED) // 5 + 2
+    assert codes[-1] == 1 and _report(tmp_path)["audit"]["jobs"] == len(LISTED)
