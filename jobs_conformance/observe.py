@@ -201,39 +201,57 @@ class FirstReads:
         # The last read of each form of the job's id (its cases, in the order met).
         by_form: dict[str, _Read] = {}
         refused: _Read | None = None
+        # Where each form of the job's id was first served, by the read's place: a form
+        # served before a refusal of it was refused for another reason than its case.
+        served: dict[str, int] = {}
+        place = 0
         for row_key, blob in rows:
             read = _Read(*marshal.loads(blob))
             if previous is None or row_key != key:  # a new job: its first read
                 key, previous, by_form, refused = row_key, read, {read.job_id: read}, None
+                served, place = ({read.job_id: 0} if read.status == 200 else {}), 0
                 continue
-            # Cases: each read against the one just before it, so a job deleted (or
-            # changed) between two reads shows so in the reads between, not as a
-            # disagreement of cases.
+            place += 1
             before, previous = previous, read
-            # A read refused while the read before it, in another case, was served: the
-            # refusal the comparison shows. Served again after it, it is that one refusal.
-            cases = read.job_id != before.job_id
-            refused_again = before is refused and read.status == 200
-            refused = read if cases and read.status != 200 and before.status == 200 else None
-            if cases and not refused_again:
-                # Another updatedAt: another version of the job, any member of which may
-                # have changed; only the statuses compare (a run's repeats, its
-                # alternates, rule out what changed between reads).
-                alternates = (read.exchange(),) if read.updated != before.updated else ()
-                yield tags[read.tag], _comparison(read, before, Intent.CASE_VARIANT, alternates)
-            # Repeats: against the last read of the same form.
-            same = by_form.get(read.job_id)
+            same = by_form.get(read.job_id)  # the last read of the same form
             if len(by_form) >= _MAX_FORMS:  # a hostile recording's endless cases
                 by_form.clear()
             by_form[read.job_id] = read
-            if (
+            # Repeats: against the last read of the same form, with one updatedAt.
+            repeat = (
                 same is not None
                 and read.status == same.status == 200
                 and read.updated is not None
                 and read.updated == same.updated
                 and read.body is not None
                 and same.body is not None
-            ):
+            )
+            # Cases: each read against the one just before it, so a job deleted (or
+            # changed) between two reads shows so in the reads between, not as a
+            # disagreement of cases.
+            cases = read.job_id != before.job_id
+            missed = None
+            if cases and read.status != 200 and before.status == 200:
+                missed = (read, place)
+            elif cases and read.status == 200 and before.status != 200:
+                missed = (before, place - 1)
+            # One refusal, served again after it, is the refusal already compared; a form
+            # served before it was refused (deleted since) is no matter of case.
+            refused_again = before is refused and missed is not None and missed[0] is before
+            refused = read if missed is not None and missed[0] is read else None
+            changed_over_time = (
+                missed is not None and served.get(missed[0].job_id, place) < missed[1]
+            )
+            if read.status == 200:
+                served.setdefault(read.job_id, place)
+            if cases and not refused_again and not changed_over_time:
+                # Another updatedAt, or a body that changed in the same form with one
+                # updatedAt (http.idempotent's finding): only the statuses compare (a run's
+                # repeats, its alternates, rule out what changed between reads).
+                unstable = read.updated != before.updated or (repeat and read.body != same.body)
+                alternates = (read.exchange(),) if unstable else ()
+                yield tags[read.tag], _comparison(read, before, Intent.CASE_VARIANT, alternates)
+            if repeat:
                 # The same updatedAt, the same version: the same body (another one:
                 # reading the job changed it, or two replicas disagree about it).
                 yield tags[read.tag], _comparison(read, same, Intent.REPEAT, ())
@@ -341,9 +359,13 @@ def exchanges_of(
             # A request that failed: a HAR's entry of status 0, a cassette's response: null.
             observed.skip("no answer recorded: status 0")
             continue
+        if record.status == 499:
+            # nginx logs 499 when the client went away before the answer: none was sent.
+            observed.skip("no answer sent: 499, the client closed the connection (nginx)")
+            continue
         well_formed = bool(pattern.search(job_id))
-        about_the_request = _ANSWERS_THE_REQUEST.get(record.status)
-        if about_the_request is not None and well_formed:
+        about_the_request = _about_the_request(record) if well_formed else None
+        if about_the_request is not None:
             # Of a malformed id any answer but a 4xx says something (a 304: it was found).
             observed.skip(f"answered {record.status}: {about_the_request}")
             continue
@@ -388,6 +410,21 @@ _ANSWERS_THE_REQUEST = {
     407: "the proxy's credentials, not the id (RFC 9110 section 15.5.8)",
     429: "too many requests, a rate limit (RFC 6585 section 4)",
 }
+# The headers that make a request conditional (RFC 9110 section 13.1): only such a request
+# may be answered 304 or 412.
+_CONDITIONS = frozenset(
+    {"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range"}
+)
+
+
+def _about_the_request(record: Record) -> str | None:
+    """Why ``record``'s answer says nothing of its (well-formed) id, or None. A 304 or 412
+    to a request recorded without any condition is an answer about the id, and judged."""
+    why = _ANSWERS_THE_REQUEST.get(record.status)
+    if why is None or record.status not in (304, 412) or not record.request_headers:
+        return why  # request headers not recorded (an access log): it may have been one
+    conditional = any(name.lower() in _CONDITIONS for name, _ in record.request_headers)
+    return why if conditional else None
 
 
 def _secrets_of(record: Record) -> tuple[str, ...]:

@@ -960,6 +960,8 @@ def test_a_body_read_in_two_cases_is_judged_once_and_a_refusal_is_one_finding(tm
     [
         # Served, then gone: the reads in its own case say so, and the other case agrees.
         ([("lower", 200), ("lower", 404), ("upper", 404)], False),
+        # Served in both cases, then gone: the refused case was served before.
+        ([("lower", 200), ("upper", 200), ("lower", 404)], False),
         # Served in one case and refused in the other between two reads of the first.
         ([("lower", 200), ("upper", 404), ("lower", 200)], True),
         # Refused, then served in another case: created in between cannot be told apart.
@@ -1035,3 +1037,39 @@ def test_errors_are_listed_with_line_numbers_in_their_order(tmp_path):
     _, report = observe([source], report_dir=tmp_path / "r")
     assert report["errors"][0].startswith(f"{source}:1:")
     assert report["errors"][1].startswith(f"{source}:2:")
+
+
+def test_a_304_is_skipped_only_as_the_answer_to_a_conditional_request(tmp_path):
+    unknown = "/jobs/00000000-0000-4000-8000-000000000001"
+    traffic = [
+        recorded_exchange(unknown, 304, request_headers={"If-None-Match": '"v1"'}),
+        recorded_exchange(unknown, 412, request_headers={"If-Match": '"v1"'}),
+        # Not conditional, as recorded: a 304 says the job was found, a 412 nothing valid.
+        recorded_exchange(unknown, 304, request_headers={"Accept": "application/json"}),
+        recorded_exchange(unknown, 412, request_headers={"Accept": "application/json"}),
+        # An access log records no request headers: it may have been conditional.
+        recorded_exchange(unknown, 304),
+        # nginx's 499: the client went away, nothing was answered, of any id.
+        recorded_exchange(unknown, 499),
+        recorded_exchange("/jobs/not-an-id", 499),
+    ]
+    code, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    assert code == 1 and failed(report) == {"http.unknown-404"}
+    assert sorted((f["class"], f["count"]) for f in report["findings"]) == [("304", 1), ("412", 1)]
+    skipped = report["coverage"]["skipped"]
+    assert sum(n for why, n in skipped.items() if why.startswith("answered 304")) == 2
+    assert sum(n for why, n in skipped.items() if why.startswith("answered 412")) == 1
+    assert sum(n for why, n in skipped.items() if "499" in why) == 2
+
+
+def test_a_body_changed_in_one_case_with_one_updated_at_is_one_finding(tmp_path):
+    # Both cases served alike; then the first case again, another body, one updatedAt:
+    # http.idempotent's finding, not a matter of case as well.
+    changed = {**DOC_EXAMPLE, "name": "changed"}
+    traffic = [
+        recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE),
+        recorded_exchange(f"/jobs/{DOC_ID.upper()}", 200, DOC_EXAMPLE),
+        recorded_exchange(f"/jobs/{DOC_ID}", 200, changed),
+    ]
+    _, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    assert failed(report) == {"http.idempotent"}
