@@ -46,7 +46,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from jobs_conformance.contract import load_contract
 from jobs_conformance.errors import UsageError
-from jobs_conformance.gate import COMMAND_OPTIONS, policy_of
+from jobs_conformance.gate import COMMAND_OPTIONS, checked_policy, policy_of
 from jobs_conformance.hints import NOT_FOUND
 from jobs_conformance.redact import Redactor
 from jobs_conformance.settings import add_cli_options, resolve_cli
@@ -730,6 +730,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
     settings = resolve_cli(args, _OPTIONS)
     if settings.base_url is None:
         raise UsageError("--base-url", "(not given)", "the service to audit")
+    policy = checked_policy(policy_of(settings))
     shard: Shard = getattr(args, "shard", ALL)
     contract = load_contract()
     report_dir = report_folder(Path(args.report_dir))
@@ -955,7 +956,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
         duration_s=time.monotonic() - clock,
         requests_sent=client.requests_sent,
         strict=settings.strict,
-        policy=policy_of(settings),
+        policy=policy,
     )
     report = report_of(
         results, extra, meta, parts=merge.parts_of([args.ids_file], shard), redactor=redactor
@@ -1111,11 +1112,11 @@ def _held(client: Any, job_id: str) -> Any:
         return exc
     listed = Exchange(response, Intent.KNOWN, request, job_id)
     canonical = job_id.lower()
-    if response.status not in NOT_FOUND or canonical == job_id:
+    if response.status == 200 or response.status in _CANNOT_ANSWER or canonical == job_id:
         return listed
-    # Not found as listed, in upper case (a list exported by SQL Server): asked again in
-    # lower case, a case-sensitive target's refusal is its http.case-insensitive finding,
-    # not a held job missing.
+    # Refused as listed, in upper case (a list exported by SQL Server): asked again in
+    # lower case, a case-sensitive target's refusal (404, 400, 500) is its
+    # http.case-insensitive finding, as a run's case variant's is, not a held job missing.
     try:
         request, response = client.get_job(canonical)
     except Exception as exc:  # as for any request: an outage, a budget spent stop the audit

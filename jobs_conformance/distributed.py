@@ -43,6 +43,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jobs_conformance.errors import UsageError
+from jobs_conformance.gate import checked_policy
 from jobs_conformance.merge import merge_records
 from jobs_conformance.observe import observe_record
 from jobs_conformance.recordings import FORMATS
@@ -180,6 +181,8 @@ def observe_on_dask(
         raise UsageError("fmt", fmt, "one of " + ", ".join(FORMATS))
     if policy is None:
         policy, strict = _observes_gate(strict)
+    # Read here, once: a bad waiver file is a usage error, not a traceback from every worker.
+    checked_policy(policy)
     shards = [Shard(k, partitions) for k in range(1, partitions + 1)]
     record = (
         bag.from_sequence(shards, npartitions=partitions)

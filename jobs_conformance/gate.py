@@ -184,6 +184,15 @@ def policy_of(settings: Settings) -> dict[str, Any]:
     }
 
 
+def checked_policy(policy: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``policy`` with its waiver and baseline files read now: a bad one is a usage error
+    before a command reads its input or sends a request, not after an hour of judging."""
+    from jobs_conformance.contract import load_contract
+
+    Gate.of_policy(policy, catalogue=[r.id for r in load_contract().requirements])
+    return policy
+
+
 def scope_of(base_url: str | None) -> str:
     """What a waiver's ``target`` pattern is matched against: the base URL without its
     credentials, or ``embedded`` for the embedded reference (its port changes every run)."""

@@ -35,7 +35,7 @@ from urllib.parse import unquote
 
 from jobs_conformance.contract import Contract, load_contract
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
-from jobs_conformance.gate import COMMAND_OPTIONS, policy_of
+from jobs_conformance.gate import COMMAND_OPTIONS, checked_policy, policy_of
 from jobs_conformance.merge import Meta, parts_of, record_of
 from jobs_conformance.recordings import FORMATS, Reading, Record, read_records
 from jobs_conformance.redact import Redactor, recorded_secrets, redact_url
@@ -757,7 +757,7 @@ def _run(args: argparse.Namespace) -> int:
             path_prefix=args.path_prefix,
             strict=settings.strict,
             shard=args.shard,
-            policy=policy_of(settings),
+            policy=checked_policy(policy_of(settings)),
         )
         with stops.finishing():
             return show_command_reports(

@@ -1073,3 +1073,15 @@ def test_a_body_changed_in_one_case_with_one_updated_at_is_one_finding(tmp_path)
     ]
     _, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
     assert failed(report) == {"http.idempotent"}
+
+
+def test_a_bad_gate_file_is_a_usage_error_before_the_traffic_is_read(tmp_path, monkeypatch):
+    import jobs_conformance.observe as observing
+
+    bad = tmp_path / "waivers.toml"
+    bad.write_text("[[waiver]\nthis is not TOML\n")
+    read = []
+    monkeypatch.setattr(observing, "read_records", lambda *a, **k: read.append(a) or iter(()))
+    source = _write(tmp_path / "t.ndjson", TRAFFIC)
+    assert cli(["observe", source, "--waivers", str(bad), "--report-dir", str(tmp_path / "r")]) == 4
+    assert read == []

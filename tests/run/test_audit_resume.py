@@ -570,3 +570,35 @@ def test_a_budget_smaller_than_a_round_still_gets_through_the_list(
         codes.append(_audit(service.base_url, tmp_path, LISTED, "--max-requests", "5", "--resume"))
         assert len(codes) <= len(LISTED) // 5 + 2
     assert codes[-1] == 1 and _report(tmp_path)["audit"]["jobs"] == len(LISTED)
+
+
+def test_a_bad_gate_file_is_a_usage_error_before_any_job_is_asked_for(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "waivers.toml"
+    bad.write_text("[[waiver]\nthis is not TOML\n")
+    assert _audit(service.base_url, tmp_path, LISTED, "--waivers", str(bad)) == 4
+    assert "--waivers" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "audit.ndjson").exists()
+
+
+def test_an_upper_case_id_refused_as_malformed_is_the_targets_case_finding(
+    tmp_path: Path,
+) -> None:
+    # A service that validates ids as lower case only: 400 for the upper-case form.
+    held = "0000000a-0000-4000-8000-00000000000b"
+    server = ReferenceServer()
+    server.store.put_many([{**DOC_EXAMPLE, "id": held}])
+    app = server.app
+
+    def lower_only(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "").endswith(held.upper()):
+            start_response("400 Bad Request", [("Content-Type", "application/json")])
+            return [b'{"error": "bad id"}']
+        return app(environ, start_response)
+
+    server.app = lower_only
+    with server:
+        assert _audit(server.base_url, tmp_path, [held.upper()]) == 1
+    (finding,) = _report(tmp_path)["findings"]
+    assert finding["requirement"] == "http.case-insensitive"

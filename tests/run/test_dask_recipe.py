@@ -157,3 +157,13 @@ def test_without_the_extra_the_error_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.bag", None)
     with pytest.raises(UsageError, match=r"jobs-conformance\[dask\]"):
         observe_on_dask(["a.ndjson"], partitions=2)
+
+
+def test_a_bad_waiver_file_is_a_usage_error_before_any_shard_runs(tmp_path, monkeypatch):
+    bad = tmp_path / "waivers.toml"
+    bad.write_text("[[waiver]\nthis is not TOML\n")
+    monkeypatch.setenv("JOBS_CONFORMANCE_WAIVERS", str(bad))
+    # No cluster: the error comes before one would be asked for anything.
+    with pytest.raises(UsageError) as raised:
+        observe_on_dask(["a.ndjson"], client="tcp://127.0.0.1:9", partitions=2)
+    assert "waiver" in str(raised.value).lower()
