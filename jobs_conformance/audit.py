@@ -28,7 +28,6 @@ import argparse
 import bisect
 import collections
 import contextlib
-import dataclasses
 import datetime
 import functools
 import hashlib
@@ -57,7 +56,6 @@ if TYPE_CHECKING:
     from jobs_conformance.contract import Contract
     from jobs_conformance.exchange import Exchange
     from jobs_conformance.merge import Meta
-    from jobs_conformance.oracle import Judgement
     from jobs_conformance.results import Results
     from jobs_conformance.signals import StopSignals
 
@@ -722,7 +720,7 @@ def run_audit(args: argparse.Namespace) -> int:
 def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
     from jobs_conformance import merge
     from jobs_conformance.client import Client, ClientSettings
-    from jobs_conformance.oracle import judge
+    from jobs_conformance.oracle import judge, one_class_for_all_jobs
     from jobs_conformance.render import show_command_reports
     from jobs_conformance.report import report_folder
     from jobs_conformance.results import Results, finding_id
@@ -841,7 +839,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                         continue
                     # Found only in lower case: that read is the job's, judged as such.
                     reads = [exchange, *([exchange.baseline] if exchange.baseline else [])]
-                    judgements = [_of_the_list(judge(r, contract), job_id) for r in reads]
+                    judgements = [one_class_for_all_jobs(judge(r, contract), job_id) for r in reads]
                     pairs = list(zip(reads, judgements, strict=True))
                     unjudged = next(filter(None, (_unjudged(r, j) for r, j in pairs)), None)
                     if unjudged is not None:
@@ -1024,22 +1022,6 @@ def _may_be_the_jobs(answer: Exchange | BaseException) -> bool:
     from jobs_conformance.errors import TargetUnreachable
 
     return not isinstance(answer, (BudgetExhausted, TargetUnreachable))
-
-
-def _of_the_list(judgement: Judgement, job_id: str) -> Judgement:
-    """``judgement`` with the classes the oracle names after a held job (its id: a run
-    declares a few) named after the list instead: an audit's thousands of jobs that show one
-    behaviour are one finding, with a count and sample ids, not one finding a job."""
-    own = job_id.lower()
-    if not any(v.kind == own for v in judgement.violations):
-        return judgement
-    return dataclasses.replace(
-        judgement,
-        violations=tuple(
-            dataclasses.replace(v, kind="a listed job") if v.kind == own else v
-            for v in judgement.violations
-        ),
-    )
 
 
 def _unjudged(exchange: Exchange, judgement: Any) -> str | None:

@@ -494,7 +494,7 @@ def _what_two_reads_show(judgement: Judgement, exchange: Exchange, contract: Con
     violation that another of the read's own owns was reported with it, and is not again;
     nor is a case's refusal that was a finding on its own (an upper-case id answered 400 or
     500 is one behaviour, found by the read that was refused)."""
-    from jobs_conformance.oracle import judge
+    from jobs_conformance.oracle import judge, one_class_for_all_jobs
 
     def new(violation: Violation) -> bool:
         if violation.requirement != "http.case-insensitive":
@@ -505,6 +505,8 @@ def _what_two_reads_show(judgement: Judgement, exchange: Exchange, contract: Con
         alone = dataclasses.replace(missed, intent=_MAYBE_HELD, baseline=None, alternates=())
         return not judge(alone, contract).violations
 
+    # Traffic reads thousands of jobs: one behaviour is one finding, not one a job.
+    judgement = one_class_for_all_jobs(judgement, str(exchange.job_id))
     return dataclasses.replace(
         judgement,
         violations=tuple(v for v in judgement.violations if new(v)),

@@ -22,6 +22,7 @@ from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Inten
 from jobs_conformance.instants import days_in_month, instant_of, read_timestamp
 
 __all__ = [
+    "ALL_JOBS",
     "CHECKS",
     "CheckCrash",
     "Judgement",
@@ -34,6 +35,7 @@ __all__ = [
     "diagnose_uuid",
     "judge",
     "judge_body",
+    "one_class_for_all_jobs",
     "root_causes",
 ]
 
@@ -718,6 +720,27 @@ def _held_job(exchange: Exchange) -> str:
     if exchange.intent is Intent.SEEDED:
         return "a seeded job"
     return str(exchange.about or exchange.job_id or "").lower()
+
+
+# The class of a behaviour shown by many jobs, in place of each job's own.
+ALL_JOBS = "held jobs"
+
+
+def one_class_for_all_jobs(judgement: Judgement, job_id: str) -> Judgement:
+    """``judgement`` of the job ``job_id`` with the classes named after that job (a run
+    declares a few held jobs, each a class of its own) named :data:`ALL_JOBS` instead: what
+    judges thousands of jobs (an audit's list, recorded traffic) makes one finding of one
+    behaviour, with a count, not one a job."""
+    own = job_id.lower()
+    if not any(v.kind == own for v in judgement.violations):
+        return judgement
+    return dataclasses.replace(
+        judgement,
+        violations=tuple(
+            dataclasses.replace(v, kind=ALL_JOBS) if v.kind == own else v
+            for v in judgement.violations
+        ),
+    )
 
 
 def _tried(exchanges: Iterable[Exchange]) -> str:

@@ -1085,3 +1085,19 @@ def test_a_bad_gate_file_is_a_usage_error_before_the_traffic_is_read(tmp_path, m
     source = _write(tmp_path / "t.ndjson", TRAFFIC)
     assert cli(["observe", source, "--waivers", str(bad), "--report-dir", str(tmp_path / "r")]) == 4
     assert read == []
+
+
+def test_one_behaviour_of_many_jobs_is_one_finding(tmp_path):
+    # A case-sensitive service, read in both cases for three jobs: one finding, counted thrice.
+    ids = [f"{n:07x}a-0000-4000-8000-00000000000b" for n in range(3)]
+    traffic = [
+        exchange
+        for i in ids
+        for exchange in (
+            recorded_exchange(f"/jobs/{i}", 200, {**DOC_EXAMPLE, "id": i}),
+            recorded_exchange(f"/jobs/{i.upper()}", 404, {"error": "not found"}),
+        )
+    ]
+    _, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    (finding,) = report["findings"]
+    assert finding["requirement"] == "http.case-insensitive" and finding["count"] == 3
