@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from jobs_conformance.oracle import Judgement, Violation
 
 __all__ = [
-    "FirstReads",
+    "JobReads",
     "Observed",
     "add_parser",
     "exchanges_of",
@@ -72,7 +72,7 @@ class Observed:
         self.skipped[why] = self.skipped.get(why, 0) + 1
 
 
-class FirstReads:
+class JobReads:
     """Every read of a well-formed id, on disk, for what two reads of one job show.
 
     A repeat with the same ``updatedAt`` and another body, or another case
@@ -102,7 +102,7 @@ class FirstReads:
         self.refused: str | None = None
         self.uncompared = 0
 
-    def __enter__(self) -> FirstReads:
+    def __enter__(self) -> JobReads:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -284,7 +284,7 @@ def _updated(exchange: Exchange) -> str | None:
 
 
 class _Read(NamedTuple):
-    """A read noted by :class:`FirstReads`: what compares it with another, and what
+    """A read noted by :class:`JobReads`: what compares it with another, and what
     rebuilds it as it was judged."""
 
     job_id: str
@@ -537,7 +537,7 @@ def observe_record(
     sources = list(names)
     tests = [f"observe::{name}" for name in sources]
 
-    def judged(reads: FirstReads) -> Iterator[tuple[str, Exchange]]:
+    def judged(reads: JobReads) -> Iterator[tuple[str, Exchange]]:
         """Each input's exchanges under its test; then what two reads of one job show, each
         under the input of its later read (they begin once the last read is noted)."""
         for name, test in zip(sources, tests, strict=True):
@@ -549,7 +549,7 @@ def observe_record(
         yield from reads.again()
 
     stopped = None
-    with FirstReads() as reads:
+    with JobReads() as reads:
         try:
             for test, exchange in judged(reads):
                 judgement = judge(exchange, contract)

@@ -378,12 +378,12 @@ def test_merge_refuses_what_would_count_twice_and_records_that_do_not_merge(tmp_
 
 
 def test_a_job_read_again_far_later_is_compared_with_its_earlier_reads(tmp_path):
-    from jobs_conformance.observe import FirstReads
+    from jobs_conformance.observe import JobReads
 
     # Far enough apart that the first read is looked up on disk, not in the batch.
     filler = [
         recorded_exchange(f"/jobs/{n:08x}-0000-4000-8000-000000000000", 404, {"error": "nf"})
-        for n in range(3 * FirstReads.BATCH)
+        for n in range(3 * JobReads.BATCH)
     ]
     traffic = [
         recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE),
@@ -539,7 +539,7 @@ def test_a_scratch_file_that_fills_up_leaves_every_other_finding_and_no_verdict(
     tmp_path, monkeypatch, capsys
 ):
     from jobs_conformance import observe as module
-    from jobs_conformance.observe import FirstReads
+    from jobs_conformance.observe import JobReads
 
     # Three 64 KiB pages hold fewer reads than one batch: the first write fails.
     monkeypatch.setattr(module.sqlite3, "connect", _scratch_of(3))
@@ -547,7 +547,7 @@ def test_a_scratch_file_that_fills_up_leaves_every_other_finding_and_no_verdict(
     (tmp_path / "scratch").mkdir()
     filler = [
         recorded_exchange(f"/jobs/{n:08x}-0000-4000-8000-000000000000", 200, DOC_EXAMPLE)
-        for n in range(FirstReads.BATCH)
+        for n in range(JobReads.BATCH)
     ]
     traffic = [
         recorded_exchange(
@@ -579,16 +579,16 @@ def test_a_scratch_file_that_fills_up_leaves_every_other_finding_and_no_verdict(
 def test_comparisons_made_before_the_scratch_file_fails_stand(tmp_path, monkeypatch):
     import sqlite3
 
-    from jobs_conformance.observe import FirstReads
+    from jobs_conformance.observe import JobReads
 
-    compared = FirstReads._compared
+    compared = JobReads._compared
 
     def fails_after_one(self, db):
         iterator = compared(self, db)
         yield next(iterator)
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(FirstReads, "_compared", fails_after_one)
+    monkeypatch.setattr(JobReads, "_compared", fails_after_one)
     other = "00000000-0000-4000-8000-000000000001"
     traffic = [
         recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE),
@@ -625,7 +625,7 @@ def test_a_read_noted_for_comparison_is_not_held_in_memory():
     import weakref
 
     from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
-    from jobs_conformance.observe import FirstReads
+    from jobs_conformance.observe import JobReads
 
     exchange = Exchange(
         HttpResponse(
@@ -637,7 +637,7 @@ def test_a_read_noted_for_comparison_is_not_held_in_memory():
     )
     assert exchange.job is not None  # parsed, as a judged exchange is
     alive = weakref.ref(exchange)
-    with FirstReads() as reads:
+    with JobReads() as reads:
         reads.add(exchange, "t")
         del exchange
         gc.collect()
