@@ -802,6 +802,9 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
         with record.open("r+b" if args.resume and record.exists() else "wb") as out:
             out.truncate(earlier.keep)  # a round the interrupted audit did not finish
             out.seek(earlier.keep)
+            # The stops since the checkpoint stay until a new one: this run, stopped before
+            # its first, must not forget them.
+            out.write(_stop_lines(earlier.stopped_at))
             rounds = _rounds(ids, settings.workers * 16)
             for (chunk, answers), last in _one_ahead(rounds, sent):
                 lines: list[dict[str, Any]] = []
@@ -889,6 +892,8 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                 text = "".join(json.dumps(redactor.data(line)) + "\n" for line in lines)
                 out.write((text + json.dumps(checkpoint) + "\n").encode("utf-8"))
                 out.flush()
+                # Past that round, an id listed again is asked for as any other.
+                earlier.stopped_at.clear()
                 if stop is not None:
                     raise stop
                 now = time.monotonic()
@@ -904,14 +909,10 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
         # Past the checkpoint, where --resume reads them (the stops before this one, which
         # resuming cut, too): a job failing again is its error, so each --resume gets past
         # one more of the round's jobs, and none is stopped at twice.
-        carried = earlier.stopped_at if judged == done else {}  # the same round, stopped again
-        stopped_jobs = {**carried, exc.job_id: redactor.text(exc.why)}
+        # The stops before this one are in the record already when no checkpoint came since
+        # (and cleared when one did).
         with contextlib.suppress(OSError), record.open("ab") as out:
-            text = "".join(
-                json.dumps({"stopped_at": job, "why": why}) + "\n"
-                for job, why in stopped_jobs.items()
-            )
-            out.write(text.encode("utf-8"))
+            out.write(_stop_lines({exc.job_id: redactor.text(exc.why)}))
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -1012,6 +1013,13 @@ def _cannot_go_on(answer: Exchange | BaseException, client: Any) -> str | None:
             return None
         return str(getattr(answer, "reason", answer))
     return _CANNOT_ANSWER.get(answer.response.status)
+
+
+def _stop_lines(stops: Mapping[str, str]) -> bytes:
+    """The record's lines for jobs an audit stopped at (job id -> why), which ``--resume``
+    reads back (:attr:`Earlier.stopped_at`)."""
+    text = "".join(json.dumps({"stopped_at": job, "why": why}) + "\n" for job, why in stops.items())
+    return text.encode("utf-8")
 
 
 def _may_be_the_jobs(answer: Exchange | BaseException) -> bool:

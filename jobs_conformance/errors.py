@@ -8,6 +8,8 @@ unreadable spec, an unreachable target. The two map to different exit codes.
 from __future__ import annotations
 
 import enum
+import re
+from typing import Any
 
 __all__ = [
     "ExitCode",
@@ -16,6 +18,7 @@ __all__ = [
     "TargetUnreachable",
     "UsageError",
     "WrongVersion",
+    "error_order",
 ]
 
 
@@ -70,3 +73,19 @@ class WrongVersion(SuiteError):
     """The target named another version than ``--expect-version``: no verdict on it."""
 
     exit_code = ExitCode.NO_VERDICT
+
+
+_NUMBERS = re.compile(r"(\d+)")
+
+
+def error_order(message: str) -> tuple[Any, ...]:
+    """The order errors are listed in: as text, but numbers by value, so ``file:9`` comes
+    before ``file:10`` (a recording's first unreadable lines are the ones shown); a total
+    order, so merged parts list them alike whatever their order."""
+    # Split on a captured group: text at even places, digits at odd ones, so tuples compare.
+    # A number by its length and digits, not int(): a hostile one may have any length.
+    parts = _NUMBERS.split(message)
+    key: list[Any] = [
+        (len(p.lstrip("0")), p.lstrip("0")) if n % 2 else p for n, p in enumerate(parts)
+    ]
+    return (tuple(key), message)  # "007" and "7" tie as numbers, not as text

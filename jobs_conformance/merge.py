@@ -24,9 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jobs_conformance.errors import UsageError
+from jobs_conformance.errors import UsageError, error_order
 from jobs_conformance.redact import Redactor
-from jobs_conformance.results import Results, error_order
+from jobs_conformance.results import Results
 from jobs_conformance.shards import Shard
 
 __all__ = [

@@ -34,12 +34,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote
 
 from jobs_conformance.contract import Contract, load_contract
+from jobs_conformance.errors import error_order
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
 from jobs_conformance.gate import COMMAND_OPTIONS, checked_policy, policy_of
 from jobs_conformance.merge import Meta, parts_of, record_of
 from jobs_conformance.recordings import FORMATS, Reading, Record, read_records
 from jobs_conformance.redact import Redactor, recorded_secrets, redact_url
-from jobs_conformance.results import Results, error_order
+from jobs_conformance.results import Results
 from jobs_conformance.settings import add_cli_options, resolve_cli
 from jobs_conformance.shards import ALL, Shard, shard_argument, url_path
 
@@ -235,12 +236,16 @@ class JobReads:
                 missed = (read, place)
             elif cases and read.status == 200 and before.status != 200:
                 missed = (before, place - 1)
-            # One refusal, served again after it, is the refusal already compared; a form
-            # served before it was refused (deleted since) is no matter of case.
+            # One refusal, served again after it, is the refusal already compared. The
+            # refusal of a form served before it, as the job's latest read, may be the job
+            # deleted since: no matter of case, unless a read after it serves the job in
+            # another case (then it is compared, as the read before that one).
             refused_again = before is refused and missed is not None and missed[0] is before
-            refused = read if missed is not None and missed[0] is read else None
             changed_over_time = (
-                missed is not None and served.get(missed[0].job_id, place) < missed[1]
+                missed is not None and missed[0] is read and served.get(read.job_id, place) < place
+            )
+            refused = (
+                read if missed is not None and missed[0] is read and not changed_over_time else None
             )
             if read.status == 200:
                 served.setdefault(read.job_id, place)

@@ -43,6 +43,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple
 
+from jobs_conformance.errors import error_order
 from jobs_conformance.shards import ALL, Shard, url_key
 
 __all__ = ["FORMATS", "Reading", "Record", "read_records"]
@@ -73,7 +74,7 @@ class Reading:
         if not self.shard.holds(where if key is None else key):
             return
         self.unreadable += 1
-        bisect.insort(self.messages, f"{where}: {why}")
+        bisect.insort(self.messages, f"{where}: {why}", key=error_order)
         del self.messages[MAX_UNREADABLE_SHOWN:]
 
 

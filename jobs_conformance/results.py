@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +27,6 @@ __all__ = [
     "FailingClass",
     "RequirementResult",
     "Results",
-    "error_order",
     "finding_id",
     "row_status",
 ]
@@ -277,22 +275,6 @@ def row_status(*, checked: int, failed: int, affected: int) -> str:
     if affected:
         return "affected"
     return "pass" if checked else "not-checked"
-
-
-_NUMBERS = re.compile(r"(\d+)")
-
-
-def error_order(message: str) -> tuple[Any, ...]:
-    """The order errors are listed in: as text, but numbers by value, so ``file:9`` comes
-    before ``file:10`` (a recording's first unreadable lines are the ones shown); a total
-    order, so merged parts list them alike whatever their order."""
-    # Split on a captured group: text at even places, digits at odd ones, so tuples compare.
-    # A number by its length and digits, not int(): a hostile one may have any length.
-    parts = _NUMBERS.split(message)
-    key: list[Any] = [
-        (len(p.lstrip("0")), p.lstrip("0")) if n % 2 else p for n, p in enumerate(parts)
-    ]
-    return (*key, message)  # "007" and "7" tie as numbers, not as text
 
 
 class Results:

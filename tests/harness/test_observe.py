@@ -962,6 +962,9 @@ def test_a_body_read_in_two_cases_is_judged_once_and_a_refusal_is_one_finding(tm
         ([("lower", 200), ("lower", 404), ("upper", 404)], False),
         # Served in both cases, then gone: the refused case was served before.
         ([("lower", 200), ("upper", 200), ("lower", 404)], False),
+        # One replica case-sensitive: a refusal of a case served before, and the job served
+        # right after it in the other case, so not deleted.
+        ([("lower", 200), ("upper", 200), ("lower", 200), ("upper", 404), ("lower", 200)], True),
         # Served in one case and refused in the other between two reads of the first.
         ([("lower", 200), ("upper", 404), ("lower", 200)], True),
         # Refused, then served in another case: created in between cannot be told apart.
@@ -1025,13 +1028,18 @@ def test_a_merge_that_leaves_a_shard_out_gives_no_verdict_and_names_it(tmp_path,
 
 
 def test_errors_are_listed_with_line_numbers_in_their_order(tmp_path):
-    from jobs_conformance.results import error_order
+    from jobs_conformance.errors import error_order
 
     lines = ["x:10: b", "x:9: a", "x:100: c", "y:1: d", "x:9:"]
     assert sorted(lines, key=error_order) == ["x:9:", "x:9: a", "x:10: b", "x:100: c", "y:1: d"]
     # A total order (merged parts list alike in any order), and a number of any length.
     assert sorted(["f:7", "f:007"], key=error_order) == sorted(["f:007", "f:7"], key=error_order)
     assert sorted(["1" * 5000, "2"], key=error_order) == ["2", "1" * 5000]
+    assert sorted(["x:9:5", "x:9:"], key=error_order) == ["x:9:", "x:9:5"]
+    # The messages kept of many are the first in that order: lines 1 to 50 of 120.
+    many = _write(tmp_path / "many.ndjson", [{"broken": n} for n in range(120)])
+    _, report = observe([many], report_dir=tmp_path / "many")
+    assert [int(e.split(":")[1]) for e in report["errors"]] == list(range(1, 51))
     broken = [{"broken": n} for n in range(12)]
     source = _write(tmp_path / "t.ndjson", broken)
     _, report = observe([source], report_dir=tmp_path / "r")

@@ -602,3 +602,26 @@ def test_an_upper_case_id_refused_as_malformed_is_the_targets_case_finding(
         assert _audit(server.base_url, tmp_path, [held.upper()]) == 1
     (finding,) = _report(tmp_path)["findings"]
     assert finding["requirement"] == "http.case-insensitive"
+
+
+def test_a_resume_stopped_before_its_first_checkpoint_keeps_the_stops_it_read(
+    service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jobs_conformance.audit as auditing
+    from jobs_conformance.contract import load_contract
+
+    listed = [i for i in HELD if i != THROTTLED]
+    listed.insert(3, THROTTLED)
+    TROUBLE["answer"] = "503"
+    assert _audit(service.base_url, tmp_path, listed) == 2
+    record = tmp_path / "r" / "audit.ndjson"
+    assert set(auditing.read_record(record, load_contract()).stopped_at) == {THROTTLED}
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+        yield  # a generator, as the one it stands for
+
+    # Killed as it starts: nothing judged, and the stop is still where --resume reads it.
+    monkeypatch.setattr(auditing, "_one_ahead", interrupted)
+    assert _audit(service.base_url, tmp_path, listed, "--resume") == 2
+    assert set(auditing.read_record(record, load_contract()).stopped_at) == {THROTTLED}
