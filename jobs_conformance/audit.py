@@ -814,13 +814,10 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                 taken = 0  # the round's ids judged, in order: what its checkpoint counts
                 for job_id in chunk:
                     if not contract.path_pattern.search(job_id):
-                        # Not asked for, so not judged: no verdict over the list, as for a
-                        # job whose request failed.
+                        # Not asked for, so not judged, as a job whose request failed.
                         _hash_id(digest, job_id)
                         taken += 1
-                        reason = "not a job id of the documented pattern"
-                        errors.add(results, f"{job_id}: {reason}")
-                        lines.append({"job": job_id, "error": reason})
+                        errors.job(results, lines, job_id, "not a job id of the documented pattern")
                         continue
                     exchange, why = next(answered)
                     if why is not None and (
@@ -835,10 +832,12 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                         # The job the last stop was at, failing again: its own error (an audit
                         # that stopped at it on every --resume would never end).
                         reason = why or str(getattr(exchange, "reason", exchange))
-                        if why is not None:
-                            reason += " (again, after --resume)"
-                        errors.add(results, f"{job_id}: {reason}")
-                        lines.append({"job": job_id, "error": reason})
+                        errors.job(
+                            results,
+                            lines,
+                            job_id,
+                            reason + (" (again, after --resume)" if why else ""),
+                        )
                         continue
                     # Found only in lower case: that read is the job's, judged as such.
                     reads = [exchange, *([exchange.baseline] if exchange.baseline else [])]
@@ -846,9 +845,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                     pairs = list(zip(reads, judgements, strict=True))
                     unjudged = next(filter(None, (_unjudged(r, j) for r, j in pairs)), None)
                     if unjudged is not None:
-                        # Not judged, so not counted: as the record will say when resumed.
-                        errors.add(results, f"{job_id}: {unjudged}")
-                        lines.append({"job": job_id, "error": unjudged})
+                        errors.job(results, lines, job_id, unjudged)
                         continue
                     for read, judgement in pairs:
                         results.observe(read, judgement, test="audit", once=True)
@@ -906,11 +903,9 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
         stopped = (
             f"stopped, the target cannot answer now ({exc.job_id}: {exc.why}), after {judged} jobs"
         )
-        # Past the checkpoint, where --resume reads them (the stops before this one, which
-        # resuming cut, too): a job failing again is its error, so each --resume gets past
-        # one more of the round's jobs, and none is stopped at twice.
-        # The stops before this one are in the record already when no checkpoint came since
-        # (and cleared when one did).
+        # Past the checkpoint, beside the stops since it, where --resume reads them: a job
+        # failing again is its error, so each --resume gets past one more, and none is
+        # stopped at twice.
         with contextlib.suppress(OSError), record.open("ab") as out:
             out.write(_stop_lines({exc.job_id: redactor.text(exc.why)}))
     finally:
@@ -922,7 +917,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
             sys.stderr.write("\n")
     none_found = None
     if stopped is not None:
-        # The round in flight is not in the record: --resume judges it again.
+        # What came after the last checkpoint is not in the record: --resume judges it again.
         errors.add(results, f"{stopped}: --resume goes on from the last checkpoint in {record}")
     elif not found and not_found and (earlier.found is not None or not earlier.line):
         # None of the listed jobs was found: a wrong base URL or id list, not a verdict on
@@ -981,6 +976,12 @@ class _Errors:
             results.error(message)
         else:
             self.more += 1
+
+    def job(self, results: Results, lines: list[dict[str, Any]], job_id: str, reason: str) -> None:
+        """A job not judged: its error, and its line in the record (which a resumed audit
+        counts again as an error)."""
+        self.add(results, f"{job_id}: {reason}")
+        lines.append({"job": job_id, "error": reason})
 
 
 class _TargetCannotAnswer(Exception):

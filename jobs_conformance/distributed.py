@@ -39,14 +39,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobs_conformance.errors import UsageError
-from jobs_conformance.gate import checked_policy
+from jobs_conformance.gate import checked_policy, policy_of
 from jobs_conformance.merge import merge_records
 from jobs_conformance.observe import observe_record
 from jobs_conformance.recordings import FORMATS
+from jobs_conformance.settings import cli_spelling, resolve
 from jobs_conformance.shards import Shard
 
 if TYPE_CHECKING:
@@ -119,22 +122,16 @@ def _observe_shard(
     )
 
 
-def _observes_gate(strict: bool) -> tuple[dict[str, Any], bool]:
+def _observes_gate(strict: bool) -> dict[str, Any]:
     """The gate ``jobs-conformance observe`` applies without options (``--strict`` as
     ``strict``): the same waivers and baseline, so the recipe's record is the command's.
     Their files by absolute path: a worker's working directory may be another."""
-    import os
-    from pathlib import Path
-
-    from jobs_conformance.gate import policy_of
-    from jobs_conformance.settings import cli_spelling, resolve
-
     settings = resolve({"strict": strict or None}, environ=os.environ, spelling=cli_spelling)
     policy = policy_of(settings)
     for name in ("waivers", "baseline"):
         if policy[name] is not None:
             policy[name] = str(Path(policy[name]).absolute())
-    return policy, settings.strict
+    return policy
 
 
 def _merged(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -180,7 +177,8 @@ def observe_on_dask(
     if fmt not in FORMATS:
         raise UsageError("fmt", fmt, "one of " + ", ".join(FORMATS))
     if policy is None:
-        policy, strict = _observes_gate(strict)
+        policy = _observes_gate(strict)
+        strict = bool(policy["strict"])
     # Read here, once: a bad waiver file is a usage error, not a traceback from every worker.
     checked_policy(policy)
     shards = [Shard(k, partitions) for k in range(1, partitions + 1)]

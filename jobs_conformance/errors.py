@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "ExitCode",
     "NoHeldJobFound",
+    "ReportsNotWritten",
     "SuiteError",
     "TargetUnreachable",
     "UsageError",

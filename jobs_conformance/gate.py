@@ -53,8 +53,10 @@ class GateOutcome:
     def shown_status(self, requirement: str, status: str) -> str:
         """A requirement's status as a report shows it: failed, and every one of its
         findings accepted debt, it reads as waived."""
+        if status != "fail":
+            return status
         statuses = {f["status"] for f in self.findings if f["requirement"] == requirement}
-        return "waived" if status == "fail" and statuses == {"waived"} else status
+        return "waived" if statuses == {"waived"} else status
 
 
 @dataclass(frozen=True)

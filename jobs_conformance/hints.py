@@ -99,12 +99,12 @@ def not_found_hint(
 def base_path_hint(base_url: str, documented: str) -> str:
     """Where the documented base path would put the endpoint, when ``base_url`` lacks it."""
     base_path = urlsplit(documented).path.rstrip("/")
-    path = urlsplit(base_url).path.rstrip("/")
+    parts = urlsplit(base_url)
+    path = parts.path.rstrip("/")
     if path.endswith("/jobs"):
         return ": it ends in /jobs, and the suite appends /jobs/{jobId} to it"
     if base_path and not path.endswith(base_path):
         # The base URL's query (an API key) goes with every request, after the path.
-        parts = urlsplit(base_url)
         where = urlunsplit(parts._replace(path=f"{path}{base_path}/jobs/{{jobId}}"))
         return (
             f": the documented base path is {base_path}, which would put the endpoint at "

@@ -16,7 +16,9 @@ judged by the same oracle as a run, for what traffic can show:
 
 What the traffic never exercised is not-checked, never pass, and the record
 says which requirements it could show and how often (observed coverage).
-Exchanges of other endpoints and other methods are counted as skipped.
+Exchanges of other endpoints and other methods, requests without an answer,
+and answers that say nothing of a well-formed id (a conditional request's
+304, credentials refused, a rate limit) are counted as skipped.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from jobs_conformance.contract import Contract, load_contract
@@ -38,14 +40,12 @@ from jobs_conformance.errors import error_order
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
 from jobs_conformance.gate import COMMAND_OPTIONS, checked_policy, policy_of
 from jobs_conformance.merge import Meta, parts_of, record_of
+from jobs_conformance.oracle import Judgement, Violation, judge, one_class_for_all_jobs
 from jobs_conformance.recordings import FORMATS, Reading, Record, read_records
-from jobs_conformance.redact import Redactor, recorded_secrets, redact_url
+from jobs_conformance.redact import Redactor, may_hold_secrets, recorded_secrets, redact_url
 from jobs_conformance.results import Results
 from jobs_conformance.settings import add_cli_options, resolve_cli
 from jobs_conformance.shards import ALL, Shard, shard_argument, url_path
-
-if TYPE_CHECKING:
-    from jobs_conformance.oracle import Judgement, Violation
 
 __all__ = [
     "JobReads",
@@ -85,7 +85,8 @@ class JobReads:
     to a throwaway SQLite file while the traffic streams (a batch at a
     time: sequential writes), and the jobs read more than once are found at
     the end, by one sort of the keys (an index built in one pass); only
-    their reads are read back, in order, each compared with the one before.
+    their reads are read back, in order, each compared with the one before
+    (cases) and with the last of the same form (repeats).
     Findings do not depend on when they are judged: the record is a sum
     over exchanges.
     """
@@ -148,9 +149,10 @@ class JobReads:
             )
         return self._db
 
-    def add(self, exchange: Exchange, test: str) -> None:
+    def add(self, exchange: Exchange, test: str, *, faulty: bool = False) -> None:
         """Note ``exchange``, already judged (its body parsed), when it reads a job by a
-        well-formed id; ``test`` is what :meth:`again` names its comparisons with."""
+        well-formed id; ``test`` is what :meth:`again` names its comparisons with, and
+        ``faulty`` whether its own judgement found anything."""
         if exchange.intent is not _MAYBE_HELD:
             return
         self.noted += 1
@@ -160,7 +162,7 @@ class JobReads:
         # would keep their parsed bodies alive for the garbage collector to walk.
         tag = self._tags.setdefault(test, len(self._tags))
         self._pending.append(
-            (str(exchange.job_id).lower(), marshal.dumps(_Read.stored(exchange, tag)))
+            (str(exchange.job_id).lower(), marshal.dumps(_Read.stored(exchange, tag, faulty)))
         )
         if len(self._pending) >= self.BATCH:
             self._write()
@@ -173,10 +175,12 @@ class JobReads:
             except (sqlite3.Error, OSError) as exc:
                 self._refuse(exc)
 
-    def again(self) -> Iterator[tuple[str, Exchange]]:
+    def again(self) -> Iterator[tuple[str, Exchange, bool]]:
         """What the reads show against the read of their job before them: each read in another
-        case than that one (compared with it), and each repeat with the same ``updatedAt``
-        (the same body), with the ``test`` it was noted under. Once, after every read is noted.
+        case than that one (compared with it), and each repeat of a form with the same
+        ``updatedAt`` (the same body), with the ``test`` it was noted under, and whether the
+        read a case comparison finds refused was a finding on its own. Once, after every read
+        is noted.
 
         When the scratch file fails (now, or while the reads were noted), what
         was yielded stands and :attr:`refused` says why the rest was not."""
@@ -189,7 +193,7 @@ class JobReads:
         if self.refused is not None:
             self.uncompared = self.noted  # which of them were compared is not known
 
-    def _compared(self, db: sqlite3.Connection) -> Iterator[tuple[str, Exchange]]:
+    def _compared(self, db: sqlite3.Connection) -> Iterator[tuple[str, Exchange, bool]]:
         db.execute("CREATE INDEX reads_by_key ON reads (key)")
         rows = db.execute(
             "SELECT key, read FROM reads"
@@ -202,21 +206,30 @@ class JobReads:
         # The last read of each form of the job's id (its cases, in the order met).
         by_form: dict[str, _Read] = {}
         refused: _Read | None = None
-        # Where each form of the job's id was first served, by the read's place: a form
-        # served before a refusal of it was refused for another reason than its case.
-        served: dict[str, int] = {}
-        place = 0
+        # The forms of the job's id served so far: a form served before a refusal of it was
+        # refused for another reason than its case.
+        served: set[str] = set()
+        # Each read as an exchange, built (its body parsed) once however often compared.
+        built: dict[int, Exchange] = {}
+
+        def exchange_of(read: _Read) -> Exchange:
+            made = built.get(id(read))
+            if made is None:
+                made = built[id(read)] = read.exchange()
+            return made
+
         for row_key, blob in rows:
             read = _Read(*marshal.loads(blob))
             if previous is None or row_key != key:  # a new job: its first read
                 key, previous, by_form, refused = row_key, read, {read.job_id: read}, None
-                served, place = ({read.job_id: 0} if read.status == 200 else {}), 0
+                served = {read.job_id} if read.status == 200 else set()
+                built = {}
                 continue
-            place += 1
             before, previous = previous, read
             same = by_form.get(read.job_id)  # the last read of the same form
             if len(by_form) >= _MAX_FORMS:  # a hostile recording's endless cases
                 by_form.clear()
+                built = {id(r): e for r, e in ((before, exchange_of(before)),)}
             by_form[read.job_id] = read
             # Repeats: against the last read of the same form, with one updatedAt.
             repeat = (
@@ -231,52 +244,47 @@ class JobReads:
             # changed) between two reads shows so in the reads between, not as a
             # disagreement of cases.
             cases = read.job_id != before.job_id
-            missed = None
+            missed: _Read | None = None  # the read of the two that was refused
             if cases and read.status != 200 and before.status == 200:
-                missed = (read, place)
+                missed = read
             elif cases and read.status == 200 and before.status != 200:
-                missed = (before, place - 1)
+                missed = before
             # One refusal, served again after it, is the refusal already compared. The
             # refusal of a form served before it, as the job's latest read, may be the job
             # deleted since: no matter of case, unless a read after it serves the job in
             # another case (then it is compared, as the read before that one).
-            refused_again = before is refused and missed is not None and missed[0] is before
-            changed_over_time = (
-                missed is not None and missed[0] is read and served.get(read.job_id, place) < place
-            )
-            refused = (
-                read if missed is not None and missed[0] is read and not changed_over_time else None
-            )
+            refused_again = missed is before and before is refused
+            changed_over_time = missed is read and read.job_id in served
+            refused = read if missed is read and not changed_over_time else None
             if read.status == 200:
-                served.setdefault(read.job_id, place)
+                served.add(read.job_id)
             if cases and not refused_again and not changed_over_time:
                 # Another updatedAt, or a body that changed in the same form with one
                 # updatedAt (http.idempotent's finding): only the statuses compare (a run's
                 # repeats, its alternates, rule out what changed between reads).
                 unstable = read.updated != before.updated or (repeat and read.body != same.body)
-                alternates = (read.exchange(),) if unstable else ()
-                yield tags[read.tag], _comparison(read, before, Intent.CASE_VARIANT, alternates)
+                shown = exchange_of(read)
+                yield (
+                    tags[read.tag],
+                    dataclasses.replace(
+                        shown,
+                        intent=Intent.CASE_VARIANT,
+                        baseline=exchange_of(before),
+                        alternates=(shown,) if unstable else (),
+                    ),
+                    missed is not None and missed.faulty,
+                )
             if repeat:
                 # The same updatedAt, the same version: the same body (another one:
                 # reading the job changed it, or two replicas disagree about it).
-                yield tags[read.tag], _comparison(read, same, Intent.REPEAT, ())
+                repeated = dataclasses.replace(
+                    exchange_of(read), intent=Intent.REPEAT, baseline=exchange_of(same)
+                )
+                yield tags[read.tag], repeated, False
 
 
 # Forms of one job's id remembered for its repeats: its cases, which traffic has few of.
 _MAX_FORMS = 64
-
-
-def _comparison(
-    read: _Read, baseline: _Read, intent: Intent, alternates: tuple[Exchange, ...]
-) -> Exchange:
-    """``read`` (or, with another version between, its alternate) to judge against
-    ``baseline``, under ``intent``."""
-    return dataclasses.replace(
-        alternates[0] if alternates else read.exchange(),
-        intent=intent,
-        baseline=baseline.exchange(),
-        alternates=alternates,
-    )
 
 
 def _updated(exchange: Exchange) -> str | None:
@@ -301,9 +309,10 @@ class _Read(NamedTuple):
     body: bytes | None
     tag: int
     secrets: tuple[str, ...]
+    faulty: bool  # its own judgement found something
 
     @staticmethod
-    def stored(exchange: Exchange, tag: int) -> tuple[Any, ...]:
+    def stored(exchange: Exchange, tag: int, faulty: bool) -> tuple[Any, ...]:
         """What is stored of ``exchange``: the fields above, in their order, as a plain tuple
         (marshal takes no NamedTuple, and building one for every read costs about 2% of
         observe's instructions)."""
@@ -318,6 +327,7 @@ class _Read(NamedTuple):
             exchange.response.body if exchange.body_recorded else None,
             tag,
             exchange.secrets,
+            faulty,
         )
 
     def exchange(self) -> Exchange:
@@ -434,9 +444,9 @@ def _about_the_request(record: Record) -> str | None:
 
 def _secrets_of(record: Record) -> tuple[str, ...]:
     """The credentials ``record``'s request carried (:func:`recorded_secrets`); none asked for
-    when nothing could hold one: no request header, nothing after a "?", "#" or "@"."""
+    when nothing could hold one (no request header, nothing in the URL's places for one)."""
     url = record.url or ""
-    if not record.request_headers and "?" not in url and "#" not in url and "@" not in url:
+    if not record.request_headers and not may_hold_secrets(url):
         return ()
     return tuple(recorded_secrets(url, record.request_headers))
 
@@ -493,22 +503,20 @@ _REASONS = {
 _TWO_READS = frozenset({"http.case-insensitive", "http.idempotent"})
 
 
-def _what_two_reads_show(judgement: Judgement, exchange: Exchange, contract: Contract) -> Judgement:
+def _what_two_reads_show(
+    judgement: Judgement, exchange: Exchange, *, refusal_reported: bool
+) -> Judgement:
     """A comparison's judgement, of the two-read requirements only: the read compared was
     judged, and counted, on its own (its body, its status, its id echo). A comparison's
     violation that another of the read's own owns was reported with it, and is not again;
-    nor is a case's refusal that was a finding on its own (an upper-case id answered 400 or
-    500 is one behaviour, found by the read that was refused)."""
-    from jobs_conformance.oracle import judge, one_class_for_all_jobs
+    nor is a case's refusal that was a finding on its own (``refusal_reported``: an
+    upper-case id answered 400 or 500 is one behaviour, found by the read that was
+    refused)."""
 
     def new(violation: Violation) -> bool:
-        if violation.requirement != "http.case-insensitive":
-            return violation.requirement in _TWO_READS
-        missed = violation.evidence or exchange
-        if missed.response.status == 200:  # found in both cases, with other bodies
-            return True
-        alone = dataclasses.replace(missed, intent=_MAYBE_HELD, baseline=None, alternates=())
-        return not judge(alone, contract).violations
+        if violation.requirement == "http.case-insensitive":
+            return not refusal_reported
+        return violation.requirement in _TWO_READS
 
     # Traffic reads thousands of jobs: one behaviour is one finding, not one a job.
     judgement = one_class_for_all_jobs(judgement, str(exchange.job_id))
@@ -534,34 +542,30 @@ def observe_record(
     import datetime
     import time
 
-    from jobs_conformance.oracle import judge
-
     contract = load_contract()
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
     observed, reading, results = Observed(), Reading(shard), Results(contract)
     sources = list(names)
     tests = [f"observe::{name}" for name in sources]
 
-    def judged(reads: JobReads) -> Iterator[tuple[str, Exchange]]:
-        """Each input's exchanges under its test; then what two reads of one job show, each
-        under the input of its later read (they begin once the last read is noted)."""
-        for name, test in zip(sources, tests, strict=True):
-            records = read_records(name, fmt, reading)
-            for _, exchange in exchanges_of(
-                records, observed, path_prefix=path_prefix, contract=contract
-            ):
-                yield test, exchange
-        yield from reads.again()
-
     stopped = None
     with JobReads() as reads:
         try:
-            for test, exchange in judged(reads):
-                judgement = judge(exchange, contract)
-                if exchange.baseline is not None:  # what again() yields: a read judged already
-                    judgement = _what_two_reads_show(judgement, exchange, contract)
-                results.observe(exchange, judgement, test=test, once=True)
-                reads.add(exchange, test)  # reads only: what again() yields is not one
+            # Each input's exchanges under its test, each noted for what two reads of one job
+            # show; then those, under the input of the later read, once the last is noted.
+            for name, test in zip(sources, tests, strict=True):
+                records = read_records(name, fmt, reading)
+                for _, exchange in exchanges_of(
+                    records, observed, path_prefix=path_prefix, contract=contract
+                ):
+                    judgement = judge(exchange, contract)
+                    results.observe(exchange, judgement, test=test, once=True)
+                    reads.add(exchange, test, faulty=bool(judgement.violations))
+            for test, compared, reported in reads.again():
+                judgement = _what_two_reads_show(
+                    judge(compared, contract), compared, refusal_reported=reported
+                )
+                results.observe(compared, judgement, test=test, once=True)
         except KeyboardInterrupt as exc:
             # Ctrl-C, or a stop signal the command turned into one: what was judged is
             # kept and reported, as a run's report keeps what it checked.

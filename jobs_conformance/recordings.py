@@ -770,7 +770,7 @@ def _vcr_truncated(size: Any, data: bytes | None) -> str | None:
     """What a cassette's ``truncated_from`` (the size of the body served) says of the body."""
     if size is None:
         return None
-    return f"Body truncated: {len(data or b'')} of {_shown(size)} bytes recorded"
+    return f"{_HAR_TRUNCATED}: {len(data or b'')} of {_shown(size)} bytes recorded"
 
 
 # --- Bare bodies (``validate``): captured 200 bodies without their requests.

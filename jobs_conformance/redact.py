@@ -47,7 +47,7 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from jobs_conformance.client import ClientSettings
@@ -60,6 +60,7 @@ __all__ = [
     "basic_credentials",
     "is_sensitive_header",
     "is_sensitive_query",
+    "may_hold_secrets",
     "recorded_secrets",
     "redact_url",
     "url_secrets",
@@ -168,10 +169,19 @@ def redact_url(text: str) -> str:
 
 def userinfo(url: str) -> tuple[str, str] | None:
     """The percent-decoded user and password of ``url`` (``""`` when absent), or None."""
-    parts = urlsplit(url)
+    return _userinfo(urlsplit(url))
+
+
+def _userinfo(parts: SplitResult) -> tuple[str, str] | None:
     if "@" not in parts.netloc:
         return None
     return unquote(parts.username or ""), unquote(parts.password or "")
+
+
+def may_hold_secrets(url: str) -> bool:
+    """Whether ``url`` has a place for a credential (user-info, a query, a fragment): one
+    without any needs no closer look (every recorded request asks)."""
+    return "@" in url or "?" in url or "#" in url
 
 
 def without_userinfo(url: str) -> str:
@@ -205,11 +215,11 @@ def url_secrets(url: str | None) -> list[str]:
 
     Each as written and percent-decoded, since a target may echo either.
     """
-    if not url:
+    if not url or not may_hold_secrets(url):
         return []
     found: list[str] = []
     parts = urlsplit(url)
-    credentials = userinfo(url)
+    credentials = _userinfo(parts)
     if credentials is not None:
         user, password = credentials
         raw = parts.netloc.rpartition("@")[0]

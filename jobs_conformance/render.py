@@ -35,10 +35,9 @@ __all__ = [
 ]
 
 _STATUS_ORDER = {"fail": 0, "waived": 1, "affected": 2, "not-checked": 3, "pass": 4}
-# C0 and C1 controls (but tab and newline), and the Unicode line/paragraph
-# separators and bidi overrides that can disguise text.
-# Controls, line and paragraph separators, bidirectional overrides, and lone surrogates
-# (recorded traffic can hold "\ud800"; no encoding writes one).
+# C0 and C1 controls (but tab and newline), the Unicode line and paragraph separators
+# and bidirectional overrides that can disguise text, and lone surrogates (recorded
+# traffic can hold "\ud800"; no encoding writes one).
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
@@ -424,23 +423,17 @@ def _clipped(text: str, width: int = 300) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-# Every report write_command_reports writes.
-COMMAND_REPORTS = (
-    "conformance.json",
-    "junit.xml",
-    "conformance.html",
-    "conformance.md",
-    "badge.svg",
-)
+# The files write_human_reports writes.
+_HTML, _MARKDOWN, _BADGE = "conformance.html", "conformance.md", "badge.svg"
 
 
 def write_human_reports(report: Mapping[str, Any], report_dir: Path) -> list[Path]:
     """Write conformance.html, conformance.md and badge.svg; append the Markdown to
     ``$GITHUB_STEP_SUMMARY`` when that is set."""
     outputs = {
-        "conformance.html": render_html(report),
-        "conformance.md": render_markdown(report),
-        "badge.svg": render_badge(report),
+        _HTML: render_html(report),
+        _MARKDOWN: render_markdown(report),
+        _BADGE: render_badge(report),
     }
     paths = []
     for name, text in outputs.items():
@@ -451,7 +444,7 @@ def write_human_reports(report: Mapping[str, Any], report_dir: Path) -> list[Pat
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8", errors="backslashreplace") as stream:
-            stream.write(outputs["conformance.md"])
+            stream.write(outputs[_MARKDOWN])
     return paths
 
 
@@ -480,7 +473,13 @@ def write_command_reports(
     one-case JUnit named ``case``, HTML, Markdown and badge; the exit code of the verdict.
     :class:`~jobs_conformance.errors.ReportsNotWritten` when the folder refuses them."""
     from jobs_conformance.errors import ExitCode, ReportsNotWritten
-    from jobs_conformance.report import CaseOutcome, write_json, write_junit
+    from jobs_conformance.report import (
+        JUNIT_FILE,
+        RECORD_FILE,
+        CaseOutcome,
+        write_json,
+        write_junit,
+    )
 
     try:
         write_json(report, report_dir)
@@ -495,7 +494,7 @@ def write_command_reports(
         write_human_reports(report, report_dir)
     except OSError as exc:
         # A gate that reads the folder must not take an earlier command's verdict for this one.
-        for name in COMMAND_REPORTS:
+        for name in (RECORD_FILE, JUNIT_FILE, _HTML, _MARKDOWN, _BADGE):
             with contextlib.suppress(OSError):
                 (report_dir / name).unlink(missing_ok=True)
         raise ReportsNotWritten(

@@ -26,6 +26,8 @@ from jobs_conformance.results import Results
 from jobs_conformance.waivers import Waiver
 
 __all__ = [
+    "JUNIT_FILE",
+    "RECORD_FILE",
     "CaseOutcome",
     "build_report",
     "findings_of",
@@ -37,6 +39,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 3
+# The files write_json and write_junit write in a report folder.
+RECORD_FILE, JUNIT_FILE = "conformance.json", "junit.xml"
 # XML 1.0 section 2.2: characters allowed in a document.
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -253,7 +257,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_json(report: Mapping[str, Any], report_dir: Path) -> Path:
-    path = report_dir / "conformance.json"
+    path = report_dir / RECORD_FILE
     write_atomic(path, (json.dumps(report, indent=2, ensure_ascii=True) + "\n").encode("ascii"))
     return path
 
@@ -340,7 +344,7 @@ def write_junit(
             text = _xml_text(redactor.text(case.message))
             child = ET.SubElement(element, tag, message=text.splitlines()[0][:500] if text else tag)
             child.text = text
-    path = report_dir / "junit.xml"
+    path = report_dir / JUNIT_FILE
     write_atomic(
         path, ET.tostring(ET.ElementTree(suite).getroot(), encoding="utf-8", xml_declaration=True)
     )

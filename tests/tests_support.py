@@ -181,6 +181,21 @@ def failed(report: dict[str, Any]) -> set[str]:
     return {requirement for requirement, status in statuses(report).items() if status == "fail"}
 
 
+def counts_of(report: dict[str, Any]) -> dict[str, Any]:
+    """What a conformance.json document counts, without its examples: what a resumed or
+    merged report must say as one process over everything says it."""
+    keys = ("id", "count", "severity", "status", "fails_run")
+    return {
+        "verdict": report["verdict"],
+        "errors": report["errors"],
+        "findings": [{k: f[k] for k in keys} for f in report["findings"]],
+        "rows": [
+            {k: r[k] for k in ("id", "status", "checked", "failed", "failing_classes", "affected")}
+            for r in report["requirements"]
+        ],
+    }
+
+
 def recorded_exchange(
     path: str,
     status: int,

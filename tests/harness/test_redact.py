@@ -285,8 +285,6 @@ def test_a_urls_fragment_secrets_are_known_too():
 
 
 def test_a_bearer_token_is_hidden_whatever_header_carries_it():
-    from jobs_conformance.redact import MARKER, Redactor
-
     redactor = Redactor()
     assert redactor.header("X-Gateway-Auth", "Bearer abc.def") == MARKER
     assert redactor.header("X-Custom", "bearer SEKRIT09") == MARKER

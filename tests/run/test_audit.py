@@ -26,7 +26,7 @@ import jsonschema
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests_support import DOC_EXAMPLE
+from tests_support import DOC_EXAMPLE, counts_of
 
 from jobs_conformance import merge
 from jobs_conformance.audit import (
@@ -135,6 +135,17 @@ def _audited(service: Service, folder: Path, *args: object, stdin: Any = None) -
     return Audited(process.returncode, folder, service.asked[mark:])
 
 
+def _assert_last_checkpoint(
+    records: list[dict[str, Any]], count: int, *, shard: str | None = None
+) -> None:
+    """The record ends with the checkpoint of a finished audit of ``count`` ids, whole."""
+    last = records[-1]
+    keys = {"checkpoint", "ids_sha256", "checked", "found", "not_found", "target", "spec_sha256"}
+    assert set(last) == keys | {"finished"} | ({"shard"} if shard else set())
+    assert last["checkpoint"] == count and last["finished"] is True
+    assert last.get("shard") == shard
+
+
 def _records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -182,7 +193,7 @@ def test_every_listed_job_is_asked_for_once_and_exactly_the_faulty_ones_are_repo
     records = whole.records
     assert {r["job"] for r in records if "findings" in r} == service.faulty
     assert [r["job"] for r in records if "error" in r] == [MALFORMED]
-    assert records[-1]["checkpoint"] == JOBS + 1
+    _assert_last_checkpoint(records, JOBS + 1)
     assert records[-1]["found"] == JOBS
     report = whole.report
     _valid(report)
@@ -236,30 +247,16 @@ def test_an_audit_killed_half_way_resumes_judging_no_id_twice_and_missing_none(
     jobs = [r["job"] for r in records if "job" in r]
     assert len(jobs) == len(set(jobs)), "no job is recorded twice"
     assert {r["job"] for r in records if "findings" in r} == service.faulty
-    assert records[-1]["checkpoint"] == JOBS + 1
+    _assert_last_checkpoint(records, JOBS + 1)
     report = resumed.report
     assert report["audit"]["resumed_after"] == done
     assert report["audit"]["jobs"] == JOBS + 1
     # The report counts every job, those before the checkpoint from the record: what one
     # process's report says, but for the examples (the record keeps none).
-    assert _counted(report) == _counted(whole.report)
+    assert counts_of(report) == counts_of(whole.report)
     assert report["audit"]["samples"] == whole.report["audit"]["samples"]
-    earlier = len(service.faulty & before) * len(report["findings"])  # each faulty job: each
+    earlier = len(service.faulty & before) * len(whole.report["findings"])  # each faulty job: each
     assert f"resumed after {done}: the {earlier} findings recorded before" in report["notes"][0]
-
-
-def _counted(report: dict[str, Any]) -> dict[str, Any]:
-    """What a report counts, without its examples."""
-    keys = ("id", "count", "severity", "status", "fails_run")
-    return {
-        "verdict": report["verdict"],
-        "errors": report["errors"],
-        "findings": [{k: f[k] for k in keys} for f in report["findings"]],
-        "rows": [
-            {k: r[k] for k in ("id", "status", "checked", "failed", "failing_classes", "affected")}
-            for r in report["requirements"]
-        ],
-    }
 
 
 def test_two_shards_ask_for_every_id_once_and_merge_to_the_report_of_one_process(
@@ -273,7 +270,7 @@ def test_two_shards_ask_for_every_id_once_and_merge_to_the_report_of_one_process
         assert sorted(audited.asked) == sorted(i for i in mine if i != MALFORMED), str(shard)
         records = audited.records
         assert [r["job"] for r in records if "error" in r] == [i for i in mine if i == MALFORMED]
-        assert (records[-1]["checkpoint"], records[-1]["shard"]) == (len(mine), str(shard))
+        _assert_last_checkpoint(records, len(mine), shard=str(shard))
         assert count_ids(str(service.listed), shard) == len(mine), "the progress bar's total"
         assert {r["job"] for r in records if "findings" in r} == service.faulty & set(mine)
         parts.append(audited.report)
@@ -340,7 +337,7 @@ def test_a_shard_resumes_from_its_own_checkpoints(service: Service, tmp_path: Pa
     assert _audit_here(service, tmp_path / "r", str(listed), "--shard", "1/2", "--resume") == 1
     assert sorted(service.asked[mark:]) == sorted(mine[done:]), "only the rest, once each"
     records = _records(record)
-    assert (records[-1]["checkpoint"], records[-1]["shard"]) == (len(mine), "1/2")
+    _assert_last_checkpoint(records, len(mine), shard="1/2")
     jobs = [r["job"] for r in records if "job" in r]
     assert sorted(jobs) == sorted(service.faulty & set(mine))
 
@@ -349,7 +346,7 @@ def test_ids_from_stdin(service: Service, tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(service.ids[:20]) + "\n"))
     code = _audit_here(service, tmp_path / "r", "-")
     records = _records(tmp_path / "r" / "audit.ndjson")
-    assert records[-1]["checkpoint"] == 20
+    _assert_last_checkpoint(records, 20)
     assert code == (1 if service.faulty & set(service.ids[:20]) else 0)
     assert cli(["audit", "--job-ids-file", "-"]) == 4  # no --base-url
     with pytest.raises(SystemExit) as exited:
