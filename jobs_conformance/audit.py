@@ -728,7 +728,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
     settings = resolve_cli(args, _OPTIONS)
     if settings.base_url is None:
         raise UsageError("--base-url", "(not given)", "the service to audit")
-    policy = checked_policy(policy_of(settings))
+    policy = checked_policy(policy_of(settings), settings.sources)
     shard: Shard = getattr(args, "shard", ALL)
     contract = load_contract()
     report_dir = report_folder(Path(args.report_dir))

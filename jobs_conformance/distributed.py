@@ -122,16 +122,17 @@ def _observe_shard(
     )
 
 
-def _observes_gate(strict: bool) -> dict[str, Any]:
+def _observes_gate(strict: bool) -> tuple[dict[str, Any], Mapping[str, str]]:
     """The gate ``jobs-conformance observe`` applies without options (``--strict`` as
     ``strict``): the same waivers and baseline, so the recipe's record is the command's.
-    Their files by absolute path: a worker's working directory may be another."""
+    Their files by absolute path: a worker's working directory may be another. Beside it,
+    where its values came from (the environment's variables), for messages."""
     settings = resolve({"strict": strict or None}, environ=os.environ, spelling=cli_spelling)
     policy = policy_of(settings)
     for name in ("waivers", "baseline"):
         if policy[name] is not None:
             policy[name] = str(Path(policy[name]).absolute())
-    return policy
+    return policy, settings.sources
 
 
 def _merged(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -176,11 +177,12 @@ def observe_on_dask(
         raise UsageError("split_every", split_every, "an int >= 2 (records merged in one step)")
     if fmt not in FORMATS:
         raise UsageError("fmt", fmt, "one of " + ", ".join(FORMATS))
+    sources: Mapping[str, str] | None = None
     if policy is None:
-        policy = _observes_gate(strict)
+        policy, sources = _observes_gate(strict)
         strict = bool(policy["strict"])
     # Read here, once: a bad waiver file is a usage error, not a traceback from every worker.
-    checked_policy(policy)
+    checked_policy(policy, sources)
     shards = [Shard(k, partitions) for k in range(1, partitions + 1)]
     record = (
         bag.from_sequence(shards, npartitions=partitions)

@@ -88,18 +88,29 @@ class Gate:
                     settings.waivers,
                     explicit=settings.waivers_explicit,
                     catalogue=catalogue,
-                    source=spell(option("waivers")),
+                    source=settings.sources.get("waivers") or spell(option("waivers")),
                 )
             ),
-            baseline=_baseline(settings.baseline, spell(option("baseline")))
+            baseline=_baseline(
+                settings.baseline, settings.sources.get("baseline") or spell(option("baseline"))
+            )
             if settings.baseline
             else None,
             target=scope_of(settings.base_url),
         )
 
     @classmethod
-    def of_policy(cls, policy: Mapping[str, Any], *, catalogue: Collection[str]) -> Gate:
-        """The gate a record's :func:`policy_of` describes: its files read again."""
+    def of_policy(
+        cls,
+        policy: Mapping[str, Any],
+        *,
+        catalogue: Collection[str],
+        sources: Mapping[str, str] | None = None,
+    ) -> Gate:
+        """The gate a record's :func:`policy_of` describes: its files read again, named in
+        messages as ``sources`` (:attr:`Settings.sources`) says they were given; a record
+        keeps no sources (parts given their files one way and another still merge)."""
+        sources = sources or {}
         return cls(
             strict=bool(policy["strict"]),
             fail_on=str(policy["fail_on"]),
@@ -109,10 +120,10 @@ class Gate:
                     Path(policy["waivers"]),
                     explicit=bool(policy["waivers_explicit"]),
                     catalogue=catalogue,
-                    source="--waivers",
+                    source=sources.get("waivers", "--waivers"),
                 )
             ),
-            baseline=_baseline(Path(policy["baseline"]), "--baseline")
+            baseline=_baseline(Path(policy["baseline"]), sources.get("baseline", "--baseline"))
             if policy["baseline"]
             else None,
             target=str(policy["target"]),
@@ -186,12 +197,15 @@ def policy_of(settings: Settings) -> dict[str, Any]:
     }
 
 
-def checked_policy(policy: Mapping[str, Any]) -> Mapping[str, Any]:
+def checked_policy(
+    policy: Mapping[str, Any], sources: Mapping[str, str] | None = None
+) -> Mapping[str, Any]:
     """``policy`` with its waiver and baseline files read now: a bad one is a usage error
-    before a command reads its input or sends a request, not after an hour of judging."""
+    (named as ``sources`` says it was given) before a command reads its input or sends a
+    request, not after an hour of judging."""
     from jobs_conformance.contract import load_contract
 
-    Gate.of_policy(policy, catalogue=[r.id for r in load_contract().requirements])
+    Gate.of_policy(policy, catalogue=[r.id for r in load_contract().requirements], sources=sources)
     return policy
 
 

@@ -357,6 +357,13 @@ def exchanges_of(
     contract = contract or load_contract()
     redactor = redactor or Redactor()
     pattern = contract.path_pattern
+    # The path a read must have, in the reason others are skipped for: a prefix that
+    # already ends in /jobs shows itself so ("/api/v2/jobs/jobs/{jobId}").
+    elsewhere = (
+        f"another endpoint than {path_prefix.rstrip('/')}/jobs/{{jobId}}"
+        if path_prefix
+        else "another endpoint"
+    )
     for record in records:
         if record.url is None:
             observed.exchanges += 1
@@ -365,7 +372,7 @@ def exchanges_of(
             continue
         job_id = _job_id(record.url, path_prefix)
         if job_id is None:
-            observed.skip("another endpoint")
+            observed.skip(elsewhere)
             continue
         if record.method != "GET":
             observed.skip(f"method {record.method}")
@@ -768,7 +775,7 @@ def _run(args: argparse.Namespace) -> int:
             path_prefix=args.path_prefix,
             strict=settings.strict,
             shard=args.shard,
-            policy=checked_policy(policy_of(settings)),
+            policy=checked_policy(policy_of(settings), settings.sources),
         )
         with stops.finishing():
             return show_command_reports(

@@ -23,7 +23,7 @@ import os
 import re
 import ssl
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -295,6 +295,9 @@ class Settings:
     fail_on: str
     version_header: str | None
     expect_version: str | None
+    # Where each value came from, by dest, as the user wrote it (the option as spelled, the
+    # environment variable, the ini key): what a message about a value names.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def verify(self) -> bool | str:
@@ -521,6 +524,7 @@ def _validated(
         fail_on=raw["fail_on"],
         version_header=version_header,
         expect_version=raw["expect_version"] or None,
+        sources=dict(source),
     )
 
 

@@ -166,7 +166,9 @@ def test_a_har_export_and_a_gateway_prefix(tmp_path):
     code, report = observe([str(source)], path_prefix="/jobs-api/api/v2", report_dir=tmp_path / "r")
     # A trailing newline is a near miss the service answered 200.
     assert code == 1 and failed(report) == {"http.malformed-4xx"}
-    assert report["coverage"]["skipped"] == {"another endpoint": 1}
+    assert report["coverage"]["skipped"] == {
+        "another endpoint than /jobs-api/api/v2/jobs/{jobId}": 1
+    }
     # Recorded credentials never reach the reports.
     for path in (tmp_path / "r").iterdir():
         assert "s3cret-token-x" not in path.read_text(errors="replace")
@@ -934,6 +936,16 @@ def test_a_path_prefix_is_a_path_or_the_base_url_whose_path_it_is(tmp_path):
     assert "s3cr3t" not in error and "K3Y" not in error
 
 
+def test_what_a_prefix_skips_says_the_path_a_read_must_have(tmp_path, capsys):
+    # A prefix that already ends in /jobs (the endpoint's own path) skips every read: the
+    # reason shows the path it looked for, /jobs doubled.
+    traffic = [recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE, host="https://gw/api/v2")]
+    source = _write(tmp_path / "t.ndjson", traffic)
+    code = cli(["observe", source, "--path-prefix", "/api/v2/jobs", "--report-dir", str(tmp_path)])
+    assert code == 2
+    assert "1 skipped (another endpoint than /api/v2/jobs/jobs/{jobId})" in capsys.readouterr().out
+
+
 def test_a_body_read_in_two_cases_is_judged_once_and_a_refusal_is_one_finding(tmp_path):
     other = "0000000a-0000-4000-8000-00000000000b"
     bad = {**DOC_EXAMPLE, "createdAt": "2023-11-07 05:31:56Z"}
@@ -1088,6 +1100,16 @@ def test_a_bad_gate_file_is_a_usage_error_before_the_traffic_is_read(tmp_path, m
     source = _write(tmp_path / "t.ndjson", TRAFFIC)
     assert cli(["observe", source, "--waivers", str(bad), "--report-dir", str(tmp_path / "r")]) == 4
     assert read == []
+
+
+def test_a_gate_file_from_the_environment_is_named_by_its_variable(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "waivers.toml"
+    bad.write_text("[[waiver]\nthis is not TOML\n")
+    monkeypatch.setenv("JOBS_CONFORMANCE_WAIVERS", str(bad))
+    source = _write(tmp_path / "t.ndjson", TRAFFIC)
+    assert cli(["observe", source, "--report-dir", str(tmp_path / "r")]) == 4
+    error = capsys.readouterr().err
+    assert "JOBS_CONFORMANCE_WAIVERS" in error and "--waivers" not in error
 
 
 def test_one_behaviour_of_many_jobs_is_one_finding(tmp_path):
