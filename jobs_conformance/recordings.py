@@ -391,6 +391,8 @@ def _record(item: Mapping[str, Any], source: str) -> Record:
             raise ValueError(f"no status: {_none_of('status')}")
         headers = _found(item, _LINE_FIELDS["headers"])
         sent = _found(item, _LINE_FIELDS["request_headers"])
+    if headers is None:
+        headers = _one_field_each(item)
     body = item.get("body")
     if isinstance(body, str):
         data: bytes | None = body.encode("utf-8", "surrogatepass")
@@ -407,6 +409,30 @@ def _record(item: Mapping[str, Any], source: str) -> Record:
         _pairs(sent) or (),
         source,
     )
+
+
+# Logs that write each response header as a field of its own, named by a prefix: Traefik's
+# downstream_{Name} (what the client got, with accessLog.fields.headers) and nginx's
+# $sent_http_{name} (in lower case, "_" for "-"), under the variable's own name.
+_HEADER_FIELDS = (("downstream_", False), ("sent_http_", True))
+# What such a log writes for a header it keeps without its value (Traefik's redact mode),
+# or for one that was not sent (nginx's "-" outside escape=json).
+_NO_VALUE = frozenset({"", "-", "REDACTED"})
+
+
+def _one_field_each(item: Mapping[str, Any]) -> list[tuple[str, str]] | None:
+    """The response headers ``item`` writes a field each (:data:`_HEADER_FIELDS`), or None.
+    Such a log keeps the headers it is told to keep: without a Content-Type among them, a
+    header not kept cannot be told from one not sent, so none count as recorded."""
+    pairs = []
+    for key, value in item.items():
+        for prefix, underscored in _HEADER_FIELDS:
+            if key.startswith(prefix) and isinstance(value, str) and value not in _NO_VALUE:
+                name = key[len(prefix) :]
+                pairs.append((name.replace("_", "-") if underscored else name, value))
+    if not any(name.lower() == "content-type" for name, _ in pairs):
+        return None
+    return pairs
 
 
 def _found(item: Mapping[str, Any], paths: tuple[tuple[str | int, ...], ...]) -> Any:

@@ -357,6 +357,34 @@ ACCESS_LOG_CASES = [
         ("PUT", _PATH, 504, None),
     ),
     (
+        "Traefik, headers kept: the response's, a field each",
+        {
+            "RequestMethod": "GET",
+            "RequestPath": _PATH,
+            "DownstreamStatus": 200,
+            "request_Authorization": "Bearer t0k3n",
+            "origin_Content-Type": "text/plain",
+            "downstream_Content-Type": "application/json",
+            "downstream_X-Request-Id": "r1",
+        },
+        ("GET", _PATH, 200, (("Content-Type", "application/json"), ("X-Request-Id", "r1"))),
+    ),
+    (
+        "Traefik, headers redacted: none recorded",
+        {"RequestPath": _PATH, "DownstreamStatus": 200, "downstream_Content-Type": "REDACTED"},
+        ("GET", _PATH, 200, None),
+    ),
+    (
+        "nginx, $sent_http_content_type under its own name",
+        {"request_uri": _PATH, "status": "200", "sent_http_content_type": "text/html"},
+        ("GET", _PATH, 200, (("content-type", "text/html"),)),
+    ),
+    (
+        "nginx, headers kept but no Content-Type: none recorded (not kept, or not sent?)",
+        {"request_uri": _PATH, "status": 200, "sent_http_x_request_id": "r1"},
+        ("GET", _PATH, 200, None),
+    ),
+    (
         "Google Cloud load balancing",
         {
             "httpRequest": {
