@@ -22,6 +22,7 @@ import importlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from jobs_conformance.errors import UsageError, error_order
@@ -32,6 +33,7 @@ from jobs_conformance.shards import Shard
 __all__ = [
     "KINDS",
     "Meta",
+    "input_name",
     "judged",
     "merge_records",
     "partial_of",
@@ -53,9 +55,17 @@ class Meta:
     policy: Mapping[str, Any] | None = None
 
 
+def input_name(source: str) -> str:
+    """How a part names an input given as ``source``: ``-`` (stdin) as it is, a path without
+    single dots and doubled separators (``./t.ndjson`` is ``t.ndjson``), so parts whose
+    command lines spell one input so merge. ``..`` stays: through a symlink it leads
+    elsewhere than the folder it seems to."""
+    return source if source == "-" else str(PurePath(source))
+
+
 def parts_of(sources: Sequence[str], shard: Shard) -> list[str]:
-    """What one process judged: its shard of each source, as ``K/N|source``."""
-    return sorted({f"{shard}|{source}" for source in sources})
+    """What one process judged: its shard of each source, as ``K/N|name`` (:func:`input_name`)."""
+    return sorted({f"{shard}|{input_name(source)}" for source in sources})
 
 
 def partial_of(

@@ -39,7 +39,7 @@ from jobs_conformance.contract import Contract, load_contract
 from jobs_conformance.errors import error_order
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
 from jobs_conformance.gate import COMMAND_OPTIONS, checked_policy, policy_of
-from jobs_conformance.merge import Meta, parts_of, record_of
+from jobs_conformance.merge import Meta, input_name, parts_of, record_of
 from jobs_conformance.oracle import Judgement, Violation, judge, one_class_for_all_jobs
 from jobs_conformance.recordings import FORMATS, Reading, Record, read_records
 from jobs_conformance.redact import Redactor, may_hold_secrets, recorded_secrets, redact_url
@@ -552,7 +552,8 @@ def observe_record(
     contract = load_contract()
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
     observed, reading, results = Observed(), Reading(shard), Results(contract)
-    sources = list(names)
+    # Named as a part names them: its tests, its target, its errors merge with other parts'.
+    sources = [input_name(name) for name in names]
     tests = [f"observe::{name}" for name in sources]
 
     stopped = None

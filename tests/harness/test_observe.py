@@ -1057,6 +1057,22 @@ def test_a_merge_that_leaves_a_shard_out_gives_no_verdict_and_names_it(tmp_path,
     assert "shard 3/3" in out and "requests" not in out.splitlines()[-1]
 
 
+def test_parts_that_spell_one_input_two_ways_merge(tmp_path, monkeypatch):
+    from jobs_conformance.merge import merge_records
+    from jobs_conformance.shards import Shard
+
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "t.ndjson", TRAFFIC)
+    spelled = ("t.ndjson", "./t.ndjson", ".//t.ndjson")
+    parts = [
+        observe([name], report_dir=tmp_path / f"p{k}", shard=Shard(k, 3))[1]
+        for k, name in zip((1, 2, 3), spelled, strict=True)
+    ]
+    merged = merge_records(parts)
+    _, whole = observe(["t.ndjson"], report_dir=tmp_path / "whole")
+    assert merged["verdict"] == whole["verdict"] and judged(merged) == judged(whole)
+
+
 def test_errors_are_listed_with_line_numbers_in_their_order(tmp_path):
     from jobs_conformance.errors import error_order
 
