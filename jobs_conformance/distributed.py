@@ -177,12 +177,12 @@ def observe_on_dask(
         raise UsageError("split_every", split_every, "an int >= 2 (records merged in one step)")
     if fmt not in FORMATS:
         raise UsageError("fmt", fmt, "one of " + ", ".join(FORMATS))
-    sources: Mapping[str, str] | None = None
+    given_by: Mapping[str, str] | None = None  # where the gate's files were named
     if policy is None:
-        policy, sources = _observes_gate(strict)
+        policy, given_by = _observes_gate(strict)
         strict = bool(policy["strict"])
     # Read here, once: a bad waiver file is a usage error, not a traceback from every worker.
-    checked_policy(policy, sources)
+    checked_policy(policy, given_by)
     shards = [Shard(k, partitions) for k in range(1, partitions + 1)]
     record = (
         bag.from_sequence(shards, npartitions=partitions)

@@ -164,5 +164,6 @@ def test_a_bad_waiver_file_is_a_usage_error_before_any_shard_runs(tmp_path, monk
     bad.write_text("[[waiver]\nthis is not TOML\n")
     monkeypatch.setenv("JOBS_CONFORMANCE_WAIVERS", str(bad))
     # No cluster: the error comes before one would be asked for anything.
-    with pytest.raises(UsageError, match=r"^--waivers: .*waivers\.toml"):
+    # Named as observe names it: by the variable that gave it.
+    with pytest.raises(UsageError, match=r"^JOBS_CONFORMANCE_WAIVERS: .*waivers\.toml"):
         observe_on_dask(["a.ndjson"], client="tcp://127.0.0.1:9", partitions=2)
