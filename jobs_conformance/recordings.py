@@ -730,7 +730,8 @@ def _vcr(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
             AttributeError,
             RecursionError,
         ) as exc:
-            reading.cannot(where, f"not an interaction ({_said(exc)})".replace("\n", " "))
+            said = _yaml_said(exc, line) if isinstance(exc, yaml.MarkedYAMLError) else _said(exc)
+            reading.cannot(where, f"not an interaction ({said})".replace("\n", " "))
             return
         yield record
 
@@ -758,6 +759,18 @@ def _vcr(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
         yield from parsed(item, start)
     if not found:
         reading.cannot(f"{name}:{number or 1}", "not a VCR cassette (no http_interactions)")
+
+
+def _yaml_said(exc: Any, first: int) -> str:
+    """What a YAML parser said of an interaction starting at line ``first``, at the lines of
+    the file. Its own text counts lines from the interaction's first, and PyYAML without
+    libyaml quotes the line it stopped at, which may be a credential's header."""
+
+    def at(mark: Any) -> str:
+        return "" if mark is None else f" at line {first + mark.line}, column {mark.column + 1}"
+
+    said = f"{exc.problem or 'not YAML'}{at(exc.problem_mark)}"
+    return f"{said}, {exc.context}{at(exc.context_mark)}" if exc.context else said
 
 
 def _vcr_record(interaction: Mapping[str, Any], source: str) -> Record:

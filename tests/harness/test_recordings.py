@@ -465,3 +465,28 @@ def test_the_readme_and_the_schema_list_the_names_the_reader_reads() -> None:
         said = re.search(rf"\b{label}: ([^;]*)", schema["description"])
         assert said is not None, label
         assert said[1].replace(" (a request line)", "").split(", ") == names, label
+
+
+@pytest.mark.parametrize("libyaml", [True, False], ids=["libyaml", "pure-python"])
+def test_a_cassette_that_is_not_yaml_is_named_at_the_files_line_without_its_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, libyaml: bool
+) -> None:
+    import yaml
+
+    if not libyaml:  # PyYAML installed without libyaml (no wheel for the platform)
+        monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    interaction = (
+        f"- request:\n    uri: http://h{_URL}\n    method: GET\n    headers:\n"
+        "      {headers}\n  response:\n    status: {{code: 200}}\n"
+    )
+    cassette = (
+        "http_interactions:\n"
+        + interaction.format(headers="Accept: [application/json]")
+        + interaction.format(headers="X-Api-Key: [ 'S3CR3T-KEY-VALUE'")  # unclosed, line 13
+    )
+    records, reading = _read(tmp_path / "t.yaml", cassette)
+    assert len(records) == 1
+    (message,) = reading.messages
+    assert message.startswith(f"{tmp_path / 't.yaml'}:9: not an interaction (")
+    assert "at line 13, column 18" in message  # where the sequence opened, in the file
+    assert "S3CR3T" not in message
