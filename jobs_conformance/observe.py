@@ -372,6 +372,9 @@ def exchanges_of(
             response = HttpResponse(200, record.headers or (), record.body or b"")
             yield record.source, Exchange(response, Intent.CAPTURED)
             continue
+        if not record.url:
+            observed.skip("no request recorded (a connection that sent none: nginx's 400, 408)")
+            continue
         job_id = _job_id(record.url, path_prefix)
         if job_id is None:
             observed.skip(elsewhere)

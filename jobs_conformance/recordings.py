@@ -384,7 +384,12 @@ def _record(item: Mapping[str, Any], source: str) -> Record:
     else:
         url = _found(item, _LINE_FIELDS["url"])
         if url is None:
-            raise ValueError(f"no URL: {_none_of('url')}")
+            if not _written_empty(item, _LINE_FIELDS["url"]):
+                raise ValueError(f"no URL: {_none_of('url')}")
+            # The log's request fields, written without a value: a connection that sent no
+            # request line (nginx logs "request": "" with its 400 or 408), no exchange to
+            # judge. "" is no URL, skipped as such.
+            url = ""
         method = _found(item, _LINE_FIELDS["method"])
         status = _found(item, _LINE_FIELDS["status"])
         if status is None:
@@ -453,6 +458,22 @@ def _found(item: Mapping[str, Any], paths: tuple[tuple[str | int, ...], ...]) ->
         if value is not None and value != "":
             return value
     return None
+
+
+def _written_empty(item: Mapping[str, Any], paths: tuple[tuple[str | int, ...], ...]) -> bool:
+    """Whether one of ``paths`` names a field ``item`` has, with no value (null or ""): what a
+    log writes for a variable it had nothing to fill in with. A request line's word is
+    its line's to have (a line of junk has no second word, and says nothing)."""
+    for path in paths:
+        value: Any = item
+        for step in path:
+            if isinstance(step, int) or not isinstance(value, dict) or step not in value:
+                value = _ABSENT
+                break
+            value = value[step]
+        if value is None or value == "":
+            return True
+    return False
 
 
 def _none_of(field: str) -> str:

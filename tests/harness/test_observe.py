@@ -259,11 +259,17 @@ def test_json_access_logs_of_common_servers_are_judged(tmp_path):
         {"RequestMethod": "GET", "RequestPath": f"/api/v2/jobs/{UNHELD}", "DownstreamStatus": 500},
         {"method": "GET", "path": path, "response_code": 404},  # Envoy, Istio
         {"httpRequest": {"requestMethod": "GET", "requestUrl": f"https://h{path}", "status": 200}},
+        # nginx, a connection that sent no request line (or TLS to a plain port): its request
+        # fields written empty, answered 400 or 408. Every day's log has some.
+        {"request": "", "request_method": "", "request_uri": "", "status": "400"},
+        {"request": "\u0016\u0003\u0001\u0002", "request_uri": "", "status": 400},
+        {"method": None, "path": None, "response_code": 408},  # Envoy's null
     ]
     code, report = observe([_write(tmp_path / "access.ndjson", log)], report_dir=tmp_path / "r")
     coverage = report["coverage"]
     assert coverage["unreadable"] == 0 and coverage["exchanges"] == 4
-    assert coverage["skipped"] == {"method DELETE": 1}
+    no_request = "no request recorded (a connection that sent none: nginx's 400, 408)"
+    assert coverage["skipped"] == {"method DELETE": 1, no_request: 3}
     assert code == 1 and failed(report) == {"http.content-type", "http.unknown-404"}
 
 
