@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote, urljoin, urlsplit
 
 from jobs_conformance.contract import Contract, load_contract
-from jobs_conformance.errors import error_order
+from jobs_conformance.errors import UsageError, error_order
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
 from jobs_conformance.gate import COMMAND_OPTIONS, checked_policy, policy_of
 from jobs_conformance.merge import Meta, parts_of, record_of
@@ -804,6 +804,11 @@ def _run(args: argparse.Namespace) -> int:
     from jobs_conformance.report import report_folder
     from jobs_conformance.signals import StopSignals
 
+    twice = next((name for n, name in enumerate(args.files) if name in args.files[:n]), None)
+    if twice is not None:
+        # Read twice, every exchange would count twice and each read be its own repeat; a
+        # second read of stdin finds it empty, and says nothing.
+        raise UsageError("FILE", twice, "each input named once")
     settings = resolve_cli(args, COMMAND_OPTIONS)
     report_dir = report_folder(Path(args.report_dir))
     # SIGTERM and SIGHUP (CI cancelling the job) stop it as Ctrl-C does.

@@ -1191,3 +1191,11 @@ def test_an_answer_before_any_route_is_skipped_not_a_refusal_of_the_id(tmp_path)
     code, report = observe([_write(tmp_path / "j.ndjson", judged)], report_dir=tmp_path / "j")
     assert code == 1 and report["coverage"]["exchanges"] == 2
     assert sorted(f["class"] for f in report["findings"]) == ["301", "503"]
+
+
+def test_an_input_named_twice_is_a_usage_error_not_counted_twice(tmp_path):
+    source = _write(tmp_path / "t.ndjson", TRAFFIC)
+    for files in ([source, source], ["-", source, "-"]):
+        error = usage_error("observe", *files, "--report-dir", str(tmp_path / "r"))
+        assert repr(files[0]) in error and "named once" in error
+    assert not (tmp_path / "r").exists()
