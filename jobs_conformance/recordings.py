@@ -640,13 +640,15 @@ class _JsonCursor:
             if not self._another("}"):
                 return
 
-    def items(self) -> Iterator[Any]:
-        """After '[': each item."""
+    def items(self) -> Iterator[tuple[int, Any]]:
+        """After '[': each item, with the line it starts on (where a reader looks for it)."""
         if self._next_char() == "]":
             self._at += 1
             return
         while True:
-            yield self.value()
+            self._next_char()
+            line = self.line
+            yield line, self.value()
             if not self._another("]"):
                 return
 
@@ -677,8 +679,8 @@ def _har(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
                     continue
                 entries = True
                 cursor.expect("[")
-                for number, entry in enumerate(cursor.items()):
-                    where = f"{name}:{cursor.line}: entry {number}"
+                for number, (line, entry) in enumerate(cursor.items()):
+                    where = f"{name}:{line}: entry {number}"
                     try:
                         record = _har_record(entry, where)
                     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -490,3 +490,21 @@ def test_a_cassette_that_is_not_yaml_is_named_at_the_files_line_without_its_text
     assert message.startswith(f"{tmp_path / 't.yaml'}:9: not an interaction (")
     assert "at line 13, column 18" in message  # where the sequence opened, in the file
     assert "S3CR3T" not in message
+
+
+def test_a_har_entry_that_is_no_exchange_is_named_at_the_line_it_starts_on(
+    tmp_path: Path,
+) -> None:
+    entry = {
+        "request": {"method": "GET", "url": f"http://h{_URL}", "headers": []},
+        "response": {"status": 200, "headers": [], "content": {"text": "{}"}},
+    }
+    bad = {**entry, "response": {**entry["response"], "status": "abc"}}
+    har = json.dumps({"log": {"version": "1.2", "entries": [entry, bad, entry]}}, indent=2)
+    records, reading = _read(tmp_path / "t.har", har)
+    assert len(records) == 2
+    (message,) = reading.messages
+    line = int(message.split(":")[1])
+    assert har.splitlines()[line - 1].strip() == "{"  # the bad entry's first line
+    assert '"abc"' in "\n".join(har.splitlines()[line - 1 : line + 20])
+    assert message.endswith(": entry 1: not an exchange (status is not an HTTP status: 'abc')")
