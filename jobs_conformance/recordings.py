@@ -187,12 +187,7 @@ def read_records(
         head = stream.peek(4096)[:4096]  # type: ignore[attr-defined]
         chosen = fmt if fmt != "auto" else _detected(head)
         if chosen is None:
-            shown = head[:40].decode("utf-8", "replace")
-            reading.cannot(
-                f"{name}:1",
-                f"unknown format (not a HAR, NDJSON exchanges, a VCR cassette or an access "
-                f"log; it starts {shown!r}); name it with --format",
-            )
+            reading.cannot(f"{name}:1", _unknown(head))
             return
         if chosen == "ndjson":
             yield from _ndjson(stream, name, reading)  # it shards as it reads
@@ -222,6 +217,36 @@ def _key(record: Record) -> str:
 _HAR_START = re.compile(rb'\{[ \t\r\n]*"log"[ \t\r\n]*:[ \t\r\n]*\{')
 
 
+# What looks like a recording and is not one, with what to give instead: schemathesis's
+# event stream (its first event is Initialize), and a JSON array of log entries (what
+# `gcloud logging read --format=json` prints), which is no record a line.
+_NOT_A_RECORDING = (
+    (
+        re.compile(rb'\{[ \t\r\n]*"Initialize"[ \t\r\n]*:'),
+        "a schemathesis event log (st run --report ndjson), which holds no exchanges: record "
+        "a cassette (--report vcr) or a HAR (--report har)",
+    ),
+    (
+        re.compile(rb"\["),
+        "a JSON array, not one record a line (gcloud logging read --format=json writes one): "
+        "write one a line, e.g. jq -c '.[]'",
+    ),
+)
+
+
+def _unknown(head: bytes) -> str:
+    """Why an input whose format was not found cannot be read, and what to do."""
+    start = head.removeprefix(codecs.BOM_UTF8).lstrip()
+    for pattern, what in _NOT_A_RECORDING:
+        if pattern.match(start):
+            return f"unknown format: {what}"
+    shown = head[:40].decode("utf-8", "replace")
+    return (
+        f"unknown format (not a HAR, NDJSON exchanges, a VCR cassette or an access log; it "
+        f"starts {shown!r}); name it with --format"
+    )
+
+
 def _detected(head: bytes) -> str | None:
     """The format of an input from its first bytes; None when it is none of them. A UTF-8
     byte-order mark, which some Windows tools write, says nothing of the format."""
@@ -232,7 +257,7 @@ def _detected(head: bytes) -> str | None:
         return "har"
     if not start.startswith((b"{", b"[")) and b"http_interactions:" in head:
         return "vcr"
-    if start.startswith(b"{"):
+    if start.startswith(b"{") and not _NOT_A_RECORDING[0][0].match(start):
         return "ndjson"
     return None
 

@@ -508,3 +508,29 @@ def test_a_har_entry_that_is_no_exchange_is_named_at_the_line_it_starts_on(
     assert har.splitlines()[line - 1].strip() == "{"  # the bad entry's first line
     assert '"abc"' in "\n".join(har.splitlines()[line - 1 : line + 20])
     assert message.endswith(": entry 1: not an exchange (status is not an HTTP status: 'abc')")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        pytest.param(
+            '{"Initialize": {"command": "st run", "schemathesis_version": "4.0.0"}}\n'
+            '{"LoadingStarted": {"id": "1"}}\n',
+            "a schemathesis event log (st run --report ndjson), which holds no exchanges",
+            id="schemathesis-events",
+        ),
+        pytest.param(
+            '[\n  {"httpRequest": {"requestUrl": "https://h' + _URL + '", "status": 200}}\n]\n',
+            "a JSON array, not one record a line",
+            id="gcloud-json-array",
+        ),
+    ],
+)
+def test_what_looks_like_a_recording_and_is_not_says_what_to_give_instead(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    # One message for the input, not one "no URL" for each of its lines.
+    records, reading = _read(tmp_path / "t.json", text)
+    assert records == [] and reading.unreadable == 1
+    (message,) = reading.messages
+    assert message.startswith(f"{tmp_path / 't.json'}:1: unknown format: {said}")
