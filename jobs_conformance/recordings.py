@@ -643,7 +643,12 @@ class _JsonCursor:
             try:
                 value, end = self._decoder.raw_decode(self._text, self._at)
             except json.JSONDecodeError as exc:
-                if self._more(len(self._text)):
+                # More text helps only a value cut by the end of what was read: a string
+                # left open, or an error within a token's length of that end. Any other is
+                # in the document, however much more is read: reading on would hold the
+                # rest of a corrupt export in memory before saying so.
+                cut = exc.msg.startswith("Unterminated string") or exc.pos >= len(self._text) - 16
+                if cut and self._more(len(self._text)):
                     continue
                 raise _Truncated(exc.msg) from None
             if end == len(self._text) and self._more(0):

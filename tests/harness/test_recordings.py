@@ -534,3 +534,25 @@ def test_what_looks_like_a_recording_and_is_not_says_what_to_give_instead(
     assert records == [] and reading.unreadable == 1
     (message,) = reading.messages
     assert message.startswith(f"{tmp_path / 't.json'}:1: unknown format: {said}")
+
+
+def test_a_har_broken_inside_is_refused_without_reading_the_rest_into_memory() -> None:
+    import io
+
+    from jobs_conformance import recordings
+
+    entry = {
+        "request": {"method": "GET", "url": f"http://h{_URL}", "headers": []},
+        # A body longer than many reads: a value the end of a read cuts is read on.
+        "response": {"status": 200, "headers": [], "content": {"text": "x" * 300_000}},
+    }
+    text = json.dumps({"log": {"entries": [entry] * 2 + [entry] * 60}}, indent=2)
+    third = text.index('"status"', text.index('"status"', text.index('"status"') + 1) + 1)
+    broken = (text[:third] + '"status": 20x0' + text[third + len('"status": 200') :]).encode()
+    stream = io.BytesIO(broken)
+    reading = Reading()
+    records = list(recordings._har(stream, "t.har", reading))
+    assert [r.status for r in records] == [200, 200]  # every entry before the break
+    (message,) = reading.messages
+    assert "not a complete HAR 1.2 document" in message
+    assert stream.tell() < len(broken) // 4  # not the 18 MB after it
