@@ -17,8 +17,10 @@ judged by the same oracle as a run, for what traffic can show:
 What the traffic never exercised is not-checked, never pass, and the record
 says which requirements it could show and how often (observed coverage).
 Exchanges of other endpoints and other methods, requests without an answer,
-and answers that say nothing of a well-formed id (a conditional request's
-304, credentials refused, a rate limit) are counted as skipped.
+answers that say nothing of a well-formed id (a conditional request's
+304, credentials refused, a rate limit), and answers sent before any route saw
+the id (a 503 with Retry-After, a redirect to the same path at another origin)
+are counted as skipped.
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import unquote
+from urllib.parse import unquote, urljoin, urlsplit
 
 from jobs_conformance.contract import Contract, load_contract
-from jobs_conformance.errors import error_order
+from jobs_conformance.errors import UsageError, error_order
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
 from jobs_conformance.gate import COMMAND_OPTIONS, checked_policy, policy_of
 from jobs_conformance.merge import Meta, input_name, parts_of, record_of
@@ -370,6 +372,9 @@ def exchanges_of(
             response = HttpResponse(200, record.headers or (), record.body or b"")
             yield record.source, Exchange(response, Intent.CAPTURED)
             continue
+        if not record.url:
+            observed.skip("no request recorded (a connection that sent none: nginx's 400, 408)")
+            continue
         job_id = _job_id(record.url, path_prefix)
         if job_id is None:
             observed.skip(elsewhere)
@@ -384,6 +389,10 @@ def exchanges_of(
         if record.status == 499:
             # nginx logs 499 when the client went away before the answer: none was sent.
             observed.skip("no answer sent: 499, the client closed the connection (nginx)")
+            continue
+        not_the_endpoints = _not_the_endpoints(record)
+        if not_the_endpoints is not None:
+            observed.skip(f"answered {record.status}: {not_the_endpoints}")
             continue
         well_formed = bool(pattern.search(job_id))
         about_the_request = _about_the_request(record) if well_formed else None
@@ -437,6 +446,36 @@ _ANSWERS_THE_REQUEST = {
 _CONDITIONS = frozenset(
     {"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range"}
 )
+
+
+def _not_the_endpoints(record: Record) -> str | None:
+    """Why ``record``'s answer, to any id, is not the endpoint's answer about it, or None.
+
+    A 503 with Retry-After asks to be asked later: the oracle judges no check
+    of it (a run's client waits it out), and counted as judged it would stand
+    as a refusal of its case beside a read that served the job. A redirect to
+    the same path and query at another origin (http to https at the edge, or
+    a browser's HSTS upgrade, which Chrome's HAR records as a 307 "Internal
+    Redirect") is sent before any route sees the id: the endpoint answers the
+    request it redirects to, recorded as one of its own.
+    """
+    status, headers = record.status, record.headers or ()
+    if status == 503 and any(name.lower() == "retry-after" for name, _ in headers):
+        return "unavailable for now, asked again after Retry-After (RFC 9110 section 15.6.4)"
+    if not 300 <= status < 400 or record.url is None:
+        return None
+    location = next((value for name, value in headers if name.lower() == "location"), None)
+    if not location:
+        return None
+    try:
+        asked, sent_to = urlsplit(record.url), urlsplit(urljoin(record.url, location))
+    except ValueError:  # a host urlsplit refuses (an unclosed "[")
+        return None
+    same_request = (asked.path, asked.query) == (sent_to.path, sent_to.query)
+    elsewhere = (asked.scheme, asked.netloc) != (sent_to.scheme, sent_to.netloc)
+    if not (same_request and elsewhere):
+        return None
+    return "a redirect to the same path at another origin (http to https, HSTS), before any route"
 
 
 def _about_the_request(record: Record) -> str | None:
@@ -766,6 +805,11 @@ def _run(args: argparse.Namespace) -> int:
     from jobs_conformance.report import report_folder
     from jobs_conformance.signals import StopSignals
 
+    twice = next((name for n, name in enumerate(args.files) if name in args.files[:n]), None)
+    if twice is not None:
+        # Read twice, every exchange would count twice and each read be its own repeat; a
+        # second read of stdin finds it empty, and says nothing.
+        raise UsageError("FILE", twice, "each input named once")
     settings = resolve_cli(args, COMMAND_OPTIONS)
     report_dir = report_folder(Path(args.report_dir))
     # SIGTERM and SIGHUP (CI cancelling the job) stop it as Ctrl-C does.

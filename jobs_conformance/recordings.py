@@ -187,12 +187,7 @@ def read_records(
         head = stream.peek(4096)[:4096]  # type: ignore[attr-defined]
         chosen = fmt if fmt != "auto" else _detected(head)
         if chosen is None:
-            shown = head[:40].decode("utf-8", "replace")
-            reading.cannot(
-                f"{name}:1",
-                f"unknown format (not a HAR, NDJSON exchanges, a VCR cassette or an access "
-                f"log; it starts {shown!r}); name it with --format",
-            )
+            reading.cannot(f"{name}:1", _unknown(head))
             return
         if chosen == "ndjson":
             yield from _ndjson(stream, name, reading)  # it shards as it reads
@@ -222,6 +217,36 @@ def _key(record: Record) -> str:
 _HAR_START = re.compile(rb'\{[ \t\r\n]*"log"[ \t\r\n]*:[ \t\r\n]*\{')
 
 
+# What looks like a recording and is not one, with what to give instead: schemathesis's
+# event stream (its first event is Initialize), and a JSON array of log entries (what
+# `gcloud logging read --format=json` prints), which is no record a line.
+_NOT_A_RECORDING = (
+    (
+        re.compile(rb'\{[ \t\r\n]*"Initialize"[ \t\r\n]*:'),
+        "a schemathesis event log (st run --report ndjson), which holds no exchanges: record "
+        "a cassette (--report vcr) or a HAR (--report har)",
+    ),
+    (
+        re.compile(rb"\["),
+        "a JSON array, not one record a line (gcloud logging read --format=json writes one): "
+        "write one a line, e.g. jq -c '.[]'",
+    ),
+)
+
+
+def _unknown(head: bytes) -> str:
+    """Why an input whose format was not found cannot be read, and what to do."""
+    start = head.removeprefix(codecs.BOM_UTF8).lstrip()
+    for pattern, what in _NOT_A_RECORDING:
+        if pattern.match(start):
+            return f"unknown format: {what}"
+    shown = head[:40].decode("utf-8", "replace")
+    return (
+        f"unknown format (not a HAR, NDJSON exchanges, a VCR cassette or an access log; it "
+        f"starts {shown!r}); name it with --format"
+    )
+
+
 def _detected(head: bytes) -> str | None:
     """The format of an input from its first bytes; None when it is none of them. A UTF-8
     byte-order mark, which some Windows tools write, says nothing of the format."""
@@ -232,7 +257,7 @@ def _detected(head: bytes) -> str | None:
         return "har"
     if not start.startswith((b"{", b"[")) and b"http_interactions:" in head:
         return "vcr"
-    if start.startswith(b"{"):
+    if start.startswith(b"{") and not _NOT_A_RECORDING[0][0].match(start):
         return "ndjson"
     return None
 
@@ -384,7 +409,12 @@ def _record(item: Mapping[str, Any], source: str) -> Record:
     else:
         url = _found(item, _LINE_FIELDS["url"])
         if url is None:
-            raise ValueError(f"no URL: {_none_of('url')}")
+            if not _written_empty(item, _LINE_FIELDS["url"]):
+                raise ValueError(f"no URL: {_none_of('url')}")
+            # The log's request fields, written without a value: a connection that sent no
+            # request line (nginx logs "request": "" with its 400 or 408), no exchange to
+            # judge. "" is no URL, skipped as such.
+            url = ""
         method = _found(item, _LINE_FIELDS["method"])
         status = _found(item, _LINE_FIELDS["status"])
         if status is None:
@@ -453,6 +483,22 @@ def _found(item: Mapping[str, Any], paths: tuple[tuple[str | int, ...], ...]) ->
         if value is not None and value != "":
             return value
     return None
+
+
+def _written_empty(item: Mapping[str, Any], paths: tuple[tuple[str | int, ...], ...]) -> bool:
+    """Whether one of ``paths`` names a field ``item`` has, with no value (null or ""): what a
+    log writes for a variable it had nothing to fill in with. A request line's word is
+    its line's to have (a line of junk has no second word, and says nothing)."""
+    for path in paths:
+        value: Any = item
+        for step in path:
+            if isinstance(step, int) or not isinstance(value, dict) or step not in value:
+                value = _ABSENT
+                break
+            value = value[step]
+        if value is None or value == "":
+            return True
+    return False
 
 
 def _none_of(field: str) -> str:
@@ -597,7 +643,12 @@ class _JsonCursor:
             try:
                 value, end = self._decoder.raw_decode(self._text, self._at)
             except json.JSONDecodeError as exc:
-                if self._more(len(self._text)):
+                # More text helps only a value cut by the end of what was read: a string
+                # left open, or an error within a token's length of that end. Any other is
+                # in the document, however much more is read: reading on would hold the
+                # rest of a corrupt export in memory before saying so.
+                cut = exc.msg.startswith("Unterminated string") or exc.pos >= len(self._text) - 16
+                if cut and self._more(len(self._text)):
                     continue
                 raise _Truncated(exc.msg) from None
             if end == len(self._text) and self._more(0):
@@ -619,13 +670,15 @@ class _JsonCursor:
             if not self._another("}"):
                 return
 
-    def items(self) -> Iterator[Any]:
-        """After '[': each item."""
+    def items(self) -> Iterator[tuple[int, Any]]:
+        """After '[': each item, with the line it starts on (where a reader looks for it)."""
         if self._next_char() == "]":
             self._at += 1
             return
         while True:
-            yield self.value()
+            self._next_char()
+            line = self.line
+            yield line, self.value()
             if not self._another("]"):
                 return
 
@@ -656,8 +709,8 @@ def _har(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
                     continue
                 entries = True
                 cursor.expect("[")
-                for number, entry in enumerate(cursor.items()):
-                    where = f"{name}:{cursor.line}: entry {number}"
+                for number, (line, entry) in enumerate(cursor.items()):
+                    where = f"{name}:{line}: entry {number}"
                     try:
                         record = _har_record(entry, where)
                     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -730,7 +783,8 @@ def _vcr(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
             AttributeError,
             RecursionError,
         ) as exc:
-            reading.cannot(where, f"not an interaction ({_said(exc)})".replace("\n", " "))
+            said = _yaml_said(exc, line) if isinstance(exc, yaml.MarkedYAMLError) else _said(exc)
+            reading.cannot(where, f"not an interaction ({said})".replace("\n", " "))
             return
         yield record
 
@@ -758,6 +812,18 @@ def _vcr(stream: IO[bytes], name: str, reading: Reading) -> Iterator[Record]:
         yield from parsed(item, start)
     if not found:
         reading.cannot(f"{name}:{number or 1}", "not a VCR cassette (no http_interactions)")
+
+
+def _yaml_said(exc: Any, first: int) -> str:
+    """What a YAML parser said of an interaction starting at line ``first``, at the lines of
+    the file. Its own text counts lines from the interaction's first, and PyYAML without
+    libyaml quotes the line it stopped at, which may be a credential's header."""
+
+    def at(mark: Any) -> str:
+        return "" if mark is None else f" at line {first + mark.line}, column {mark.column + 1}"
+
+    said = f"{exc.problem or 'not YAML'}{at(exc.problem_mark)}"
+    return f"{said}, {exc.context}{at(exc.context_mark)}" if exc.context else said
 
 
 def _vcr_record(interaction: Mapping[str, Any], source: str) -> Record:

@@ -259,11 +259,17 @@ def test_json_access_logs_of_common_servers_are_judged(tmp_path):
         {"RequestMethod": "GET", "RequestPath": f"/api/v2/jobs/{UNHELD}", "DownstreamStatus": 500},
         {"method": "GET", "path": path, "response_code": 404},  # Envoy, Istio
         {"httpRequest": {"requestMethod": "GET", "requestUrl": f"https://h{path}", "status": 200}},
+        # nginx, a connection that sent no request line (or TLS to a plain port): its request
+        # fields written empty, answered 400 or 408. Every day's log has some.
+        {"request": "", "request_method": "", "request_uri": "", "status": "400"},
+        {"request": "\u0016\u0003\u0001\u0002", "request_uri": "", "status": 400},
+        {"method": None, "path": None, "response_code": 408},  # Envoy's null
     ]
     code, report = observe([_write(tmp_path / "access.ndjson", log)], report_dir=tmp_path / "r")
     coverage = report["coverage"]
     assert coverage["unreadable"] == 0 and coverage["exchanges"] == 4
-    assert coverage["skipped"] == {"method DELETE": 1}
+    no_request = "no request recorded (a connection that sent none: nginx's 400, 408)"
+    assert coverage["skipped"] == {"method DELETE": 1, no_request: 3}
     assert code == 1 and failed(report) == {"http.content-type", "http.unknown-404"}
 
 
@@ -1160,3 +1166,52 @@ def test_one_behaviour_of_many_jobs_is_one_finding(tmp_path):
     _, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
     (finding,) = report["findings"]
     assert finding["requirement"] == "http.case-insensitive" and finding["count"] == 3
+
+
+def test_an_answer_before_any_route_is_skipped_not_a_refusal_of_the_id(tmp_path):
+    # Maintenance (503 with Retry-After) in one case, then the job served in the other: no
+    # case finding. An edge's http-to-https redirect, or Chrome's HSTS "Internal Redirect"
+    # (a 307 to the same path), is not the endpoint's answer: no http.unknown-404.
+    https = "https://gateway.example/api/v2"
+    traffic = [
+        recorded_exchange(f"/jobs/{DOC_ID.upper()}", 503, "down", headers={"Retry-After": "30"}),
+        recorded_exchange(f"/jobs/{DOC_ID}", 200, DOC_EXAMPLE),
+        recorded_exchange(
+            f"/jobs/{DOC_ID}",
+            307,
+            host="http://gateway.example/api/v2",
+            headers={"Location": f"{https}/jobs/{DOC_ID}", "Non-Authoritative-Reason": "HSTS"},
+        ),
+        recorded_exchange(
+            "/jobs/not-an-id?x=1",
+            301,
+            host="http://gateway.example/api/v2",
+            headers={"Location": "https://gateway.example/api/v2/jobs/not-an-id?x=1"},
+        ),
+    ]
+    code, report = observe([_write(tmp_path / "t.ndjson", traffic)], report_dir=tmp_path / "r")
+    assert (code, failed(report), report["coverage"]["exchanges"]) == (0, set(), 1)
+    skipped = report["coverage"]["skipped"]
+    assert sorted(why.split(":")[0] for why in skipped) == [
+        "answered 301",
+        "answered 307",
+        "answered 503",
+    ]
+    # A redirect elsewhere on the same origin, or a 503 without Retry-After, is judged.
+    judged = [
+        recorded_exchange(
+            f"/jobs/{DOC_ID.upper()}", 301, headers={"Location": f"/api/v2/jobs/{DOC_ID}"}
+        ),
+        recorded_exchange("/jobs/00000000-0000-4000-8000-000000000001", 503, "down"),
+    ]
+    code, report = observe([_write(tmp_path / "j.ndjson", judged)], report_dir=tmp_path / "j")
+    assert code == 1 and report["coverage"]["exchanges"] == 2
+    assert sorted(f["class"] for f in report["findings"]) == ["301", "503"]
+
+
+def test_an_input_named_twice_is_a_usage_error_not_counted_twice(tmp_path):
+    source = _write(tmp_path / "t.ndjson", TRAFFIC)
+    for files in ([source, source], ["-", source, "-"]):
+        error = usage_error("observe", *files, "--report-dir", str(tmp_path / "r"))
+        assert repr(files[0]) in error and "named once" in error
+    assert not (tmp_path / "r").exists()

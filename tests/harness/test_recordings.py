@@ -465,3 +465,94 @@ def test_the_readme_and_the_schema_list_the_names_the_reader_reads() -> None:
         said = re.search(rf"\b{label}: ([^;]*)", schema["description"])
         assert said is not None, label
         assert said[1].replace(" (a request line)", "").split(", ") == names, label
+
+
+@pytest.mark.parametrize("libyaml", [True, False], ids=["libyaml", "pure-python"])
+def test_a_cassette_that_is_not_yaml_is_named_at_the_files_line_without_its_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, libyaml: bool
+) -> None:
+    import yaml
+
+    if not libyaml:  # PyYAML installed without libyaml (no wheel for the platform)
+        monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    interaction = (
+        f"- request:\n    uri: http://h{_URL}\n    method: GET\n    headers:\n"
+        "      {headers}\n  response:\n    status: {{code: 200}}\n"
+    )
+    cassette = (
+        "http_interactions:\n"
+        + interaction.format(headers="Accept: [application/json]")
+        + interaction.format(headers="X-Api-Key: [ 'S3CR3T-KEY-VALUE'")  # unclosed, line 13
+    )
+    records, reading = _read(tmp_path / "t.yaml", cassette)
+    assert len(records) == 1
+    (message,) = reading.messages
+    assert message.startswith(f"{tmp_path / 't.yaml'}:9: not an interaction (")
+    assert "at line 13, column 18" in message  # where the sequence opened, in the file
+    assert "S3CR3T" not in message
+
+
+def test_a_har_entry_that_is_no_exchange_is_named_at_the_line_it_starts_on(
+    tmp_path: Path,
+) -> None:
+    entry = {
+        "request": {"method": "GET", "url": f"http://h{_URL}", "headers": []},
+        "response": {"status": 200, "headers": [], "content": {"text": "{}"}},
+    }
+    bad = {**entry, "response": {**entry["response"], "status": "abc"}}
+    har = json.dumps({"log": {"version": "1.2", "entries": [entry, bad, entry]}}, indent=2)
+    records, reading = _read(tmp_path / "t.har", har)
+    assert len(records) == 2
+    (message,) = reading.messages
+    line = int(message.split(":")[1])
+    assert har.splitlines()[line - 1].strip() == "{"  # the bad entry's first line
+    assert '"abc"' in "\n".join(har.splitlines()[line - 1 : line + 20])
+    assert message.endswith(": entry 1: not an exchange (status is not an HTTP status: 'abc')")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        pytest.param(
+            '{"Initialize": {"command": "st run", "schemathesis_version": "4.0.0"}}\n'
+            '{"LoadingStarted": {"id": "1"}}\n',
+            "a schemathesis event log (st run --report ndjson), which holds no exchanges",
+            id="schemathesis-events",
+        ),
+        pytest.param(
+            '[\n  {"httpRequest": {"requestUrl": "https://h' + _URL + '", "status": 200}}\n]\n',
+            "a JSON array, not one record a line",
+            id="gcloud-json-array",
+        ),
+    ],
+)
+def test_what_looks_like_a_recording_and_is_not_says_what_to_give_instead(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    # One message for the input, not one "no URL" for each of its lines.
+    records, reading = _read(tmp_path / "t.json", text)
+    assert records == [] and reading.unreadable == 1
+    (message,) = reading.messages
+    assert message.startswith(f"{tmp_path / 't.json'}:1: unknown format: {said}")
+
+
+def test_a_har_broken_inside_is_refused_without_reading_the_rest_into_memory() -> None:
+    import io
+
+    from jobs_conformance import recordings
+
+    entry = {
+        "request": {"method": "GET", "url": f"http://h{_URL}", "headers": []},
+        # A body longer than many reads: a value the end of a read cuts is read on.
+        "response": {"status": 200, "headers": [], "content": {"text": "x" * 300_000}},
+    }
+    text = json.dumps({"log": {"entries": [entry] * 2 + [entry] * 60}}, indent=2)
+    third = text.index('"status"', text.index('"status"', text.index('"status"') + 1) + 1)
+    broken = (text[:third] + '"status": 20x0' + text[third + len('"status": 200') :]).encode()
+    stream = io.BytesIO(broken)
+    reading = Reading()
+    records = list(recordings._har(stream, "t.har", reading))
+    assert [r.status for r in records] == [200, 200]  # every entry before the break
+    (message,) = reading.messages
+    assert "not a complete HAR 1.2 document" in message
+    assert stream.tell() < len(broken) // 4  # not the 18 MB after it
