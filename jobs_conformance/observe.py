@@ -805,7 +805,8 @@ def _run(args: argparse.Namespace) -> int:
     from jobs_conformance.report import report_folder
     from jobs_conformance.signals import StopSignals
 
-    twice = next((name for n, name in enumerate(args.files) if name in args.files[:n]), None)
+    named = [input_name(name) for name in args.files]  # ./t.ndjson is t.ndjson
+    twice = next((given for n, given in enumerate(args.files) if named[n] in named[:n]), None)
     if twice is not None:
         # Read twice, every exchange would count twice and each read be its own repeat; a
         # second read of stdin finds it empty, and says nothing.

@@ -1211,7 +1211,8 @@ def test_an_answer_before_any_route_is_skipped_not_a_refusal_of_the_id(tmp_path)
 
 def test_an_input_named_twice_is_a_usage_error_not_counted_twice(tmp_path):
     source = _write(tmp_path / "t.ndjson", TRAFFIC)
-    for files in ([source, source], ["-", source, "-"]):
+    dotted = f"{tmp_path}/./t.ndjson"  # one input, as parts name it
+    for files in ([source, source], ["-", source, "-"], [source, dotted]):
         error = usage_error("observe", *files, "--report-dir", str(tmp_path / "r"))
-        assert repr(files[0]) in error and "named once" in error
+        assert repr(files[-1]) in error and "named once" in error
     assert not (tmp_path / "r").exists()
