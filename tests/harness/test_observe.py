@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -848,6 +849,23 @@ def test_an_interrupted_observation_keeps_and_reports_what_it_judged(tmp_path, m
     assert report["partial"]["extra"]["stopped"] == 1
 
 
+def _waits_for_more(process) -> bool:
+    """Whether ``process`` has read every byte written to its stdin and waits for more (on
+    Linux: the pipe is empty, and the process sleeps in a read of a pipe). Lines are read a
+    buffer at a time, so it asks for more only once it has judged those it holds."""
+    import array
+    import fcntl
+    import termios
+
+    pending = array.array("i", [0])
+    fcntl.ioctl(process.stdin.fileno(), termios.FIONREAD, pending)
+    try:
+        waits_on = (Path("/proc") / str(process.pid) / "wchan").read_text()
+    except OSError:
+        return False
+    return pending[0] == 0 and "pipe_read" in waits_on
+
+
 def test_sigterm_stops_observe_with_what_it_judged_reported(tmp_path):
     # CI cancelling the job: the traffic read so far is judged and reported, exit 2.
     import signal
@@ -874,11 +892,10 @@ def test_sigterm_stops_observe_with_what_it_judged_reported(tmp_path):
     process.stdin.flush()  # and left open: observe waits for more
     report = tmp_path / "r" / "conformance.json"
     deadline = time.monotonic() + 60
-    # The report folder is made as the command starts, just before it takes stop
-    # signals and reads; a second more and the two exchanges are judged.
-    while not (tmp_path / "r").is_dir() and time.monotonic() < deadline:
+    # Both exchanges judged: the command has read all it was sent and waits for more. A
+    # fixed wait was too short on a loaded machine.
+    while not _waits_for_more(process) and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(1)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2, err
