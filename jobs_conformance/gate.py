@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,7 @@ class Gate:
         *,
         checked: Collection[str],
         out_of_scope: Collection[str] = (),
+        part: bool = False,
     ) -> GateOutcome:
         """Statuses for the record's findings.
 
@@ -143,7 +144,16 @@ class Gate:
         waiver be stale or a baseline finding fixed. ``out_of_scope`` are
         those this configuration cannot check (seeding without a seeding
         URL, say): their waivers are left alone, neither stale nor unverified.
+        ``part``: the record is one shard's of inputs other parts judge: the
+        findings it saw are waived and compared as any, and what it did not
+        see is the other parts' to show (neither stale, unverified, fixed nor
+        unseen; their merge decides).
         """
+        if part:
+            outcome = self.apply(findings, checked=(), out_of_scope=out_of_scope)
+            return replace(
+                outcome, stale=[], unverified=[], unseen=[], failing=self._failing(outcome.findings)
+            )
         in_scope = [w for w in self.waivers if _requirement_of(w) not in out_of_scope]
         waived = apply_waivers(
             findings, in_scope, target=self.target, checked=checked, today=self.today
@@ -167,8 +177,12 @@ class Gate:
                     if old_id not in seen and old.get("requirement") not in checked
                 ]
         marked = [{**f, "fails_run": self._fails(f)} for f in marked]
-        failing = any(f["fails_run"] for f in marked) or bool(self.strict_waivers and waived.stale)
+        failing = self._failing(marked) or bool(self.strict_waivers and waived.stale)
         return GateOutcome(marked, failing, waived.stale, waived.unverified, fixed, unseen)
+
+    @staticmethod
+    def _failing(findings: list[dict[str, Any]]) -> bool:
+        return any(f["fails_run"] for f in findings)
 
     def _fails(self, finding: Mapping[str, Any]) -> bool:
         if not counts(finding["severity"], strict=self.strict):

@@ -134,6 +134,9 @@ def record_of(
         gate=gate,
         waivers_file=waivers_file,
         baseline_file=baseline_file,
+        # A part of the inputs (a shard, or parts that leave one out) cannot tell what the
+        # rest holds: what it did not see of the known debt is neither stale nor unseen.
+        part=bool(_missing_shards(set(parts))),
     )
     report["partial"] = redactor.data(partial)
     return report

@@ -105,6 +105,7 @@ def build_report(
     identity: Mapping[str, Any] | None = None,
     incomplete: Collection[str] = (),
     out_of_scope: Collection[str] = (),
+    part: bool = False,
 ) -> dict[str, Any]:
     """The ``conformance.json`` document (see spec/conformance.schema.json).
 
@@ -119,7 +120,7 @@ def build_report(
         if r.status != "not-checked" and r.requirement.id not in incomplete
     }
     outcome = (gate or Gate(strict=strict)).apply(
-        findings_of(results), checked=checked, out_of_scope=out_of_scope
+        findings_of(results), checked=checked, out_of_scope=out_of_scope, part=part
     )
     rows = []
     for result in results.rows():

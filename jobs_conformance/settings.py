@@ -329,6 +329,10 @@ def resolve_cli(args: Any, names: Iterable[str], **extra: Any) -> Settings:
     return resolve({**given, **extra}, environ=os.environ, spelling=cli_spelling)
 
 
+# Control characters, which no field value may hold: C0 but horizontal tab, and DEL.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def parse_header(text: str, source: str = "--header") -> tuple[str, str]:
     """``"Name: value"`` as a pair, or a UsageError (the value is never shown)."""
     name, sep, value = text.partition(":")
@@ -336,7 +340,15 @@ def parse_header(text: str, source: str = "--header") -> tuple[str, str]:
     if not sep or not _HEADER_NAME.match(name):
         # Never echoed, not even without a colon: that text may be the token itself.
         raise UsageError(source, "<hidden>", "'Name: value' with a token name")
-    return name, value.strip()
+    value = value.strip()
+    if _CONTROL.search(value):
+        # RFC 9110 section 5.5: no field value holds a control character. Refused here, not
+        # by the client at the first request (a stop to resume) or by the target (a 400
+        # for every job), and not shown: the halves of a token split by a newline.
+        raise UsageError(
+            source, f"{name}: <hidden>", "a value without control characters (RFC 9110 5.5)"
+        )
+    return name, value
 
 
 def resolve(

@@ -547,6 +547,50 @@ def test_waivers_apply_to_observed_findings_and_to_merged_shards_alike(tmp_path,
         merge_records([parts[0], other])
 
 
+def test_a_shard_alone_finds_no_waiver_stale_the_merge_does(tmp_path, monkeypatch):
+    from jobs_conformance.merge import merge_records
+    from jobs_conformance.shards import Shard
+
+    monkeypatch.chdir(tmp_path)  # no conformance-waivers.toml of the working directory
+    # A job of each shard, both read: shard 1's body breaks body.datetime, shard 2's does not.
+    ids = (f"{n:08x}-0000-4000-8000-000000000000" for n in range(100))
+    first = next(i for i in ids if Shard(1, 2).holds(i))
+    second = next(i for i in ids if Shard(2, 2).holds(i))
+    offset = {**DOC_EXAMPLE, "id": first, "createdAt": "2023-11-07T05:31:56+00:00"}
+    traffic = [
+        recorded_exchange(f"/jobs/{first}", 200, offset),
+        recorded_exchange(f"/jobs/{second}", 200, {**DOC_EXAMPLE, "id": second}),
+    ]
+    source = _write(tmp_path / "t.ndjson", traffic)
+    _, whole = observe([source], report_dir=tmp_path / "whole")
+    (finding,) = whole["findings"]
+    waivers = tmp_path / "waivers.toml"
+    waivers.write_text(
+        f'[[waiver]]\nfinding = "{finding["id"]}"\nreason = "migrated"\nexpires = 2999-01-01\n'
+    )
+    gate = ["--waivers", str(waivers), "--strict-waivers"]
+    parts = []
+    for k in (1, 2):
+        out = tmp_path / f"p{k}"
+        # Shard 2 checked body.datetime and saw no such finding: its part alone cannot
+        # tell the waiver stale, which under --strict-waivers failed a fan-out's job.
+        assert cli(["observe", source, "--shard", f"{k}/2", *gate, "--report-dir", str(out)]) == 0
+        parts.append(json.loads((out / "conformance.json").read_text()))
+        assert parts[-1]["waivers"]["stale"] == []
+    assert merge_records(parts)["verdict"] == "pass"
+    # The merge of every part judges staleness as one process does: unmatched, it is stale.
+    waivers.write_text(waivers.read_text().replace(finding["id"], finding["id"][:-4] + "0000"))
+    assert cli(["observe", source, *gate, "--report-dir", str(tmp_path / "one")]) == 1
+    for k in (1, 2):
+        cli(
+            ["observe", source, "--shard", f"{k}/2", *gate, "--report-dir", str(tmp_path / f"q{k}")]
+        )
+    merged = merge_records(
+        [json.loads((tmp_path / f"q{k}" / "conformance.json").read_text()) for k in (1, 2)]
+    )
+    assert merged["verdict"] == "fail" and len(merged["waivers"]["stale"]) == 1
+
+
 def _scratch_of(max_pages: int):
     """``sqlite3.connect`` for the scratch file, the file capped at ``max_pages`` pages:
     a disk that fills up, as SQLite meets one (``database or disk is full``)."""

@@ -93,7 +93,18 @@ def test_headers_from_the_environment_are_one_per_line_and_added_to_the_command_
     }
 
 
-@pytest.mark.parametrize("text", ["X-Api-Key secret-7d1", "Bad Name: secret-7d1", ": secret-7d1"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "X-Api-Key secret-7d1",
+        "Bad Name: secret-7d1",
+        ": secret-7d1",
+        # RFC 9110 section 5.5: no control character in a value (a pasted token split in two).
+        "X-Api-Key: secret-\n7d1",
+        "X-Api-Key: secret-\x017d1",
+        "X-Api-Key: secret-7d1\x7f",
+    ],
+)
 def test_a_malformed_header_is_a_usage_error_that_hides_the_value(text):
     with pytest.raises(UsageError) as raised:
         parse_header(text)
