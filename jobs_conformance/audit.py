@@ -841,7 +841,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                         continue
                     # Found only in lower case: that read is the job's, judged as such.
                     reads = [exchange, *([exchange.baseline] if exchange.baseline else [])]
-                    judgements = [one_class_for_all_jobs(judge(r, contract), job_id) for r in reads]
+                    judgements = [one_class_for_all_jobs(judge(r, contract), r) for r in reads]
                     pairs = list(zip(reads, judgements, strict=True))
                     unjudged = next(filter(None, (_unjudged(r, j) for r, j in pairs)), None)
                     if unjudged is not None:

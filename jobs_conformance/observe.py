@@ -565,7 +565,7 @@ def _what_two_reads_show(
         return violation.requirement in _TWO_READS
 
     # Traffic reads thousands of jobs: one behaviour is one finding, not one a job.
-    judgement = one_class_for_all_jobs(judgement, str(exchange.job_id))
+    judgement = one_class_for_all_jobs(judgement, exchange)
     return dataclasses.replace(
         judgement,
         violations=tuple(v for v in judgement.violations if new(v)),

@@ -726,20 +726,28 @@ def _held_job(exchange: Exchange) -> str:
 ALL_JOBS = "held jobs"
 
 
-def one_class_for_all_jobs(judgement: Judgement, job_id: str) -> Judgement:
-    """``judgement`` of the job ``job_id`` with the classes named after that job (a run
-    declares a few held jobs, each a class of its own) named :data:`ALL_JOBS` instead: what
-    judges thousands of jobs (an audit's list, recorded traffic) makes one finding of one
-    behaviour, with a count, not one a job."""
-    own = job_id.lower()
+def one_class_for_all_jobs(judgement: Judgement, exchange: Exchange) -> Judgement:
+    """``judgement`` of ``exchange`` with the classes named after its job (a run declares a
+    few held jobs, each a class of its own) named :data:`ALL_JOBS` instead: what judges
+    thousands of jobs (an audit's list, recorded traffic) makes one finding of one
+    behaviour, with a count, not one a job. A held job not found is one behaviour a status:
+    a job deleted since the list was made (404) is not a service that fails on it (500),
+    and a waiver of the one must not cover the other."""
+    own = _held_job(exchange)
     if not any(v.kind == own for v in judgement.violations):
         return judgement
+
+    def general(violation: Violation) -> Violation:
+        if violation.kind != own:
+            return violation
+        if violation.requirement == "http.status-known":
+            return dataclasses.replace(
+                violation, kind=f"{ALL_JOBS} answered {exchange.response.status}"
+            )
+        return dataclasses.replace(violation, kind=ALL_JOBS)
+
     return dataclasses.replace(
-        judgement,
-        violations=tuple(
-            dataclasses.replace(v, kind=ALL_JOBS) if v.kind == own else v
-            for v in judgement.violations
-        ),
+        judgement, violations=tuple(general(v) for v in judgement.violations)
     )
 
 

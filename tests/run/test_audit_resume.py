@@ -252,6 +252,28 @@ def test_an_answer_the_peer_cut_off_is_an_error_not_a_finding(
     assert error.startswith(f"{THROTTLED}: its answer was cut off")
 
 
+def test_held_jobs_not_found_are_one_finding_a_status_and_a_waiver_covers_one(
+    service: Service, tmp_path: Path
+) -> None:
+    # Jobs deleted since the list was made (404), and one the service fails on (500): two
+    # behaviours, two findings. One class for both let a waiver of the deletions hide a crash.
+    crashing = HELD[2]
+    TROUBLE.update(answer="500", who={crashing})
+    listed = [*UNKNOWN[:2], *HELD[:4]]
+    assert _audit(service.base_url, tmp_path, listed) == 1
+    findings = {f["class"]: f for f in _report(tmp_path)["findings"]}
+    assert set(findings) == {"held jobs answered 404", "held jobs answered 500"}
+    assert {f["requirement"] for f in findings.values()} == {STATUS_KNOWN}
+    assert [findings["held jobs answered 500"]["count"], findings["held jobs answered 404"]["count"]] == [1, 2]  # fmt: skip
+    report = str(tmp_path / "r" / "conformance.json")
+    waivers = ["--waivers", str(tmp_path / "waivers.toml")]
+    deleted = findings["held jobs answered 404"]["id"]
+    assert cli(["waive", deleted, "--from", report, "--reason", "deleted", "--expires", "2999-01-01", *waivers]) == 0  # fmt: skip
+    assert _audit(service.base_url, tmp_path, listed, "--restart", *waivers) == 1
+    statuses = {f["class"]: f["status"] for f in _report(tmp_path)["findings"]}
+    assert statuses == {"held jobs answered 404": "waived", "held jobs answered 500": "new"}
+
+
 def test_one_behaviour_of_many_listed_jobs_is_one_finding_with_samples(
     service: Service, tmp_path: Path
 ) -> None:
