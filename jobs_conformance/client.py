@@ -20,6 +20,7 @@ import collections
 import contextlib
 import hashlib
 import http.client
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 __all__ = ["BudgetExhausted", "Client", "ClientSettings", "TransportFailure", "encode_segment"]
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~")
+# An id of unreserved characters alone (a UUID, as most are) is its own segment.
+_ALL_UNRESERVED = re.compile(f"[{re.escape(bytes(sorted(_UNRESERVED)).decode())}]*")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CHUNK = 64 * 1024
 MAX_RETRY_AFTER_S = 30.0
@@ -63,13 +66,19 @@ DEFAULT_HEADERS: Mapping[str, str] = {
 }
 
 
+# Each byte as a path segment holds it: a table, not a test and a format a byte.
+_SEGMENT_BYTES = tuple(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256))
+
+
 def encode_segment(value: str) -> str:
     """``value`` as one path segment: every byte but unreserved ones percent-encoded.
 
     "." is encoded too, so no client or proxy can treat ".." as a dot segment,
     and "/" so an id holding one stays one segment (RFC 3986 section 3.3).
     """
-    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in value.encode("utf-8"))
+    if _ALL_UNRESERVED.fullmatch(value):
+        return value
+    return "".join([_SEGMENT_BYTES[b] for b in value.encode("utf-8")])
 
 
 # How a body the peer cut off is said (HttpResponse.truncated), beside the size cap's.
@@ -189,6 +198,7 @@ class Client:
             pool_options.update(cert_file=settings.client_cert, key_file=settings.client_key)
         self._proxy = without_userinfo(settings.proxy) if settings.proxy else None
         self._pool: urllib3.PoolManager
+        self._origins: dict[str, tuple[str | None, str | None, int | None]] = {}
         if self._proxy and settings.proxy:
             proxy_credentials = userinfo(settings.proxy)
             proxy_headers = (
@@ -241,7 +251,9 @@ class Client:
             raise SuiteError(f"refusing to send {method} to the target: the suite is read-only")
         chosen = dict(self.settings.headers if headers is None else headers)
         url = self._under_seed(url)
-        credentials = userinfo(url)
+        # Without an "@" a URL has no user-info: not split to find none (each job's URL is a new
+        # one, never in urlsplit's cache).
+        credentials = userinfo(url) if "@" in url else None
         if credentials is not None:
             url = without_userinfo(url)
             chosen = {k: v for k, v in chosen.items() if k.lower() != "authorization"}
@@ -423,12 +435,14 @@ class Client:
         }
 
         def send() -> urllib3.BaseHTTPResponse:
-            return self._pool.urlopen(
+            opener, target = self._route(url)
+            return opener.urlopen(
                 method,
-                url,
+                target,
                 body=body,
                 headers=outgoing,
                 redirect=False,
+                assert_same_host=False,
                 preload_content=False,
                 decode_content=True,
             )
@@ -448,6 +462,21 @@ class Client:
                 raise
             self._reserve()
             return send()
+
+    def _route(self, url: str) -> tuple[urllib3.PoolManager | urllib3.HTTPConnectionPool, str]:
+        """Who sends ``url``, and the request target it is given: the pool of its origin and
+        its path and query, when urllib3 would send them as they are; else the pool manager,
+        which parses ``url`` whole (a tenth of the client's instructions a request, with its
+        character-by-character encoding of the path)."""
+        normal = _NORMAL_URL.fullmatch(url) if self._proxy is None else None
+        if normal is None or "/." in normal["target"]:  # a proxy, or a dot segment to resolve
+            return self._pool, url
+        origin = self._origins.get(normal["origin"])
+        if origin is None:
+            parts = urllib3.util.parse_url(normal["origin"])
+            origin = self._origins[normal["origin"]] = (parts.scheme, parts.host, parts.port)
+        scheme, host, port = origin
+        return self._pool.connection_from_host(host, port=port, scheme=scheme), normal["target"]
 
     def _read_body(
         self, reply: urllib3.BaseHTTPResponse, started: float
@@ -485,6 +514,15 @@ def _split_query(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(query="", fragment="")), parts.query
 
+
+# A URL urllib3's parse_url leaves as it is (RFC 3986 characters only, percent-encodings in upper
+# case, no user-info) but for dot segments, which Client._route looks for; "origin" ends where
+# parse_url ends an authority.
+_NORMAL_URL = re.compile(
+    r"(?P<origin>https?://[^\\/?#@]*)"
+    r"(?P<target>/(?:[\w.~!$&'()*+,;=:@/-]|%[0-9A-F]{2})*(?:\?(?:[\w.~!$&'()*+,;=:@/?-]|%[0-9A-F]{2})*)?)",
+    re.ASCII,
+)
 
 # No connection, or the connection died before a status line arrived.
 _CONNECTION_ERRORS = (

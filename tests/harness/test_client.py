@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import urllib3
 from hostile import HostileServer, Seen, json_404
 
 from jobs_conformance import __version__
@@ -60,3 +61,26 @@ def test_connections_are_kept_alive_between_requests():
             client.get_job(HELD)
         client.close()
     assert len(connections) == 1
+
+
+def test_the_request_target_is_the_one_urllib3_would_send():
+    # The client sends a URL already in urllib3's normal form without having urllib3 parse it
+    # again (Client._route): what reaches the target must not change either way.
+    paths = [
+        "/api/v2/jobs/" + HELD,
+        "/api/v2/jobs/%C3%A9t%C3%A9%2E%2E?api_key=s3cret&x=1",
+        "/api/v2/./jobs/../jobs/" + HELD,  # dot segments: resolved
+        "/api/v2/jobs/%7e%2f",  # lower-case percent-encodings: upper-cased
+        "/api/v2/jobs/a b?q=\u00e9#fragment",  # characters to encode, a fragment never sent
+        "/api/v2/jobs/50%?x",  # a bare "%": encoded
+        "/api/v2/jobs/x?",  # an empty query
+    ]
+    with HostileServer(json_404) as target:
+        client = Client(ClientSettings(base_url=target.base_url))
+        origin = target.origin
+        for path in paths:
+            client.send("GET", origin + path)
+        client.close()
+    assert [seen.path for seen in target.seen] == [
+        urllib3.util.parse_url(origin + path).request_uri for path in paths
+    ]
