@@ -374,7 +374,7 @@ def _checkpointed(earlier: Earlier, entry: dict[str, Any], record: Path, number:
             record,
             number,
             f"the record of one audit (a checkpoint of {done} after one of {earlier.done}: a "
-            "second audit begins here; to audit the list again, leave out --resume)",
+            "second audit begins here; to audit the list again, use --restart)",
         )
     earlier.done, earlier.line, earlier.ids_sha256 = done, number, digest
     earlier.target, earlier.spec_sha256 = entry.get("target"), entry.get("spec_sha256")
@@ -454,7 +454,7 @@ def _skip_judged(ids: Iterator[str], earlier: Earlier, source: str, record: Path
             "--job-ids-file",
             source,
             f"the list {where} was written for: its first {earlier.done} ids differ (to audit "
-            "this list, leave out --resume or use another --report-dir)",
+            "this list, use --restart or another --report-dir)",
         )
     return digest
 
@@ -797,7 +797,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                 str(record),
                 f"a record of this audit: its checkpoint at line {earlier.line} was written "
                 f"for {name} {was!r}, not {judged_by[name]!r} ({option_name}); to audit again, "
-                "leave out --resume",
+                "use --restart (or another --report-dir)",
             )
     digest = _skip_judged(ids, earlier, args.ids_file, record)
     done = earlier.done
@@ -820,6 +820,11 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
         # round at a time, the answers held the GIL for the round's length while the other
         # threads' answers waited for it (up to a switch interval, 5 ms, each).
         answer = _held(client, job_id)
+        why = _cannot_go_on(answer, client)
+        if why is not None and _stops_at(job_id, answer, earlier):
+            # The audit stops at this job (or at one before it): nothing more is sent, to a
+            # target refusing the credentials or overloaded, and no Retry-After waited out.
+            client.cancel(why)
         if isinstance(answer, BaseException):
             return answer, []
         return answer, [one_class_for_all_jobs(judge(r, contract), r) for r in _reads(answer)]
@@ -867,9 +872,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                         errors.job(results, lines, job_id, "not a job id of the documented pattern")
                         continue
                     exchange, judgements, why = next(answered)
-                    if why is not None and (
-                        job_id not in earlier.stopped_at or not _may_be_the_jobs(exchange)
-                    ):
+                    if why is not None and _stops_at(job_id, exchange, earlier):
                         # The jobs before it are checkpointed; --resume asks for it again.
                         stop = _TargetCannotAnswer(job_id, why)
                         break
@@ -1068,14 +1071,28 @@ def _stop_lines(stops: Mapping[str, str]) -> bytes:
     return text.encode("utf-8")
 
 
+def _stops_at(job_id: str, answer: Exchange | BaseException, earlier: Earlier) -> bool:
+    """Whether the audit stops at ``job_id``, whose answer says the target cannot answer now:
+    always, but at the job the last stop was at, failing again in a way that may be its own
+    (then it is that job's error line, and the audit goes on)."""
+    return job_id not in earlier.stopped_at or not _may_be_the_jobs(answer)
+
+
+# Refusals that are never one job's: credentials (the service's, a proxy's), a rate limit.
+_NEVER_ONE_JOBS = frozenset({401, 407, 429})
+
+
 def _may_be_the_jobs(answer: Exchange | BaseException) -> bool:
     """Whether a failure may be one job's own (its answer, its request's failure), not the
-    audit's (a budget spent, a target never reached): met again at the job an audit stopped
-    at, it is that job's error line."""
-    from jobs_conformance.client import BudgetExhausted
+    audit's (a budget spent, a target never reached, credentials refused, a rate limit, the
+    sending cancelled): met again at the job an audit stopped at, it is that job's error
+    line; the audit's stops it again, however often, and --resume goes on once it is over."""
+    from jobs_conformance.client import BudgetExhausted, Cancelled
     from jobs_conformance.errors import TargetUnreachable
 
-    return not isinstance(answer, (BudgetExhausted, TargetUnreachable))
+    if isinstance(answer, BaseException):
+        return not isinstance(answer, (BudgetExhausted, TargetUnreachable, Cancelled))
+    return answer.response.status not in _NEVER_ONE_JOBS
 
 
 def _reads(exchange: Exchange) -> list[Exchange]:
@@ -1201,5 +1218,9 @@ def add_parser(subparsers: Any) -> None:
         help="judge only the ids of shard K of N (by CRC-32 of the lower-case id); the records "
         "of all N merge with `report --merge`",
     )
-    add_cli_options(parser, _OPTIONS)
+    add_cli_options(
+        parser,
+        _OPTIONS,
+        helps={"base-url": "the service to audit (required): its base URL, as run's"},
+    )
     parser.set_defaults(handler=run_audit)

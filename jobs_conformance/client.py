@@ -46,7 +46,14 @@ from jobs_conformance.redact import (
 if TYPE_CHECKING:
     from jobs_conformance.settings import Settings
 
-__all__ = ["BudgetExhausted", "Client", "ClientSettings", "TransportFailure", "encode_segment"]
+__all__ = [
+    "BudgetExhausted",
+    "Cancelled",
+    "Client",
+    "ClientSettings",
+    "TransportFailure",
+    "encode_segment",
+]
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~")
 # An id of unreserved characters alone (a UUID, as most are) is its own segment.
@@ -87,6 +94,10 @@ PEER_CUT = "connection failed"
 
 class BudgetExhausted(SuiteError):
     """The ``--max-requests`` budget is spent; what is unchecked stays not-checked."""
+
+
+class Cancelled(SuiteError):
+    """The client was told to send nothing more (:meth:`Client.cancel`): the message is why."""
 
 
 class TransportFailure(Exception):
@@ -218,9 +229,21 @@ class Client:
         self._unreachable: TargetUnreachable | None = None
         self._consecutive_failures = 0
         self.identity = TargetIdentity()
+        self._cancelled: str | None = None
+        self._wake = threading.Event()  # set on cancel: ends a Retry-After wait at once
 
     def close(self) -> None:
         self._pool.clear()
+
+    def cancel(self, why: str) -> None:
+        """Send no request more, and wait out no Retry-After: every later request raises
+        :class:`Cancelled` (``why``). For a command that learned the target cannot answer
+        now: the requests other threads would send (credentials refused again and again,
+        a service already overloaded) are not sent."""
+        with self._lock:
+            if self._cancelled is None:
+                self._cancelled = why
+        self._wake.set()
 
     def job_url(self, raw_id: str) -> str:
         query = f"?{self._base_query}" if self._base_query else ""
@@ -262,11 +285,17 @@ class Client:
         response = self._send_once(method, url, chosen, body, record)
         for _ in range(self.settings.max_retries):
             wait = _retry_after(response)
-            if wait is None:
-                break
-            time.sleep(wait)
+            if wait is None or self._spent():
+                break  # no retry to wait for (none allowed, or none the budget still sends)
+            self._wake.wait(wait)
+            if self._cancelled is not None:
+                break  # the answer stands: it said "later"
             response = self._send_once(method, url, chosen, body, record)
         return record, response
+
+    def _spent(self) -> bool:
+        limit = self.settings.max_requests
+        return limit is not None and self.requests_sent >= limit
 
     def _under_seed(self, url: str) -> str:
         # The seeding code appends "/{id}" to the URL as configured; with a
@@ -281,6 +310,8 @@ class Client:
 
     def _reserve(self) -> None:
         with self._lock:
+            if self._cancelled is not None:
+                raise Cancelled(self._cancelled)
             limit = self.settings.max_requests
             if limit is not None and self.requests_sent >= limit:
                 raise BudgetExhausted(f"the budget of {limit} requests is spent")
@@ -487,9 +518,10 @@ class Client:
         try:
             while True:
                 if time.monotonic() - started > self.settings.timeout_s * 3:
-                    return b"".join(
-                        chunks
-                    ), f"body still arriving after {self.settings.timeout_s * 3:g} s"
+                    # Named by the setting that limits it: a large job served slowly is
+                    # read whole under a longer timeout.
+                    waited = f"{self.settings.timeout_s * 3:g} s (3 x the timeout setting)"
+                    return b"".join(chunks), f"body still arriving after {waited}"
                 # read1 returns what has arrived (a drip-fed body cannot block
                 # the wall-clock check above) and decompresses at most _CHUNK
                 # bytes at a time (a gzip bomb never inflates in memory).
@@ -499,7 +531,9 @@ class Client:
                 size += len(chunk)
                 if size > cap:
                     chunks.append(chunk[: cap - (size - len(chunk))])
-                    return b"".join(chunks), f"body exceeds the {cap}-byte cap"
+                    return b"".join(chunks), (
+                        f"body exceeds the {cap}-byte cap (the max-body-bytes setting)"
+                    )
                 chunks.append(chunk)
         except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
             return b"".join(chunks), f"{PEER_CUT} after {size} bytes: {self._reason(exc)}"

@@ -315,11 +315,18 @@ def cli_spelling(entry: Option) -> str:
     return entry.cli_flag
 
 
-def add_cli_options(parser: Any, names: Iterable[str]) -> None:
-    """Declare the table's options ``names`` on an argparse (sub)command, as ``run`` does."""
+def add_cli_options(
+    parser: Any, names: Iterable[str], *, helps: Mapping[str, str] | None = None
+) -> None:
+    """Declare the table's options ``names`` on an argparse (sub)command, as ``run`` does;
+    ``helps`` (name -> text) says what an option means for this command, where the
+    table's text is run's (``audit`` has no embedded reference to fall back on)."""
     for name in names:
         entry = option(name)
-        parser.add_argument(entry.cli_flag, **entry.arguments(entry.dest))
+        arguments = entry.arguments(entry.dest)
+        if helps and name in helps:
+            arguments["help"] = f"{helps[name]} [env {entry.env}]"
+        parser.add_argument(entry.cli_flag, **arguments)
 
 
 def resolve_cli(args: Any, names: Iterable[str], **extra: Any) -> Settings:

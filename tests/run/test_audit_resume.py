@@ -23,6 +23,7 @@ THROTTLED = HELD[7]  # answered TROUBLE["answer"] (429 with Retry-After: 0), how
 # What the service answers for the ids of "who" (THROTTLED): a test changes it (and it is
 # put back after each).
 TROUBLE: dict[str, Any] = {"answer": "429", "who": {THROTTLED}}
+ASKED: list[str] = []  # every id the service was asked for, in order (a test clears it)
 ROUND = 16  # --workers 1: a checkpoint every 16 ids
 STATUS_KNOWN = "http.status-known"
 
@@ -41,6 +42,7 @@ def service() -> Iterator[Service]:
     app = server.app
 
     def throttling(environ: dict[str, Any], start_response: Any) -> Any:
+        ASKED.append(environ.get("PATH_INFO", "").rpartition("/")[2])
         answer = TROUBLE["answer"]
         if answer is None or environ.get("PATH_INFO", "").rpartition("/")[2] not in TROUBLE["who"]:
             return app(environ, start_response)
@@ -553,6 +555,38 @@ def test_a_budget_spent_at_the_job_the_audit_stopped_at_stops_it_again(tmp_path:
             report = _report(tmp_path)
             assert code == 2 and report["errors"][0].startswith("stopped"), report["errors"]
             assert report["findings"] == []
+
+
+def test_credentials_refused_stop_the_audit_at_one_job_until_they_are_renewed(
+    service: Service, tmp_path: Path
+) -> None:
+    # Never one job's fault: every --resume while they are refused stops at the same job,
+    # and none becomes an error line (each resume turned one more job into one).
+    listed = [i for i in HELD if i != THROTTLED]
+    TROUBLE.update(answer="401", who=set(HELD))
+    for extra in ((), ("--resume",), ("--resume",)):
+        assert _audit(service.base_url, tmp_path, listed, *extra) == 2
+        report = _report(tmp_path)
+        (error,) = report["errors"]
+        assert error.startswith(f"stopped at {listed[0]}") or listed[0] in error
+        assert "again" not in error and report["audit"]["jobs"] == 0
+    TROUBLE["answer"] = None
+    assert _audit(service.base_url, tmp_path, listed, "--resume") == 0
+    assert _report(tmp_path)["errors"] == []
+
+
+def test_nothing_more_is_sent_once_the_target_cannot_answer(
+    service: Service, tmp_path: Path
+) -> None:
+    # Four workers, rounds of 64 ids, the next one sent ahead: every request after the first
+    # 503 (and its retries) was sent all the same, a round and more to an overloaded service.
+    TROUBLE.update(answer="503", who=set(HELD))
+    ASKED.clear()
+    assert _audit(service.base_url, tmp_path, HELD * 4, "--workers", "4") == 2
+    retries = 3  # the client's, each after Retry-After: 0
+    assert len(ASKED) <= 4 * (1 + retries), len(ASKED)
+    (error,) = _report(tmp_path)["errors"]
+    assert "503" in error and "cancel" not in error.lower()
 
 
 def test_two_jobs_the_target_never_answers_in_one_round_do_not_stop_it_for_ever(

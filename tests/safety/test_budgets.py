@@ -129,3 +129,56 @@ def test_retry_after_with_non_ascii_digits_is_not_a_delay():
         client.close()
     assert response.status == 429
     assert len(target.seen) == 1
+
+
+def _later(seen, connection):
+    from hostile import respond
+
+    respond(connection, 503, b"", {"Retry-After": "30"})
+
+
+def test_no_retry_after_is_waited_out_for_a_retry_the_budget_would_refuse():
+    from hostile import HostileServer
+
+    from jobs_conformance.client import Client, ClientSettings
+
+    with HostileServer(_later) as target:
+        client = Client(ClientSettings(base_url=target.base_url, max_requests=1))
+        started = time.monotonic()
+        _, response = client.get_job("3c90c3cc-0d44-4b50-8888-8dd25736052a")
+        client.close()
+    # Not 30 s of waiting for a request that could not be sent: the answer as it came.
+    assert response.status == 503 and time.monotonic() - started < 15
+    assert len(target.seen) == 1
+
+
+def test_a_cancelled_client_ends_its_retry_after_waits_and_sends_no_more():
+    import threading
+
+    from hostile import HostileServer
+
+    from jobs_conformance.client import Cancelled, Client, ClientSettings
+
+    with HostileServer(_later) as target:
+        client = Client(ClientSettings(base_url=target.base_url))
+        answers = []
+        waiting = threading.Thread(
+            target=lambda: answers.append(client.get_job("3c90c3cc-0d44-4b50-8888-8dd25736052a"))
+        )
+        started = time.monotonic()
+        waiting.start()
+        while not target.seen and time.monotonic() - started < 10:
+            time.sleep(0.01)
+        client.cancel("the target cannot answer now")
+        waiting.join(timeout=15)
+        assert not waiting.is_alive(), "still waiting out Retry-After: 30"
+        ((_, response),) = answers
+        assert response.status == 503
+        try:
+            client.get_job("3c90c3cc-0d44-4b50-8888-8dd25736052a")
+        except Cancelled as exc:
+            assert str(exc) == "the target cannot answer now"
+        else:
+            raise AssertionError("a cancelled client sent a request")
+        client.close()
+    assert len(target.seen) == 1
