@@ -754,10 +754,45 @@ def run_audit(args: argparse.Namespace) -> int:
 
     SIGTERM and SIGHUP (CI cancelling the job) stop it as Ctrl-C does: the
     report of what was judged is written, and ``--resume`` goes on."""
+    from jobs_conformance.report import report_folder
     from jobs_conformance.signals import StopSignals
 
-    with StopSignals().installed() as stops:
+    folder = report_folder(Path(args.report_dir))
+    with StopSignals().installed() as stops, _alone_in(folder):
         return _run_audit(args, stops)
+
+
+# Held by the audit writing a report folder's record, for as long as it runs.
+_LOCK = ".audit.lock"
+
+
+@contextlib.contextmanager
+def _alone_in(folder: Path) -> Iterator[None]:
+    """The report folder to this audit alone while it runs: two audits writing one record
+    (a cron job overlapping the last run, a CI retry) interleave its lines, and every
+    --resume after them refuses it. The lock is the system's (flock): a process that ends,
+    however it ends, lets it go."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock to take
+        yield
+        return
+    try:
+        lock = (folder / _LOCK).open("ab")
+    except OSError as exc:
+        raise UsageError(
+            "--report-dir", str(folder), f"a folder an audit can lock ({exc})"
+        ) from exc
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                "--report-dir",
+                str(folder),
+                "a folder no other audit is writing (one is, now: wait for it, or give another)",
+            ) from None
+        yield
 
 
 def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
@@ -1061,7 +1096,24 @@ def _cannot_go_on(answer: Exchange | BaseException, client: Any) -> str | None:
         if isinstance(answer, TransportFailure) and not client.failing:
             return None
         return str(getattr(answer, "reason", answer))
+    moved = _moved(answer)
+    if moved is not None:
+        # --base-url's scheme or host is not the service's (http where it serves https):
+        # a usage slip, no finding of any job's.
+        return f"the target redirects its jobs to {moved}: audit them there (--base-url)"
     return _CANNOT_ANSWER.get(answer.response.status)
+
+
+def _moved(answer: Exchange) -> str | None:
+    """The origin ``answer`` redirects its job's URL to, unchanged but for it (hints.moved_to)."""
+    from jobs_conformance.hints import moved_to
+
+    request = answer.request
+    return (
+        None
+        if request is None
+        else moved_to(request.url, answer.response.status, answer.response.headers)
+    )
 
 
 def _stop_lines(stops: Mapping[str, str]) -> bytes:
@@ -1092,7 +1144,7 @@ def _may_be_the_jobs(answer: Exchange | BaseException) -> bool:
 
     if isinstance(answer, BaseException):
         return not isinstance(answer, (BudgetExhausted, TargetUnreachable, Cancelled))
-    return answer.response.status not in _NEVER_ONE_JOBS
+    return answer.response.status not in _NEVER_ONE_JOBS and _moved(answer) is None
 
 
 def _reads(exchange: Exchange) -> list[Exchange]:

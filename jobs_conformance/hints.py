@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable, Mapping, Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from jobs_conformance.exchange import Exchange
 from jobs_conformance.redact import redact_url
 from jobs_conformance.settings import Option, option
 
-__all__ = ["NOT_FOUND", "base_path_hint", "not_checked_reason", "not_found_hint"]
+__all__ = [
+    "NOT_FOUND",
+    "base_path_hint",
+    "moved_to",
+    "not_checked_reason",
+    "not_found_hint",
+]
 
 Spell = Callable[[Option], str]
 
@@ -111,3 +117,24 @@ def base_path_hint(base_url: str, documented: str) -> str:
             f"{redact_url(where)}"
         )
     return ""
+
+
+def moved_to(url: str, status: int, headers: Sequence[tuple[str, str]]) -> str | None:
+    """The origin (``scheme://host``) an answer to ``url`` redirects the same path and query
+    to, or None: http to https at the edge, another host, or a browser's HSTS upgrade
+    (which Chrome's HAR records as a 307 "Internal Redirect"). Sent before any route saw
+    the id, such an answer says nothing of the job: the endpoint is at the other origin."""
+    if not 300 <= status < 400:
+        return None
+    location = next((value for name, value in headers if name.lower() == "location"), None)
+    if not location:
+        return None
+    try:
+        asked, sent_to = urlsplit(url), urlsplit(urljoin(url, location))
+    except ValueError:  # a host urlsplit refuses (an unclosed "[")
+        return None
+    if (asked.path, asked.query) != (sent_to.path, sent_to.query):
+        return None
+    if (asked.scheme, asked.netloc) == (sent_to.scheme, sent_to.netloc):
+        return None
+    return f"{sent_to.scheme}://{sent_to.netloc}"

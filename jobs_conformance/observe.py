@@ -35,12 +35,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote
 
 from jobs_conformance.contract import Contract, load_contract
 from jobs_conformance.errors import UsageError, error_order
 from jobs_conformance.exchange import Exchange, HttpRequest, HttpResponse, Intent
 from jobs_conformance.gate import COMMAND_OPTIONS, checked_policy, policy_of
+from jobs_conformance.hints import moved_to
 from jobs_conformance.merge import Meta, input_name, parts_of, record_of
 from jobs_conformance.oracle import Judgement, Violation, judge, one_class_for_all_jobs
 from jobs_conformance.recordings import FORMATS, Reading, Record, read_records
@@ -462,18 +463,7 @@ def _not_the_endpoints(record: Record) -> str | None:
     status, headers = record.status, record.headers or ()
     if status == 503 and any(name.lower() == "retry-after" for name, _ in headers):
         return "unavailable for now, asked again after Retry-After (RFC 9110 section 15.6.4)"
-    if not 300 <= status < 400 or record.url is None:
-        return None
-    location = next((value for name, value in headers if name.lower() == "location"), None)
-    if not location:
-        return None
-    try:
-        asked, sent_to = urlsplit(record.url), urlsplit(urljoin(record.url, location))
-    except ValueError:  # a host urlsplit refuses (an unclosed "[")
-        return None
-    same_request = (asked.path, asked.query) == (sent_to.path, sent_to.query)
-    elsewhere = (asked.scheme, asked.netloc) != (sent_to.scheme, sent_to.netloc)
-    if not (same_request and elsewhere):
+    if record.url is None or moved_to(record.url, status, headers) is None:
         return None
     return "a redirect to the same path at another origin (http to https, HSTS), before any route"
 

@@ -589,6 +589,46 @@ def test_nothing_more_is_sent_once_the_target_cannot_answer(
     assert "503" in error and "cancel" not in error.lower()
 
 
+def test_a_target_that_redirects_to_another_origin_stops_the_audit_naming_it(
+    tmp_path: Path,
+) -> None:
+    # --base-url with http:// where the service serves https (its edge redirects): no job's
+    # finding (it was "a held job answered 301" for every job), a stop that says where to go.
+    from hostile import HostileServer, respond
+
+    def upgrade(seen: Any, connection: Any) -> None:
+        respond(connection, 301, b"", {"Location": f"https://jobs.example{seen.path}"})
+
+    with HostileServer(upgrade) as target:
+        for extra in ((), ("--resume",)):
+            assert _audit(target.base_url, tmp_path, HELD[:5], *extra) == 2
+            report = _report(tmp_path)
+            assert report["findings"] == [] and report["audit"]["jobs"] == 0
+            (error,) = report["errors"]
+            assert "redirects its jobs to https://jobs.example" in error
+            assert "again" not in error  # never one job's: it stops there each time
+
+
+def test_a_second_audit_of_one_report_folder_is_refused_while_the_first_runs(
+    service: Service, tmp_path: Path
+) -> None:
+    import fcntl
+
+    held = [i for i in HELD if i != THROTTLED]
+    assert _audit(service.base_url, tmp_path, held) == 0
+    record = tmp_path / "r" / "audit.ndjson"
+    before = record.read_bytes()
+    # Another audit running on the folder holds its lock (as this test process does here):
+    # two writers interleaved the record's lines, and every --resume after refused it.
+    with (tmp_path / "r" / ".audit.lock").open("ab") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for extra in (("--resume",), ("--restart",)):
+            assert _audit(service.base_url, tmp_path, held, *extra) == 4
+    assert record.read_bytes() == before
+    # Let go (the other audit ended, however it ended): the folder is free again.
+    assert _audit(service.base_url, tmp_path, held, "--restart") == 0
+
+
 def test_two_jobs_the_target_never_answers_in_one_round_do_not_stop_it_for_ever(
     service: Service, tmp_path: Path
 ) -> None:
