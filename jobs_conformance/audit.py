@@ -130,13 +130,29 @@ def _id_lines(
 ) -> Iterator[str]:
     with closing:
         try:
-            for line in stream:
+            # A line at a time, up to a bound: a whole export on one line (a JSON array) is
+            # not read into memory, and no id is echoed megabytes long into every report.
+            for number in itertools.count(1):
+                line = stream.readline(_LONGEST_LINE + 1)
+                if not line:
+                    return
+                if len(line) > _LONGEST_LINE:
+                    raise UsageError(
+                        "--job-ids-file",
+                        f"{source}:{number}",
+                        f"one id a line, not a line of over {_LONGEST_LINE} characters (a "
+                        "JSON array of ids? one a line: jq -r '.[]')",
+                    )
                 # A byte-order mark (Notepad's, PowerShell's) is no part of an id.
                 text = line.strip().lstrip("\ufeff")
                 if text and not text.startswith("#"):
                     yield text
         except UnicodeDecodeError as exc:
             raise UsageError("--job-ids-file", source, f"UTF-8 text ({exc.reason})") from None
+
+
+# Far past any id (a UUID is 36 characters), and a bound on what one line holds in memory.
+_LONGEST_LINE = 4096
 
 
 def _shard_ids(source: str, shard: Shard) -> Iterator[str]:
@@ -147,8 +163,11 @@ def _shard_ids(source: str, shard: Shard) -> Iterator[str]:
 
 def count_ids(source: str, shard: Shard = ALL) -> int | None:
     """How many ids of ``shard`` a regular file lists, in one streamed pass: the progress
-    line's total. None for stdin and pipes (their ids can be read only once) and for a file
-    that cannot be read (the audit's own read says why).
+    line's total, and a read of the whole list before any request, so a list the audit
+    could not read to its end (not UTF-8, a line far longer than an id) is a UsageError
+    now, not after hours of judging that its stop would not record. None for stdin and
+    pipes (their ids can be read only once) and for a file that cannot be opened (the
+    audit's own read says why).
 
     The same reader as the audit's, so the total is exactly what it will judge.
     """
@@ -158,7 +177,7 @@ def count_ids(source: str, shard: Shard = ALL) -> int | None:
         if not stat.S_ISREG(os.stat(source).st_mode):
             return None
         return sum(1 for _ in _shard_ids(source, shard))
-    except (OSError, UsageError):
+    except OSError:
         return None  # the audit's own read says what is wrong
 
 
@@ -844,7 +863,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
             "be those it counts, and of those jobs only the examples that failed are counted."
         )
     progress = shows_progress(sys.stderr, os.environ)
-    total = count_ids(args.ids_file, shard) if progress else None
+    total = count_ids(args.ids_file, shard)  # and a bad list refused before any request
     client = Client(
         ClientSettings.of(settings, base_url=str(settings.base_url), headers=settings.headers),
         redactor,

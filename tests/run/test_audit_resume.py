@@ -629,6 +629,22 @@ def test_a_second_audit_of_one_report_folder_is_refused_while_the_first_runs(
     assert _audit(service.base_url, tmp_path, held, "--restart") == 0
 
 
+def test_a_line_far_longer_than_an_id_is_a_usage_error_naming_it(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A whole export on one line (a JSON array): not read whole into memory, nor echoed
+    # megabytes long into every report as one malformed id.
+    exported = json.dumps(HELD * 200)
+    assert _audit(service.base_url, tmp_path, [exported]) == 4
+    error = capsys.readouterr().err
+    assert "ids.txt:1" in error and "one id a line" in error and len(error) < 1000
+    # After two rounds of ids: refused before any request, not when the audit reached it
+    # (its judging lost, as no round's checkpoint had been written).
+    ASKED.clear()
+    assert _audit(service.base_url, tmp_path, [*HELD[:30], exported, *HELD[30:]]) == 4
+    assert "ids.txt:31" in capsys.readouterr().err and ASKED == []
+
+
 def test_two_jobs_the_target_never_answers_in_one_round_do_not_stop_it_for_ever(
     service: Service, tmp_path: Path
 ) -> None:
