@@ -133,10 +133,11 @@ def _id_lines(
             # A line at a time, up to a bound: a whole export on one line (a JSON array) is
             # not read into memory, and no id is echoed megabytes long into every report.
             for number in itertools.count(1):
-                line = stream.readline(_LONGEST_LINE + 1)
+                # Its line ending too ("\r\n" read as "\n" in text mode).
+                line = stream.readline(_LONGEST_LINE + 2)
                 if not line:
                     return
-                if len(line) > _LONGEST_LINE:
+                if len(line.rstrip("\r\n")) > _LONGEST_LINE:
                     raise UsageError(
                         "--job-ids-file",
                         f"{source}:{number}",
@@ -778,7 +779,7 @@ def run_audit(args: argparse.Namespace) -> int:
 
     folder = report_folder(Path(args.report_dir))
     with StopSignals().installed() as stops, _alone_in(folder):
-        return _run_audit(args, stops)
+        return _run_audit(args, stops, folder)
 
 
 # Held by the audit writing a report folder's record, for as long as it runs.
@@ -814,12 +815,11 @@ def _alone_in(folder: Path) -> Iterator[None]:
         yield
 
 
-def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
+def _run_audit(args: argparse.Namespace, stops: StopSignals, report_dir: Path) -> int:
     from jobs_conformance import merge
     from jobs_conformance.client import Client, ClientSettings
     from jobs_conformance.oracle import judge, one_class_for_all_jobs
     from jobs_conformance.render import show_command_reports
-    from jobs_conformance.report import report_folder
     from jobs_conformance.results import Results, finding_id
 
     settings = resolve_cli(args, _OPTIONS)
@@ -828,7 +828,6 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
     policy = checked_policy(policy_of(settings), settings.sources)
     shard: Shard = getattr(args, "shard", ALL)
     contract = load_contract()
-    report_dir = report_folder(Path(args.report_dir))
     record = report_dir / RECORD
     if record.exists() and not record.is_file():
         raise UsageError("--report-dir", str(report_dir), f"a folder where {RECORD} is a file")
@@ -869,19 +868,24 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
         redactor,
     )
 
-    def send(job_id: str) -> tuple[Any, list[Judgement]]:
-        # Judged by the thread that read it, between its requests: judged by the main thread a
-        # round at a time, the answers held the GIL for the round's length while the other
-        # threads' answers waited for it (up to a switch interval, 5 ms, each).
+    def send(job_id: str) -> tuple[Any, list[Judgement], str | None, bool]:
+        """The job's answer, its judgements, why the target cannot answer now (or None), and
+        whether the audit stops there: decided once, here, as the answer came (the client's
+        state and the stops remembered change as other answers come)."""
         answer = _held(client, job_id)
         why = _cannot_go_on(answer, client)
-        if why is not None and _stops_at(job_id, answer, earlier):
+        stops_here = why is not None and _stops_at(job_id, answer, earlier)
+        if why is not None and stops_here:
             # The audit stops at this job (or at one before it): nothing more is sent, to a
             # target refusing the credentials or overloaded, and no Retry-After waited out.
             client.cancel(why)
         if isinstance(answer, BaseException):
-            return answer, []
-        return answer, [one_class_for_all_jobs(judge(r, contract), r) for r in _reads(answer)]
+            return answer, [], why, stops_here
+        # Judged by the thread that read it, between its requests: judged by the main thread a
+        # round at a time, the answers held the GIL for the round's length while the other
+        # threads' answers waited for it (up to a switch interval, 5 ms, each).
+        judgements = [one_class_for_all_jobs(judge(r, contract), r) for r in _reads(answer)]
+        return answer, judgements, why, stops_here
 
     senders = _Senders(send, settings.workers) if settings.workers > 1 else None
 
@@ -889,7 +893,8 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
         # Only ids of the documented pattern are asked for; the rest are listed.
         valid = [i for i in chunk if contract.path_pattern.search(i)]
         if senders is None:
-            return chunk, lambda: list(map(send, valid))  # sent one by one when the round is read
+            # Sent one by one, the whole round, when its answers are asked for.
+            return chunk, lambda: list(map(send, valid))
         return chunk, senders.start(valid)
 
     results, errors = Results(contract), _Errors()
@@ -915,7 +920,7 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
             rounds = _rounds(ids, settings.workers * 16)
             for (chunk, answers), last in _one_ahead(rounds, sent):
                 lines: list[dict[str, Any]] = []
-                answered = ((e, j, _cannot_go_on(e, client)) for e, j in answers())
+                answered = iter(answers())
                 stop: _TargetCannotAnswer | None = None
                 taken = 0  # the round's ids judged, in order: what its checkpoint counts
                 for job_id in chunk:
@@ -925,8 +930,8 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
                         taken += 1
                         errors.job(results, lines, job_id, "not a job id of the documented pattern")
                         continue
-                    exchange, judgements, why = next(answered)
-                    if why is not None and _stops_at(job_id, exchange, earlier):
+                    exchange, judgements, why, stops_here = next(answered)
+                    if stops_here:
                         # The jobs before it are checkpointed; --resume asks for it again.
                         stop = _TargetCannotAnswer(job_id, why)
                         break
@@ -1011,6 +1016,9 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals) -> int:
         with contextlib.suppress(OSError), record.open("ab") as out:
             out.write(_stop_lines({exc.job_id: redactor.text(exc.why)}))
     finally:
+        # However it ends (a signal, a stop, the last job): no worker sends again, nor waits
+        # out a Retry-After that would keep the process past a container's grace period.
+        client.cancel("the audit ended")
         if senders is not None:
             senders.shutdown()
         client.close()

@@ -240,9 +240,10 @@ class Client:
         :class:`Cancelled` (``why``). For a command that learned the target cannot answer
         now: the requests other threads would send (credentials refused again and again,
         a service already overloaded) are not sent."""
-        with self._lock:
-            if self._cancelled is None:
-                self._cancelled = why
+        # Not under the lock, which a request waiting its turn under --rate-limit holds: the
+        # first reason stands (two at once: either, both true).
+        if self._cancelled is None:
+            self._cancelled = why
         self._wake.set()
 
     def job_url(self, raw_id: str) -> str:
@@ -330,6 +331,8 @@ class Client:
                     if len(self._sent) < limit:
                         break
                     time.sleep(window - (now - self._sent[0]) + 0.001)
+                    if self._cancelled is not None:  # cancelled while it waited its turn
+                        raise Cancelled(self._cancelled)
                 self._sent.append(time.monotonic())
             self.requests_sent += 1
 

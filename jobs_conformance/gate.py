@@ -150,10 +150,10 @@ class Gate:
         unseen; their merge decides).
         """
         if part:
+            # Judged complete nowhere: no waiver stale, no baseline finding fixed; what it did
+            # not see is not unsettled either.
             outcome = self.apply(findings, checked=(), out_of_scope=out_of_scope)
-            return replace(
-                outcome, stale=[], unverified=[], unseen=[], failing=self._failing(outcome.findings)
-            )
+            return replace(outcome, unverified=[], unseen=[])
         in_scope = [w for w in self.waivers if _requirement_of(w) not in out_of_scope]
         waived = apply_waivers(
             findings, in_scope, target=self.target, checked=checked, today=self.today
@@ -177,12 +177,8 @@ class Gate:
                     if old_id not in seen and old.get("requirement") not in checked
                 ]
         marked = [{**f, "fails_run": self._fails(f)} for f in marked]
-        failing = self._failing(marked) or bool(self.strict_waivers and waived.stale)
+        failing = any(f["fails_run"] for f in marked) or bool(self.strict_waivers and waived.stale)
         return GateOutcome(marked, failing, waived.stale, waived.unverified, fixed, unseen)
-
-    @staticmethod
-    def _failing(findings: list[dict[str, Any]]) -> bool:
-        return any(f["fails_run"] for f in findings)
 
     def _fails(self, finding: Mapping[str, Any]) -> bool:
         if not counts(finding["severity"], strict=self.strict):

@@ -59,8 +59,12 @@ def input_name(source: str) -> str:
     """How a part names an input given as ``source``: ``-`` (stdin) as it is, a path without
     single dots and doubled separators (``./t.ndjson`` is ``t.ndjson``), so parts whose
     command lines spell one input so merge. ``..`` stays: through a symlink it leads
-    elsewhere than the folder it seems to."""
-    return source if source == "-" else str(PurePath(source))
+    elsewhere than the folder it seems to. A file named ``-`` stays ``./-``: its name is
+    also opened, and ``-`` would read stdin."""
+    if source == "-":
+        return source
+    name = str(PurePath(source))
+    return "./-" if name == "-" else name
 
 
 def parts_of(sources: Sequence[str], shard: Shard) -> list[str]:

@@ -391,7 +391,7 @@ def exchanges_of(
             # nginx logs 499 when the client went away before the answer: none was sent.
             observed.skip("no answer sent: 499, the client closed the connection (nginx)")
             continue
-        not_the_endpoints = _not_the_endpoints(record)
+        not_the_endpoints = _not_the_endpoints(record, record.url)
         if not_the_endpoints is not None:
             observed.skip(f"answered {record.status}: {not_the_endpoints}")
             continue
@@ -449,8 +449,9 @@ _CONDITIONS = frozenset(
 )
 
 
-def _not_the_endpoints(record: Record) -> str | None:
-    """Why ``record``'s answer, to any id, is not the endpoint's answer about it, or None.
+def _not_the_endpoints(record: Record, url: str) -> str | None:
+    """Why ``record``'s answer to ``url``, for any id, is not the endpoint's answer about it,
+    or None.
 
     A 503 with Retry-After asks to be asked later: the oracle judges no check
     of it (a run's client waits it out), and counted as judged it would stand
@@ -463,7 +464,7 @@ def _not_the_endpoints(record: Record) -> str | None:
     status, headers = record.status, record.headers or ()
     if status == 503 and any(name.lower() == "retry-after" for name, _ in headers):
         return "unavailable for now, asked again after Retry-After (RFC 9110 section 15.6.4)"
-    if record.url is None or moved_to(record.url, status, headers) is None:
+    if moved_to(url, status, headers) is None:
         return None
     return "a redirect to the same path at another origin (http to https, HSTS), before any route"
 

@@ -724,6 +724,9 @@ def _held_job(exchange: Exchange) -> str:
 
 # The class of a behaviour shown by many jobs, in place of each job's own.
 ALL_JOBS = "held jobs"
+# The requirement whose findings over many jobs are one a status, not one: a job not found
+# (404, deleted since it was listed) is not a job the service fails on (500).
+_CLASSED_BY_STATUS = "http.status-known"
 
 
 def one_class_for_all_jobs(judgement: Judgement, exchange: Exchange) -> Judgement:
@@ -740,7 +743,7 @@ def one_class_for_all_jobs(judgement: Judgement, exchange: Exchange) -> Judgemen
     def general(violation: Violation) -> Violation:
         if violation.kind != own:
             return violation
-        if violation.requirement == "http.status-known":
+        if violation.requirement == _CLASSED_BY_STATUS:
             return dataclasses.replace(
                 violation, kind=f"{ALL_JOBS} answered {exchange.response.status}"
             )

@@ -421,7 +421,9 @@ def _record(item: Mapping[str, Any], source: str) -> Record:
             raise ValueError(f"no status: {_none_of('status')}")
         headers = _found(item, _LINE_FIELDS["headers"])
         sent = _found(item, _LINE_FIELDS["request_headers"])
-    if headers is None:
+    if headers is None and _HEADER_FIELD_NAMES & item.keys():
+        # Only a line with a Content-Type written a field counts (_one_field_each): asked
+        # by name, not by a scan of every field of every line of an access log.
         headers = _one_field_each(item)
     body = item.get("body")
     if isinstance(body, str):
@@ -445,6 +447,8 @@ def _record(item: Mapping[str, Any], source: str) -> Record:
 # downstream_{Name} (what the client got, with accessLog.fields.headers) and nginx's
 # $sent_http_{name} (in lower case, "_" for "-"), under the variable's own name.
 _HEADER_FIELDS = (("downstream_", False), ("sent_http_", True))
+# The Content-Type, as each writes it: without it, no header of such a log counts.
+_HEADER_FIELD_NAMES = frozenset({"downstream_Content-Type", "sent_http_content_type"})
 # What such a log writes for a header it keeps without its value (Traefik's redact mode),
 # or for one that was not sent (nginx's "-" outside escape=json).
 _NO_VALUE = frozenset({"", "-", "REDACTED"})
@@ -487,12 +491,15 @@ def _found(item: Mapping[str, Any], paths: tuple[tuple[str | int, ...], ...]) ->
 
 def _written_empty(item: Mapping[str, Any], paths: tuple[tuple[str | int, ...], ...]) -> bool:
     """Whether one of ``paths`` names a field ``item`` has, with no value (null or ""): what a
-    log writes for a variable it had nothing to fill in with. A request line's word is
-    its line's to have (a line of junk has no second word, and says nothing)."""
+    log writes for a variable it had nothing to fill in with. Of a request line, the line
+    itself written empty (nginx's ``"request": ""``); a line of junk has no second word,
+    and says nothing."""
     for path in paths:
         value: Any = item
         for step in path:
-            if isinstance(step, int) or not isinstance(value, dict) or step not in value:
+            if isinstance(step, int):
+                break  # a word of the line at ``value``: empty only if the line is
+            if not isinstance(value, dict) or step not in value:
                 value = _ABSENT
                 break
             value = value[step]

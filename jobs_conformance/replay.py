@@ -35,7 +35,7 @@ from jobs_conformance.errors import ExitCode, TargetUnreachable, UsageError
 from jobs_conformance.exchange import Exchange, Intent
 from jobs_conformance.oracle import Violation, judge
 from jobs_conformance.redact import MARKER, Redactor
-from jobs_conformance.settings import Settings, option, resolve_cli
+from jobs_conformance.settings import Settings, add_cli_options, resolve_cli
 
 if TYPE_CHECKING:
     from jobs_conformance.client import Client
@@ -483,15 +483,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         metavar="DIR",
         help="also write one pytest file per finding to DIR, failing while it reproduces",
     )
-    for name in _TARGET_OPTIONS:
-        entry = option(name)
-        arguments = entry.arguments(entry.dest)
-        if name == "base-url":  # no embedded reference here: the report's target is the default
-            arguments["help"] = (
-                "the target, e.g. https://host/api/v2 (default: the report's target, when it is "
-                f"an http(s) URL) [env {entry.env}]"
-            )
-        parser.add_argument(entry.cli_flag, **arguments)
+    add_cli_options(
+        parser,
+        _TARGET_OPTIONS,
+        # No embedded reference here: the report's target is the default.
+        helps={
+            "base-url": "the target, e.g. https://host/api/v2 (default: the report's target, "
+            "when it is an http(s) URL)"
+        },
+    )
     parser.set_defaults(handler=run_replay)
 
 

@@ -18,6 +18,7 @@ line's instead of being replaced by them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -323,10 +324,9 @@ def add_cli_options(
     table's text is run's (``audit`` has no embedded reference to fall back on)."""
     for name in names:
         entry = option(name)
-        arguments = entry.arguments(entry.dest)
         if helps and name in helps:
-            arguments["help"] = f"{helps[name]} [env {entry.env}]"
-        parser.add_argument(entry.cli_flag, **arguments)
+            entry = dataclasses.replace(entry, help=helps[name])
+        parser.add_argument(entry.cli_flag, **entry.arguments(entry.dest))
 
 
 def resolve_cli(args: Any, names: Iterable[str], **extra: Any) -> Settings:

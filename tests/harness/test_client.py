@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 import urllib3
 from hostile import HostileServer, Seen, json_404
 
@@ -84,3 +85,31 @@ def test_the_request_target_is_the_one_urllib3_would_send():
     assert [seen.path for seen in target.seen] == [
         urllib3.util.parse_url(origin + path).request_uri for path in paths
     ]
+
+
+# URLs of every shape Client._route meets: those it sends itself and those it leaves to
+# urllib3's pool manager, whose choice of pool and request target it must equal.
+ROUTED = [
+    "http://127.0.0.1:8080/api/v2/jobs/" + HELD,
+    "https://Jobs.Example/api/v2/jobs/" + HELD + "?api_key=k&x=%2F",
+    "http://[::1]:9/api/v2/jobs/%C3%A9",
+    "http://h/api/v2/jobs/a:b@c!$&'()*+,;=~-_",
+    "http://h/api/v2/jobs/x?a=/?:@",
+    "http://bücher.example/api/v2/jobs/x",  # a host IDNA encodes
+    "http://h/api/v2/.well-known/x",  # a dot segment's look-alike: left to urllib3
+    "http://h/api/v2/jobs/%7e",  # lower-case percent-encoding: left to urllib3
+    "http://h:80/api/v2/jobs/x#f",  # a fragment: left to urllib3
+]
+
+
+@pytest.mark.parametrize("url", ROUTED)
+def test_a_url_goes_to_the_pool_and_target_urllib3_would_choose(url):
+    client = Client(ClientSettings(base_url="http://127.0.0.1:9/api/v2"))
+    opener, target = client._route(url)
+    parsed = urllib3.util.parse_url(url)
+    pool = client._pool.connection_from_host(parsed.host, port=parsed.port, scheme=parsed.scheme)
+    if opener is client._pool:  # the pool manager parses the URL itself
+        assert target == url
+    else:
+        assert (opener, target) == (pool, parsed.request_uri)
+    client.close()

@@ -568,7 +568,8 @@ def test_credentials_refused_stop_the_audit_at_one_job_until_they_are_renewed(
         assert _audit(service.base_url, tmp_path, listed, *extra) == 2
         report = _report(tmp_path)
         (error,) = report["errors"]
-        assert error.startswith(f"stopped at {listed[0]}") or listed[0] in error
+        stopped = f"stopped, the target cannot answer now ({listed[0]}: credentials refused (401)"
+        assert error.startswith(stopped), error
         assert "again" not in error and report["audit"]["jobs"] == 0
     TROUBLE["answer"] = None
     assert _audit(service.base_url, tmp_path, listed, "--resume") == 0
