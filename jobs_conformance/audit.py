@@ -874,10 +874,11 @@ def _run_audit(args: argparse.Namespace, stops: StopSignals, report_dir: Path) -
         state and the stops remembered change as other answers come)."""
         answer = _held(client, job_id)
         why = _cannot_go_on(answer, client)
-        stops_here = why is not None and _stops_at(job_id, answer, earlier)
-        if why is not None and stops_here:
+        stops_here = False
+        if why is not None and _stops_at(job_id, answer, earlier):
             # The audit stops at this job (or at one before it): nothing more is sent, to a
             # target refusing the credentials or overloaded, and no Retry-After waited out.
+            stops_here = True
             client.cancel(why)
         if isinstance(answer, BaseException):
             return answer, [], why, stops_here
